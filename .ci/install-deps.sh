@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs bsonpipe's build and test dependencies from Debian's packages when any is missing.
+# Idempotent and quiet when everything is present; both README commands and .ci/run call it.
+set -euo pipefail
+pkgs=(cmake ninja-build g++ pkg-config git
+      libtbb-dev libzstd-dev zstd zlib1g-dev gzip libboost1.81-dev libssl-dev openssl
+      libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libxxhash-dev libdeflate-dev
+      python3 python3-pymongo python3-bson nodejs npm clang libclang-rt-14-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
