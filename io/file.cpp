@@ -1,0 +1,141 @@
+#include "io/file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace bsonpipe::io {
+
+namespace {
+Status errno_status(const std::string& what, const std::filesystem::path& p) {
+  return {ErrorCode::kIo, what + " " + p.string() + ": " + std::strerror(errno)};
+}
+}  // namespace
+
+AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& o) noexcept
+    : path_(std::move(o.path_)), partial_(std::move(o.partial_)), fd_(std::exchange(o.fd_, -1)), written_(o.written_) {}
+
+AtomicFileWriter& AtomicFileWriter::operator=(AtomicFileWriter&& o) noexcept {
+  if (this != &o) {
+    abort();
+    path_ = std::move(o.path_);
+    partial_ = std::move(o.partial_);
+    fd_ = std::exchange(o.fd_, -1);
+    written_ = o.written_;
+  }
+  return *this;
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  abort();
+}
+
+Result<AtomicFileWriter> AtomicFileWriter::create(const std::filesystem::path& path) {
+  AtomicFileWriter w;
+  w.path_ = path;
+  w.partial_ = path;
+  w.partial_ += kPartialSuffix;
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) return Status(ErrorCode::kIo, "cannot create directory " + path.parent_path().string() + ": " + ec.message());
+  w.fd_ = ::open(w.partial_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w.fd_ < 0) return errno_status("cannot create", w.partial_);
+  return w;
+}
+
+Status write_all(int fd, ByteSpan data, const std::string& what) {
+  const std::uint8_t* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return {ErrorCode::kIo, "write to " + what + " failed: " + std::strerror(errno)};
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+Status AtomicFileWriter::write(ByteSpan data) {
+  if (fd_ < 0) return {ErrorCode::kIo, "write to a closed file " + partial_.string()};
+  if (Status s = write_all(fd_, data, partial_.string()); !s) return s;
+  written_ += data.size();
+  return {};
+}
+
+Status AtomicFileWriter::commit() {
+  if (fd_ < 0) return {ErrorCode::kIo, "commit of a closed file " + path_.string()};
+  if (::fsync(fd_) != 0) return errno_status("fsync failed for", partial_);
+  if (::close(std::exchange(fd_, -1)) != 0) return errno_status("close failed for", partial_);
+  if (::rename(partial_.c_str(), path_.c_str()) != 0) return errno_status("rename failed for", partial_);
+  partial_.clear();
+  return sync_directory(path_.has_parent_path() ? path_.parent_path() : std::filesystem::path("."));
+}
+
+void AtomicFileWriter::abort() {
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  if (!partial_.empty()) {
+    ::unlink(partial_.c_str());
+    partial_.clear();
+  }
+}
+
+Status sync_directory(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno_status("cannot open directory", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return errno_status("fsync failed for directory", dir);
+  return {};
+}
+
+FileReader::FileReader(FileReader&& o) noexcept
+    : path_(std::move(o.path_)), fd_(std::exchange(o.fd_, -1)), owned_(o.owned_), offset_(o.offset_) {}
+
+FileReader& FileReader::operator=(FileReader&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0 && owned_) ::close(fd_);
+    path_ = std::move(o.path_);
+    fd_ = std::exchange(o.fd_, -1);
+    owned_ = o.owned_;
+    offset_ = o.offset_;
+  }
+  return *this;
+}
+
+FileReader::~FileReader() {
+  if (fd_ >= 0 && owned_) ::close(fd_);
+}
+
+Result<FileReader> FileReader::open(const std::filesystem::path& path) {
+  FileReader r;
+  r.path_ = path;
+  if (path == "-") {
+    r.fd_ = 0;
+    r.owned_ = false;
+    return r;
+  }
+  r.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (r.fd_ < 0) return errno_status("cannot open", path);
+  return r;
+}
+
+Result<std::size_t> FileReader::read(std::uint8_t* buf, std::size_t n) {
+  while (true) {
+    ssize_t got = ::read(fd_, buf, n);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return Status(ErrorCode::kIo, "read of " + path_.string() + " failed: " + std::strerror(errno),
+                    static_cast<std::int64_t>(offset_));
+    }
+    offset_ += static_cast<std::uint64_t>(got);
+    return static_cast<std::size_t>(got);
+  }
+}
+
+}  // namespace bsonpipe::io

@@ -1,0 +1,71 @@
+// Files for dump output and restore input. Output is written under a temporary name and renamed
+// into place only when complete, so a failed run never leaves a file that looks whole.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "formats/bson.hpp"
+#include "formats/status.hpp"
+
+namespace bsonpipe::io {
+
+using formats::Bytes;
+using formats::ByteSpan;
+
+// Suffix of files being written; anything carrying it is incomplete by definition.
+inline constexpr std::string_view kPartialSuffix = ".partial";
+
+// Writes `path` + ".partial", then fsyncs and renames onto `path` in commit(). Destroying an
+// uncommitted writer removes the partial file. Not thread-safe: one writer per output file.
+class AtomicFileWriter {
+ public:
+  AtomicFileWriter() = default;
+  AtomicFileWriter(AtomicFileWriter&& o) noexcept;
+  AtomicFileWriter& operator=(AtomicFileWriter&& o) noexcept;
+  ~AtomicFileWriter();
+
+  static Result<AtomicFileWriter> create(const std::filesystem::path& path);
+  Status write(ByteSpan data);
+  // fsync, rename into place, fsync the directory. After commit the writer is closed.
+  Status commit();
+  // Removes the partial file (idempotent).
+  void abort();
+  std::uint64_t bytes_written() const { return written_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path partial_;
+  int fd_ = -1;
+  std::uint64_t written_ = 0;
+};
+
+// Appends bytes to an ordinary file descriptor (stdout for `--archive` / `--out -`).
+Status write_all(int fd, ByteSpan data, const std::string& what);
+
+// Sequential reader of a file (or stdin with path "-") in chunks.
+class FileReader {
+ public:
+  FileReader() = default;
+  FileReader(FileReader&& o) noexcept;
+  FileReader& operator=(FileReader&& o) noexcept;
+  ~FileReader();
+  static Result<FileReader> open(const std::filesystem::path& path);
+  // Reads up to `n` bytes into `buf`; 0 at end of file.
+  Result<std::size_t> read(std::uint8_t* buf, std::size_t n);
+  std::uint64_t offset() const { return offset_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  bool owned_ = true;
+  std::uint64_t offset_ = 0;
+};
+
+// fsync a directory so a rename inside it is durable.
+Status sync_directory(const std::filesystem::path& dir);
+
+}  // namespace bsonpipe::io
