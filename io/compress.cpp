@@ -37,6 +37,8 @@ int default_level(Codec c) {
 
 namespace {
 
+constexpr std::size_t kOutChunk = 256 * 1024;
+
 Status zerr(const char* what, int rc, const z_stream& zs, std::int64_t offset = -1) {
   std::string msg = std::string(what) + ": " + (zs.msg ? zs.msg : zError(rc));
   return {ErrorCode::kIo, msg, offset};
@@ -98,8 +100,6 @@ class IdentityCompressor final : public BlockCompressor {
   }
 };
 
-constexpr std::size_t kOutChunk = 256 * 1024;
-
 class GzipDecompressor final : public StreamDecompressor {
  public:
   GzipDecompressor() {
@@ -126,13 +126,11 @@ class GzipDecompressor final : public StreamDecompressor {
         inflateReset(&zs_);
         in_member_ = true;
       }
-      std::size_t start = out.size();
-      out.resize(start + kOutChunk);
-      zs_.next_out = out.data() + start;
-      zs_.avail_out = kOutChunk;
+      zs_.next_out = scratch_.data();
+      zs_.avail_out = static_cast<uInt>(scratch_.size());
       uInt before = zs_.avail_in;
       int rc = inflate(&zs_, Z_NO_FLUSH);
-      out.resize(out.size() - zs_.avail_out);
+      out.insert(out.end(), scratch_.data(), scratch_.data() + (scratch_.size() - zs_.avail_out));
       consumed_ += before - zs_.avail_in;
       if (rc == Z_STREAM_END) {
         in_member_ = false;
@@ -151,6 +149,7 @@ class GzipDecompressor final : public StreamDecompressor {
 
  private:
   z_stream zs_;
+  Bytes scratch_ = Bytes(kOutChunk);  // inflate's output, appended to the caller's buffer
   bool ok_ = false;
   bool in_member_ = false;
   std::int64_t consumed_ = 0;
@@ -163,12 +162,10 @@ class ZstdDecompressor final : public StreamDecompressor {
   Status feed(ByteSpan in, Bytes& out) override {
     ZSTD_inBuffer ib{in.data(), in.size(), 0};
     while (ib.pos < ib.size) {
-      std::size_t start = out.size();
-      out.resize(start + kOutChunk);
-      ZSTD_outBuffer ob{out.data() + start, kOutChunk, 0};
+      ZSTD_outBuffer ob{scratch_.data(), scratch_.size(), 0};
       std::size_t before = ib.pos;
       std::size_t rc = ZSTD_decompressStream(dctx_, &ob, &ib);
-      out.resize(start + ob.pos);
+      out.insert(out.end(), scratch_.data(), scratch_.data() + ob.pos);
       if (ZSTD_isError(rc))
         return {ErrorCode::kIo, std::string("zstd: corrupt data: ") + ZSTD_getErrorName(rc),
                 consumed_ + static_cast<std::int64_t>(ib.pos)};
@@ -179,12 +176,10 @@ class ZstdDecompressor final : public StreamDecompressor {
     }
     // Flush whatever the decoder still holds for this input.
     while (pending_) {
-      std::size_t start = out.size();
-      out.resize(start + kOutChunk);
-      ZSTD_outBuffer ob{out.data() + start, kOutChunk, 0};
+      ZSTD_outBuffer ob{scratch_.data(), scratch_.size(), 0};
       ZSTD_inBuffer empty{nullptr, 0, 0};
       std::size_t rc = ZSTD_decompressStream(dctx_, &ob, &empty);
-      out.resize(start + ob.pos);
+      out.insert(out.end(), scratch_.data(), scratch_.data() + ob.pos);
       if (ZSTD_isError(rc))
         return {ErrorCode::kIo, std::string("zstd: corrupt data: ") + ZSTD_getErrorName(rc), consumed_};
       if (ob.pos == 0) break;  // needs more input
@@ -200,6 +195,7 @@ class ZstdDecompressor final : public StreamDecompressor {
 
  private:
   ZSTD_DStream* dctx_;
+  Bytes scratch_ = Bytes(kOutChunk);
   bool pending_ = false;
   std::int64_t consumed_ = 0;
 };
