@@ -418,7 +418,10 @@ class Writer {
       case BsonType::kDocument: document(e.as_document(), depth); break;
       case BsonType::kArray: array(e.as_document(), depth); break;
       case BsonType::kBinary: {
-        const BinaryView bin = e.as_binary();
+        BinaryView bin = e.as_binary();
+        // The old binary subtype 2 repeats the length inside the value; JSON shows only the bytes.
+        if (bin.subtype == 2 && bin.data.size() >= 4 && load_u32(bin.data.data()) == bin.data.size() - 4)
+          bin.data = bin.data.subspan(4);
         open_wrapper("$binary");
         out_.push_back('{');
         key("base64");
@@ -1082,6 +1085,13 @@ class Parser {
     }
     Bytes data;
     if (!decode_base64(b64, data)) return error_at("invalid $binary: bad base64", at);
+    if (sub == 2) {
+      // Old binary subtype: the value starts with its own int32 length.
+      const auto n = static_cast<std::uint32_t>(data.size());
+      const std::uint8_t len[4] = {static_cast<std::uint8_t>(n), static_cast<std::uint8_t>(n >> 8),
+                                   static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 24)};
+      data.insert(data.begin(), len, len + 4);
+    }
     b.append_binary(k, static_cast<std::uint8_t>(sub), data);
     return {};
   }
