@@ -1,0 +1,168 @@
+// SCRAM-SHA-1 / SCRAM-SHA-256 (RFC 5802, RFC 7677) as MongoDB uses them: the primitives, a client
+// conversation, and server-side credential derivation and verification (for minimongod).
+// Thread safety: free functions are reentrant; ScramClient/ScramServer are single-conversation
+// objects owned by one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "formats/bson.hpp"
+#include "formats/status.hpp"
+
+namespace bsonpipe::io {
+
+using formats::Bytes;
+using formats::ByteSpan;
+
+enum class ScramMechanism : std::uint8_t { kSha1, kSha256 };
+
+std::string_view mechanism_name(ScramMechanism m);  // "SCRAM-SHA-1" / "SCRAM-SHA-256"
+Result<ScramMechanism> parse_mechanism(std::string_view name);
+
+// Base64 (standard alphabet, padded), as SCRAM messages carry salts, proofs and signatures.
+std::string base64_encode(ByteSpan data);
+Result<Bytes> base64_decode(std::string_view text);
+
+// SASLprep (RFC 4013) restricted to ASCII: printable ASCII passes unchanged; control characters
+// are refused; any non-ASCII byte fails with a clear "not supported" error.
+Result<std::string> saslprep(std::string_view s);
+
+// MongoDB's SCRAM-SHA-1 password: hex MD5 of "user:mongo:password".
+std::string mongo_password_digest(std::string_view user, std::string_view password);
+// The string fed to PBKDF2: the digest for SHA-1, SASLprep(password) for SHA-256.
+Result<std::string> prepare_password(ScramMechanism m, std::string_view user, std::string_view password);
+
+// H(), HMAC() and Hi() of the RFC for the mechanism's hash.
+Bytes scram_hash(ScramMechanism m, ByteSpan data);
+Bytes scram_hmac(ScramMechanism m, ByteSpan key, ByteSpan data);
+Bytes scram_hi(ScramMechanism m, std::string_view prepared_password, ByteSpan salt, std::uint32_t iterations);
+
+inline ByteSpan as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+struct ScramKeys {
+  Bytes salted_password;
+  Bytes client_key;
+  Bytes stored_key;
+  Bytes server_key;
+};
+ScramKeys derive_keys(ScramMechanism m, std::string_view prepared_password, ByteSpan salt, std::uint32_t iterations);
+// ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage).
+Bytes client_proof(ScramMechanism m, const ScramKeys& keys, std::string_view auth_message);
+// ServerSignature = HMAC(ServerKey, AuthMessage).
+Bytes server_signature(ScramMechanism m, ByteSpan server_key, std::string_view auth_message);
+
+// "=" -> "=3D", "," -> "=2C" (and back).
+std::string escape_username(std::string_view user);
+Result<std::string> unescape_username(std::string_view user);
+
+// A fresh random nonce (printable, no ',').
+std::string make_nonce();
+
+// ---- message parsing ------------------------------------------------------------------------
+
+struct ClientFirst {
+  std::string gs2_header;  // "n,," (channel binding is not supported)
+  std::string username;    // unescaped
+  std::string nonce;
+  std::string bare;  // client-first-message-bare, part of AuthMessage
+};
+Result<ClientFirst> parse_client_first(std::string_view msg);
+
+struct ServerFirst {
+  std::string nonce;  // client nonce + server nonce
+  Bytes salt;
+  std::uint32_t iterations = 0;
+  std::string text;  // the whole message, part of AuthMessage
+};
+Result<ServerFirst> parse_server_first(std::string_view msg);
+
+struct ClientFinal {
+  std::string channel_binding;  // base64 of the gs2 header: "biws"
+  std::string nonce;
+  Bytes proof;
+  std::string without_proof;  // part of AuthMessage
+};
+Result<ClientFinal> parse_client_final(std::string_view msg);
+
+struct ServerFinal {
+  Bytes verifier;     // from "v="
+  std::string error;  // from "e=", empty if none
+};
+Result<ServerFinal> parse_server_final(std::string_view msg);
+
+// ---- client conversation --------------------------------------------------------------------
+
+// The client side of one SCRAM exchange:
+//   first_message() -> saslStart payload; handle_server_first(reply) -> saslContinue payload;
+//   handle_server_final(reply) verifies the server's signature (mutual authentication).
+class ScramClient {
+ public:
+  // `password` is the user's plain password; it is prepared per mechanism. `client_nonce` empty
+  // = random (tests pass the RFC's). A bad password (non-ASCII) surfaces from first_message().
+  ScramClient(ScramMechanism m, std::string user, std::string password, std::string client_nonce = {});
+
+  Result<std::string> first_message();
+  Result<std::string> handle_server_first(std::string_view server_first);
+  Status handle_server_final(std::string_view server_final);
+  bool done() const { return state_ == State::kDone; }
+  ScramMechanism mechanism() const { return mech_; }
+
+  // Test hook: use an already prepared password (the RFC vectors use "pencil" with SHA-1 directly).
+  void set_prepared_password_for_test(std::string prepared) { prepared_override_ = std::move(prepared); }
+
+ private:
+  enum class State : std::uint8_t { kStart, kSentFirst, kSentFinal, kDone, kFailed };
+  ScramMechanism mech_;
+  std::string user_;
+  std::string password_;
+  std::string nonce_;
+  std::string prepared_override_;
+  std::string client_first_bare_;
+  std::string auth_message_;
+  Bytes server_key_;
+  State state_ = State::kStart;
+};
+
+// ---- server side ----------------------------------------------------------------------------
+
+// What a server stores per user and mechanism (never the password).
+struct ScramCredentials {
+  ScramMechanism mechanism = ScramMechanism::kSha256;
+  Bytes salt;
+  std::uint32_t iterations = 15000;
+  Bytes stored_key;
+  Bytes server_key;
+};
+// Derives credentials from a plain password (prepared per mechanism). Empty salt = random 16/28.
+Result<ScramCredentials> make_credentials(ScramMechanism m, std::string_view user, std::string_view password,
+                                          Bytes salt = {}, std::uint32_t iterations = 0);
+
+// The server side of one exchange:
+//   receive_client_first(msg) -> user name (caller looks up the credentials);
+//   server_first(creds) -> reply payload; receive_client_final(msg) -> server-final payload, or an
+//   authentication failure when the proof does not verify.
+class ScramServer {
+ public:
+  explicit ScramServer(ScramMechanism m, std::string server_nonce = {});
+  Result<std::string> receive_client_first(std::string_view msg);
+  Result<std::string> server_first(const ScramCredentials& creds);
+  Result<std::string> receive_client_final(std::string_view msg);
+  bool done() const { return done_; }
+
+ private:
+  ScramMechanism mech_;
+  std::string server_nonce_;
+  ClientFirst client_first_;
+  ScramCredentials creds_;
+  std::string server_first_;
+  std::string combined_nonce_;
+  bool have_first_ = false;
+  bool sent_first_ = false;
+  bool done_ = false;
+};
+
+}  // namespace bsonpipe::io
