@@ -1,0 +1,421 @@
+#include "io/uri.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "io/scram.hpp"
+
+namespace bsonpipe::io {
+
+namespace {
+
+Status bad_uri(std::string what) {
+  return Status(ErrorCode::kInvalidArgument, "invalid MongoDB URI: " + std::move(what));
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+Result<bool> parse_bool(std::string_view key, std::string_view v) {
+  if (v == "true") return true;
+  if (v == "false") return false;
+  return bad_uri("option " + std::string(key) + " must be true or false, not '" + std::string(v) + "'");
+}
+
+Result<std::int64_t> parse_int(std::string_view key, std::string_view v, std::int64_t min, std::int64_t max) {
+  std::int64_t out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size() || out < min || out > max)
+    return bad_uri("option " + std::string(key) + " must be an integer in [" + std::to_string(min) + ", " +
+                   std::to_string(max) + "], not '" + std::string(v) + "'");
+  return out;
+}
+
+Result<HostPort> parse_host(std::string_view h) {
+  if (h.empty()) return bad_uri("empty host");
+  HostPort hp;
+  std::string_view port;
+  if (h.front() == '[') {
+    auto close = h.find(']');
+    if (close == std::string_view::npos) return bad_uri("unterminated IPv6 literal in '" + std::string(h) + "'");
+    hp.host = lower(h.substr(1, close - 1));
+    std::string_view rest = h.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return bad_uri("bad host '" + std::string(h) + "'");
+      port = rest.substr(1);
+      if (port.empty()) return bad_uri("empty port in '" + std::string(h) + "'");
+    }
+  } else {
+    if (h.find(".sock") != std::string_view::npos || h.find('/') != std::string_view::npos)
+      return bad_uri("Unix domain sockets are not supported ('" + std::string(h) + "')");
+    auto colon = h.find(':');
+    if (colon != std::string_view::npos) {
+      if (h.find(':', colon + 1) != std::string_view::npos)
+        return bad_uri("IPv6 addresses must be in brackets ('" + std::string(h) + "')");
+      port = h.substr(colon + 1);
+      if (port.empty()) return bad_uri("empty port in '" + std::string(h) + "'");
+      h = h.substr(0, colon);
+    }
+    auto dec = percent_decode(h);
+    if (!dec) return dec.status();
+    hp.host = lower(*dec);
+  }
+  if (hp.host.empty()) return bad_uri("empty host");
+  if (!port.empty()) {
+    auto p = parse_int("port", port, 1, 65535);
+    if (!p) return bad_uri("port must be 1..65535, not '" + std::string(port) + "'");
+    hp.port = static_cast<std::uint16_t>(*p);
+  }
+  return hp;
+}
+
+Result<std::string> decode_component(std::string_view s, std::string_view what) {
+  auto d = percent_decode(s);
+  if (!d) return bad_uri(std::string(what) + ": " + d.status().message());
+  return d;
+}
+
+std::string percent_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string HostPort::to_string() const {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::string_view read_preference_name(ReadPreferenceMode m) {
+  switch (m) {
+    case ReadPreferenceMode::kPrimary: return "primary";
+    case ReadPreferenceMode::kPrimaryPreferred: return "primaryPreferred";
+    case ReadPreferenceMode::kSecondary: return "secondary";
+    case ReadPreferenceMode::kSecondaryPreferred: return "secondaryPreferred";
+    case ReadPreferenceMode::kNearest: return "nearest";
+  }
+  return "primary";
+}
+
+Result<ReadPreferenceMode> parse_read_preference(std::string_view s) {
+  for (auto m : {ReadPreferenceMode::kPrimary, ReadPreferenceMode::kPrimaryPreferred, ReadPreferenceMode::kSecondary,
+                 ReadPreferenceMode::kSecondaryPreferred, ReadPreferenceMode::kNearest}) {
+    if (s == read_preference_name(m)) return m;
+  }
+  return bad_uri("readPreference must be primary, primaryPreferred, secondary, secondaryPreferred or nearest, not '" +
+                 std::string(s) + "'");
+}
+
+Result<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = i + 1 < s.size() ? hex(s[i + 1]) : -1;
+    int lo = i + 2 < s.size() ? hex(s[i + 2]) : -1;
+    if (hi < 0 || lo < 0)
+      return Status(ErrorCode::kInvalidArgument, "bad percent-escape at position " + std::to_string(i));
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+std::string Uri::auth_database() const {
+  if (!auth_source.empty()) return auth_source;
+  if (!database.empty()) return database;
+  return "admin";
+}
+
+std::string Uri::redacted() const {
+  std::string out = "mongodb://";
+  if (has_credentials) {
+    out += percent_encode(username);
+    out += ":***@";
+  }
+  for (std::size_t i = 0; i < hosts.size(); ++i) {
+    if (i > 0) out += ',';
+    out += hosts[i].to_string();
+  }
+  out += '/';
+  out += percent_encode(database);
+  std::vector<std::string> opts;
+  auto add = [&](std::string_view k, const std::string& v) {
+    opts.push_back(std::string(k) + "=" + percent_encode(v));
+  };
+  if (!auth_source.empty()) add("authSource", auth_source);
+  if (!auth_mechanism.empty()) add("authMechanism", auth_mechanism);
+  if (!replica_set.empty()) add("replicaSet", replica_set);
+  if (read_preference != ReadPreferenceMode::kPrimary)
+    add("readPreference", std::string(read_preference_name(read_preference)));
+  if (direct_connection) add("directConnection", *direct_connection ? "true" : "false");
+  if (tls.enabled) add("tls", "true");
+  if (!tls.ca_file.empty()) add("tlsCAFile", tls.ca_file);
+  if (!tls.certificate_key_file.empty()) add("tlsCertificateKeyFile", tls.certificate_key_file);
+  if (!tls.certificate_key_password.empty()) opts.push_back("tlsCertificateKeyFilePassword=***");
+  if (tls.allow_invalid_certificates) add("tlsAllowInvalidCertificates", "true");
+  if (tls.allow_invalid_hostnames) add("tlsAllowInvalidHostnames", "true");
+  if (!compressors.empty()) {
+    std::string c;
+    for (auto id : compressors) c += (c.empty() ? "" : ",") + std::string(compressor_name(id));
+    opts.push_back("compressors=" + c);
+  }
+  if (zlib_compression_level >= 0) add("zlibCompressionLevel", std::to_string(zlib_compression_level));
+  if (connect_timeout != std::chrono::milliseconds(10'000))
+    add("connectTimeoutMS", std::to_string(connect_timeout.count()));
+  if (socket_timeout.count() != 0) add("socketTimeoutMS", std::to_string(socket_timeout.count()));
+  if (server_selection_timeout != std::chrono::milliseconds(30'000))
+    add("serverSelectionTimeoutMS", std::to_string(server_selection_timeout.count()));
+  if (!app_name.empty()) add("appName", app_name);
+  if (max_pool_size != 100) add("maxPoolSize", std::to_string(max_pool_size));
+  if (retry_writes) add("retryWrites", *retry_writes ? "true" : "false");
+  if (retry_reads) add("retryReads", *retry_reads ? "true" : "false");
+  if (!write_concern_w.empty()) add("w", write_concern_w);
+  if (journal) add("journal", *journal ? "true" : "false");
+  if (wtimeout.count() != 0) add("wTimeoutMS", std::to_string(wtimeout.count()));
+  if (!read_concern_level.empty()) add("readConcernLevel", read_concern_level);
+  for (std::size_t i = 0; i < opts.size(); ++i) out += (i == 0 ? "?" : "&") + opts[i];
+  return out;
+}
+
+Result<Uri> parse_uri(std::string_view text) {
+  constexpr std::string_view kScheme = "mongodb://";
+  constexpr std::string_view kSrv = "mongodb+srv://";
+  if (text.substr(0, kSrv.size()) == kSrv)
+    return bad_uri(
+        "mongodb+srv:// needs DNS SRV/TXT resolution, which is not supported; list the hosts with "
+        "mongodb://host1,host2/?replicaSet=NAME&tls=true instead");
+  if (text.substr(0, kScheme.size()) != kScheme) return bad_uri("must start with mongodb://");
+  std::string_view rest = text.substr(kScheme.size());
+  Uri uri;
+
+  std::size_t auth_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, auth_end);
+  std::string_view tail = auth_end == std::string_view::npos ? std::string_view{} : rest.substr(auth_end);
+  // '@' inside the user name or password must be percent-encoded, so the only one left is the
+  // separator; a second is an error rather than a guess.
+  auto at = authority.find('@');
+  if (at != std::string_view::npos) {
+    if (authority.find('@', at + 1) != std::string_view::npos)
+      return bad_uri("'@' in the user name or password must be percent-encoded as %40");
+    std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    auto colon = userinfo.find(':');
+    std::string_view user = userinfo.substr(0, colon);
+    if (user.empty()) return bad_uri("empty user name");
+    auto u = decode_component(user, "user name");
+    if (!u) return u.status();
+    uri.username = std::move(*u);
+    if (colon != std::string_view::npos) {
+      std::string_view pass = userinfo.substr(colon + 1);
+      if (pass.find(':') != std::string_view::npos)
+        return bad_uri("':' in the password must be percent-encoded as %3A");
+      auto p = decode_component(pass, "password");
+      if (!p) return p.status();
+      uri.password = std::move(*p);
+    }
+    uri.has_credentials = true;
+  } else if (tail.find('@') != std::string_view::npos && tail.find('@') < tail.find('?')) {
+    return bad_uri("'/' in the user name or password must be percent-encoded as %2F");
+  }
+  if (authority.empty()) return bad_uri("no host");
+  std::size_t pos = 0;
+  while (pos <= authority.size()) {
+    auto comma = authority.find(',', pos);
+    auto h = parse_host(authority.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    if (!h) return h.status();
+    uri.hosts.push_back(std::move(*h));
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+
+  std::string_view query;
+  if (!tail.empty() && tail.front() == '/') {
+    tail.remove_prefix(1);
+    auto q = tail.find('?');
+    auto db = decode_component(tail.substr(0, q), "database");
+    if (!db) return db.status();
+    if (db->find_first_of("/\\ \"$") != std::string::npos) return bad_uri("invalid database name '" + *db + "'");
+    uri.database = std::move(*db);
+    if (q != std::string_view::npos) query = tail.substr(q + 1);
+  } else if (!tail.empty()) {
+    return bad_uri("options must follow a '/' (mongodb://host/?option=value)");
+  }
+
+  std::optional<bool> tls_flag, ssl_flag, tls_insecure;
+  bool tls_option_seen = false;
+  pos = 0;
+  while (!query.empty() && pos <= query.size()) {
+    auto amp = query.find_first_of("&;", pos);
+    std::string_view kv = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    pos = amp == std::string_view::npos ? query.size() + 1 : amp + 1;
+    if (kv.empty()) continue;
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) return bad_uri("option '" + std::string(kv) + "' has no value");
+    std::string key = lower(kv.substr(0, eq));
+    auto dv = decode_component(kv.substr(eq + 1), "option " + std::string(kv.substr(0, eq)));
+    if (!dv) return dv.status();
+    const std::string& v = *dv;
+    std::string_view name = kv.substr(0, eq);
+    auto set_bool = [&](auto& field) -> Status {
+      auto b = parse_bool(name, v);
+      if (!b) return b.status();
+      field = *b;
+      return {};
+    };
+    auto set_ms = [&](std::chrono::milliseconds& field) -> Status {
+      auto n = parse_int(name, v, 0, 24LL * 3600 * 1000);
+      if (!n) return n.status();
+      field = std::chrono::milliseconds(*n);
+      return {};
+    };
+    Status s;
+    if (key == "authsource") {
+      if (v.empty()) return bad_uri("authSource must not be empty");
+      uri.auth_source = v;
+    } else if (key == "authmechanism") {
+      auto m = parse_mechanism(v);
+      if (!m) return bad_uri("authMechanism '" + v + "' is not supported (SCRAM-SHA-1, SCRAM-SHA-256)");
+      uri.auth_mechanism = v;
+    } else if (key == "replicaset") {
+      if (v.empty()) return bad_uri("replicaSet must not be empty");
+      uri.replica_set = v;
+    } else if (key == "readpreference") {
+      auto m = parse_read_preference(v);
+      if (!m) return m.status();
+      uri.read_preference = *m;
+    } else if (key == "directconnection") {
+      bool b = false;
+      s = set_bool(b);
+      uri.direct_connection = b;
+    } else if (key == "tls") {
+      bool b = false;
+      s = set_bool(b);
+      tls_flag = b;
+    } else if (key == "ssl") {
+      bool b = false;
+      s = set_bool(b);
+      ssl_flag = b;
+    } else if (key == "tlscafile" || key == "sslcafile") {
+      uri.tls.ca_file = v;
+      tls_option_seen = true;
+    } else if (key == "tlscertificatekeyfile" || key == "sslpemkeyfile") {
+      uri.tls.certificate_key_file = v;
+      tls_option_seen = true;
+    } else if (key == "tlscertificatekeyfilepassword" || key == "sslpemkeypassword") {
+      uri.tls.certificate_key_password = v;
+      tls_option_seen = true;
+    } else if (key == "tlsallowinvalidcertificates" || key == "sslallowinvalidcertificates") {
+      s = set_bool(uri.tls.allow_invalid_certificates);
+      tls_option_seen = true;
+    } else if (key == "tlsallowinvalidhostnames" || key == "sslallowinvalidhostnames") {
+      s = set_bool(uri.tls.allow_invalid_hostnames);
+      tls_option_seen = true;
+    } else if (key == "tlsinsecure") {
+      bool b = false;
+      s = set_bool(b);
+      tls_insecure = b;
+      tls_option_seen = true;
+    } else if (key == "compressors") {
+      uri.compressors.clear();
+      std::size_t cp = 0;
+      while (cp <= v.size()) {
+        auto c = v.find(',', cp);
+        std::string nm = v.substr(cp, c == std::string::npos ? std::string::npos : c - cp);
+        auto id = parse_compressor(nm);
+        if (!id || *id == CompressorId::kSnappy || *id == CompressorId::kNoop)
+          return bad_uri("compressor '" + nm + "' is not supported (zlib, zstd)");
+        if (std::find(uri.compressors.begin(), uri.compressors.end(), *id) == uri.compressors.end())
+          uri.compressors.push_back(*id);
+        if (c == std::string::npos) break;
+        cp = c + 1;
+      }
+    } else if (key == "zlibcompressionlevel") {
+      auto n = parse_int(name, v, -1, 9);
+      if (!n) return n.status();
+      uri.zlib_compression_level = static_cast<int>(*n);
+    } else if (key == "connecttimeoutms") {
+      s = set_ms(uri.connect_timeout);
+    } else if (key == "sockettimeoutms") {
+      s = set_ms(uri.socket_timeout);
+    } else if (key == "serverselectiontimeoutms") {
+      s = set_ms(uri.server_selection_timeout);
+    } else if (key == "appname") {
+      if (v.size() > 128) return bad_uri("appName is longer than 128 bytes");
+      uri.app_name = v;
+    } else if (key == "maxpoolsize") {
+      auto n = parse_int(name, v, 0, 100000);
+      if (!n) return n.status();
+      uri.max_pool_size = *n == 0 ? 100 : static_cast<std::size_t>(*n);
+    } else if (key == "retrywrites") {
+      bool b = false;
+      s = set_bool(b);
+      uri.retry_writes = b;
+    } else if (key == "retryreads") {
+      bool b = false;
+      s = set_bool(b);
+      uri.retry_reads = b;
+    } else if (key == "w") {
+      if (v != "majority") {
+        auto n = parse_int(name, v, 0, 50);
+        if (!n) return bad_uri("w must be 'majority' or a number of nodes, not '" + v + "'");
+      }
+      uri.write_concern_w = v;
+    } else if (key == "journal") {
+      bool b = false;
+      s = set_bool(b);
+      uri.journal = b;
+    } else if (key == "wtimeoutms") {
+      s = set_ms(uri.wtimeout);
+    } else if (key == "readconcernlevel") {
+      if (v != "local" && v != "majority" && v != "available" && v != "linearizable" && v != "snapshot")
+        return bad_uri("readConcernLevel '" + v + "' is unknown");
+      uri.read_concern_level = v;
+    } else {
+      return bad_uri("unknown option '" + std::string(name) + "'");
+    }
+    if (!s) return s;
+  }
+
+  if (tls_flag && ssl_flag && *tls_flag != *ssl_flag) return bad_uri("tls and ssl disagree");
+  uri.tls.enabled = tls_flag.value_or(ssl_flag.value_or(false));
+  if (tls_insecure) {
+    if (*tls_insecure) uri.tls.allow_invalid_certificates = uri.tls.allow_invalid_hostnames = true;
+  }
+  if (tls_option_seen && !uri.tls.enabled) {
+    if (tls_flag || ssl_flag) return bad_uri("TLS options given together with tls=false");
+    return bad_uri("TLS options (tlsCAFile, tlsCertificateKeyFile, tlsAllow...) require tls=true");
+  }
+  if (uri.direct_connection.value_or(false) && uri.hosts.size() > 1)
+    return bad_uri("directConnection=true needs exactly one host");
+  if (!uri.has_credentials && !uri.auth_mechanism.empty())
+    return bad_uri("authMechanism " + uri.auth_mechanism + " needs a user name");
+  return uri;
+}
+
+}  // namespace bsonpipe::io
