@@ -1170,6 +1170,10 @@ class Parser {
       }
       return {};
     }
+    static constexpr std::string_view kConstructors[] = {"ObjectId",  "ISODate", "Date", "NumberLong",   "NumberInt",
+                                                         "Timestamp", "BinData", "UUID", "NumberDecimal"};
+    if (std::find(std::begin(kConstructors), std::end(kConstructors), word) == std::end(kConstructors))
+      return error_at("unknown value '" + std::string(word) + "'", start);
     std::vector<Arg> a;
     Status s = args(a);
     if (!s) return s;
