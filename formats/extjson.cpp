@@ -1045,6 +1045,9 @@ class Parser {
         ms = v.as_int32();
       } else if (legacy_ && main->kind == JsonKind::kNumber && v.type() == BsonType::kInt64) {
         ms = v.as_int64();
+      } else if (legacy_ && main->kind == JsonKind::kNumber && v.type() == BsonType::kDouble &&
+                 std::trunc(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9.2e18) {
+        ms = static_cast<std::int64_t>(v.as_double());  // e.g. 1.35635133e+12 from a JSON encoder
       } else {
         return bad("expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string");
       }

@@ -59,6 +59,8 @@ TEST(ExtJsonLegacy, ShellConstructors) {
 TEST(ExtJsonLegacy, LegacyWrappers) {
   EXPECT_EQ(canon(R"({"a": {"$date": 1356351330501}})"), R"({"a":{"$date":{"$numberLong":"1356351330501"}}})");
   EXPECT_EQ(canon(R"({"a": {"$date": 0}})"), R"({"a":{"$date":{"$numberLong":"0"}}})");
+  EXPECT_EQ(canon(R"({"a": {"$date": 1.356351330501e12}})"), R"({"a":{"$date":{"$numberLong":"1356351330501"}}})");
+  EXPECT_EQ(error_offset(R"({"a": {"$date": 1.5}})"), 16);
   EXPECT_EQ(canon(R"({"a": {"$date": "2012-12-24T12:15:30.501Z"}})", kStrict),
             R"({"a":{"$date":{"$numberLong":"1356351330501"}}})");
   EXPECT_EQ(canon(R"({"a": {"$date": "2012-12-24T13:15:30.501+01:00"}})"),
