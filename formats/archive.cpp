@@ -222,18 +222,24 @@ Status Reader::fail(Status s) {
 Result<bool> Reader::ensure(std::size_t n) {
   while (end_ - pos_ < n) {
     if (source_done_) return false;
-    if (buf_.size() - end_ < opts_.read_size) {
+    if (cap_ - end_ < opts_.read_size || cap_ - pos_ < n) {
       if (mark_ > 0) {  // drop bytes nobody refers to any more
-        std::memmove(buf_.data(), buf_.data() + mark_, end_ - mark_);
+        std::memmove(buf_.get(), buf_.get() + mark_, end_ - mark_);
         base_ += static_cast<std::int64_t>(mark_);
         pos_ -= mark_;
         end_ -= mark_;
         mark_ = 0;
       }
-      std::size_t want = std::max(end_ + opts_.read_size, pos_ + n);
-      if (buf_.size() < want) buf_.resize(want);
+      const std::size_t want = std::max(end_ + opts_.read_size, pos_ + n);
+      if (cap_ < want) {
+        const std::size_t grown = std::max(want, cap_ + cap_ / 2);
+        auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(grown);
+        if (end_ > 0) std::memcpy(bigger.get(), buf_.get(), end_);
+        buf_ = std::move(bigger);
+        cap_ = grown;
+      }
     }
-    std::span<std::uint8_t> room(buf_.data() + end_, buf_.size() - end_);
+    std::span<std::uint8_t> room(buf_.get() + end_, cap_ - end_);
     auto got = source_(room);
     if (!got) return got.status();
     if (*got > room.size()) return Status{ErrorCode::kInternal, "byte source overran its buffer"};
@@ -264,7 +270,7 @@ Result<ByteSpan> Reader::read_document(std::string_view what_in, bool validate_i
   auto have = ensure(4);
   if (!have) return have.status();
   if (!*have) return truncated(at, what_str());
-  const std::uint32_t len = load_u32(buf_.data() + pos_);
+  const std::uint32_t len = load_u32(buf_.get() + pos_);
   if (len == kTerminator) {
     *is_terminator = true;
     pos_ += 4;
@@ -276,7 +282,7 @@ Result<ByteSpan> Reader::read_document(std::string_view what_in, bool validate_i
   have = ensure(len);
   if (!have) return have.status();
   if (!*have) return truncated(at, what_str());
-  ByteSpan doc(buf_.data() + pos_, len);
+  ByteSpan doc(buf_.get() + pos_, len);
   if (doc[len - 1] != 0) {
     return archive_error(what_str() + " (" + std::to_string(len) + " bytes) does not end with a NUL byte",
                          at + len - 1);
@@ -295,7 +301,7 @@ Status Reader::read_terminator(std::string_view after) {
   auto have = ensure(4);
   if (!have) return have.status();
   if (!*have) return truncated(at, "the terminator after " + std::string(after));
-  if (load_u32(buf_.data() + pos_) != kTerminator) {
+  if (load_u32(buf_.get() + pos_) != kTerminator) {
     return archive_error("expected the terminator FF FF FF FF after " + std::string(after), at);
   }
   pos_ += 4;
@@ -399,7 +405,7 @@ Result<const Prelude*> Reader::read_prelude() {
   auto have = ensure(4);
   if (!have) return fail(have.status());
   if (!*have) return fail(truncated(0, "the magic number"));
-  const std::uint32_t magic = load_u32(buf_.data() + pos_);
+  const std::uint32_t magic = load_u32(buf_.get() + pos_);
   if (magic != kMagic) {
     char hex[16];
     std::snprintf(hex, sizeof hex, "%08x", magic);
@@ -583,7 +589,7 @@ Result<Event> Reader::read_segment_batch() {
   ev.db = ns.db;
   ev.collection = ns.collection;
   ev.entry = &prelude_.collections[ns.entry];
-  ev.documents = ByteSpan(buf_.data() + mark_, batch_end - mark_);
+  ev.documents = ByteSpan(buf_.get() + mark_, batch_end - mark_);
   ev.document_count = count;
   ev.offset = first;
   ns.crc.update(ev.documents);

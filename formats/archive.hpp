@@ -263,7 +263,9 @@ class Reader {
   std::map<std::string, std::size_t, std::less<>> allowed_;  // data namespace -> prelude entry
   NsState* current_ = nullptr;
 
-  Bytes buf_;
+  // Read buffer, grown without zero-filling (a fresh vector<uint8_t> would memset every byte).
+  std::unique_ptr<std::uint8_t[]> buf_;
+  std::size_t cap_ = 0;
   std::size_t mark_ = 0;   // start of bytes that must stay in the buffer (the current batch)
   std::size_t pos_ = 0;    // next unread byte
   std::size_t end_ = 0;    // end of valid bytes
