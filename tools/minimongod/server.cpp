@@ -1,0 +1,251 @@
+#include "tools/minimongod/server.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+
+#include "io/wire.hpp"
+#include "tools/minimongod/engine_internal.hpp"
+
+namespace bsonpipe::minimongod {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// Commands whose replies must never be compressed (the compression spec).
+bool never_compress(std::string_view name) {
+  return name == "hello" || name == "isMaster" || name == "ismaster" || name == "saslStart" || name == "saslContinue" ||
+         name == "getnonce" || name == "authenticate" || name == "createUser" || name == "updateUser" ||
+         name == "copydbSaslStart" || name == "copydbgetnonce" || name == "copydb";
+}
+
+}  // namespace
+
+struct Server::Impl {
+  struct Conn {
+    tcp::socket socket;
+    std::thread thread;
+    std::atomic<bool> done{false};
+    explicit Conn(tcp::socket s) : socket(std::move(s)) {}
+  };
+
+  explicit Impl(Engine& e, const ServerOptions& o) : engine(e), opts(o), acceptor(ctx) {}
+
+  Engine& engine;
+  const ServerOptions& opts;
+  asio::io_context ctx;  // only owns the sockets; all I/O is blocking, one thread per connection
+  tcp::acceptor acceptor;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::thread accept_thread;
+  std::mutex mu;
+  std::list<std::shared_ptr<Conn>> conns;  // guarded by mu
+  std::atomic<bool> stopping{false};
+
+  void reap_locked() {
+    for (auto it = conns.begin(); it != conns.end();) {
+      if ((*it)->done) {
+        if ((*it)->thread.joinable()) (*it)->thread.join();
+        it = conns.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void accept_loop() {
+    while (!stopping) {
+      boost::system::error_code ec;
+      tcp::socket s(ctx);
+      acceptor.accept(s, ec);
+      if (ec) {
+        if (stopping) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
+      s.set_option(tcp::no_delay(true), ec);
+      std::lock_guard lock(mu);
+      reap_locked();
+      if (stopping || conns.size() >= opts.max_connections) continue;  // socket closes here
+      auto c = std::make_shared<Conn>(std::move(s));
+      conns.push_back(c);
+      c->thread = std::thread([this, c] {
+        serve(*c);
+        boost::system::error_code ignored;
+        c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+        c->done = true;
+      });
+    }
+  }
+
+  void serve(Conn& c) {
+    if (tls) {
+      asio::ssl::stream<tcp::socket&> stream(c.socket, *tls);
+      boost::system::error_code ec;
+      stream.handshake(asio::ssl::stream_base::server, ec);
+      if (ec) return;
+      serve_stream(stream);
+      stream.shutdown(ec);
+    } else {
+      serve_stream(c.socket);
+    }
+  }
+
+  template <class Stream>
+  void serve_stream(Stream& stream) {
+    Session session;
+    session.connection_id = engine.new_connection_id();
+    int replies = 0;
+    boost::system::error_code ec;
+    std::array<std::uint8_t, io::kHeaderSize> head{};
+    while (!stopping) {
+      asio::read(stream, asio::buffer(head), ec);
+      if (ec) return;
+      auto h = io::parse_header(formats::ByteSpan(head.data(), head.size()), kMaxMessageSizeBytes);
+      if (!h) return;
+      Bytes msg(static_cast<std::size_t>(h->message_length));
+      std::memcpy(msg.data(), head.data(), head.size());
+      asio::read(stream, asio::buffer(msg.data() + head.size(), msg.size() - head.size()), ec);
+      if (ec) return;
+      auto decoded = io::decode_owned(std::move(msg), {.max_message_size = kMaxMessageSizeBytes});
+      if (!decoded) return;
+      if (opts.fault_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
+      auto out = handle(session, *decoded);
+      if (!out) return;                // protocol error: drop the connection as the server does
+      if (out->size() == 0) continue;  // moreToCome: no reply
+      std::vector<asio::const_buffer> bufs;
+      for (auto& b : out->buffers()) bufs.emplace_back(b.data(), b.size());
+      asio::write(stream, bufs, ec);
+      if (ec) return;
+      if (opts.fault_close_after > 0 && ++replies >= opts.fault_close_after) return;
+    }
+  }
+
+  // The encoded reply, an empty message when none is due, or an error to drop the connection.
+  Result<io::OutgoingMessage> handle(Session& session, const io::OwnedMessage& m) {
+    const auto& header = m.view.header;
+    if (const io::OpQueryView* q = m.view.query()) {
+      auto name = q->full_collection_name;
+      if (name.size() < 5 || name.substr(name.size() - 5) != ".$cmd")
+        return Status(ErrorCode::kInvalidArgument, "OP_QUERY is only supported for commands");
+      DocView query = q->query;
+      ElementView wrapped = query.find("$query");
+      if (!wrapped.valid()) wrapped = query.find("query");
+      if (wrapped.valid() && wrapped.type() == BsonType::kDocument) query = wrapped.as_document();
+      formats::Builder b;
+      for (auto e : query)
+        if (e.key() != "$db") b.append_raw_element(e.raw());
+      b.append_string("$db", name.substr(0, name.size() - 5));
+      Bytes body = b.finish();
+      Bytes reply = engine.run(session, DocView(body));
+      io::OpReplyOut r;
+      r.response_flags = io::kReplyAwaitCapable;
+      r.documents = reply;
+      auto enc = io::encode_op_reply(io::next_request_id(), header.request_id, r);
+      if (!enc) return enc.status();
+      // encode_op_reply borrows `reply`: flatten into an owned message before it goes away.
+      io::OutgoingMessage owned;
+      Bytes flat = enc->flatten();
+      owned.append_owned(flat);
+      owned.set_ids(enc->request_id(), enc->op_code());
+      return owned;
+    }
+    const io::OpMsgView* msg = m.view.msg();
+    if (msg == nullptr) return Status(ErrorCode::kInvalidArgument, "unsupported opcode");
+    std::vector<Sequence> seqs;
+    seqs.reserve(msg->sequences.size());
+    for (auto& s : msg->sequences) seqs.push_back({s.identifier, s.documents});
+    Bytes reply = engine.run(session, CommandRequest{msg->body, seqs});
+    if (msg->more_to_come()) return io::OutgoingMessage{};
+    io::OpMsgOut out;
+    out.body = reply;
+    auto enc = io::encode_op_msg(io::next_request_id(), header.request_id, out, kMaxMessageSizeBytes);
+    if (!enc) {
+      Bytes err = error_reply({code::kBSONObjectTooLarge, "reply too large: " + enc.status().to_string()});
+      out.body = err;
+      auto e2 = io::encode_op_msg(io::next_request_id(), header.request_id, out);
+      if (!e2) return e2.status();
+      return flatten(*e2);
+    }
+    std::string_view cmd_name;
+    if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
+    if (m.was_compressed && m.compressor != io::CompressorId::kNoop && !never_compress(cmd_name) &&
+        std::find(session.compression.begin(), session.compression.end(), io::compressor_name(m.compressor)) !=
+            session.compression.end()) {
+      auto z = io::compress_message(*enc, m.compressor);
+      if (z) return flatten(*z);
+    }
+    return flatten(*enc);
+  }
+
+  // The encoders borrow the reply bytes, which die with handle(): copy into an owned message.
+  static io::OutgoingMessage flatten(const io::OutgoingMessage& m) {
+    io::OutgoingMessage owned;
+    Bytes flat = m.flatten();
+    owned.append_owned(flat);
+    owned.set_ids(m.request_id(), m.op_code());
+    return owned;
+  }
+};
+
+Server::Server(Engine& engine, ServerOptions opts) : engine_(engine), opts_(std::move(opts)) {}
+
+Server::~Server() {
+  stop();
+}
+
+Status Server::start() {
+  if (opts_.bind != "127.0.0.1" && opts_.bind != "::1" && opts_.bind != "localhost")
+    return Status(ErrorCode::kInvalidArgument, "minimongod binds to loopback addresses only");
+  impl_ = std::make_unique<Impl>(engine_, opts_);
+  boost::system::error_code ec;
+  if (!opts_.tls_certificate_key_file.empty()) {
+    impl_->tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    impl_->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                                asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                                asio::ssl::context::no_tlsv1_1,
+                            ec);
+    impl_->tls->use_certificate_chain_file(opts_.tls_certificate_key_file, ec);
+    if (!ec) impl_->tls->use_private_key_file(opts_.tls_certificate_key_file, asio::ssl::context::pem, ec);
+    if (ec)
+      return Status(ErrorCode::kIo, "TLS certificate/key " + opts_.tls_certificate_key_file + ": " + ec.message());
+  }
+  auto addr = asio::ip::make_address(opts_.bind == "localhost" ? "127.0.0.1" : opts_.bind, ec);
+  if (ec) return Status(ErrorCode::kInvalidArgument, "bad bind address " + opts_.bind);
+  tcp::endpoint ep(addr, opts_.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Status(ErrorCode::kNetwork,
+                  "cannot listen on " + opts_.bind + ":" + std::to_string(opts_.port) + ": " + ec.message());
+  port_ = impl_->acceptor.local_endpoint().port();
+  engine_.set_host((addr.is_v6() ? "[" + opts_.bind + "]" : addr.to_string()) + ":" + std::to_string(port_));
+  impl_->accept_thread = std::thread([this] { impl_->accept_loop(); });
+  return Status::ok();
+}
+
+void Server::stop() {
+  if (!impl_ || impl_->stopping.exchange(true)) return;
+  // shutdown(2) wakes threads blocked in accept/read on these sockets; close happens after join.
+  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  std::list<std::shared_ptr<Impl::Conn>> conns;
+  {
+    std::lock_guard lock(impl_->mu);
+    conns.swap(impl_->conns);
+  }
+  for (auto& c : conns) ::shutdown(c->socket.native_handle(), SHUT_RDWR);
+  for (auto& c : conns)
+    if (c->thread.joinable()) c->thread.join();
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+}  // namespace bsonpipe::minimongod

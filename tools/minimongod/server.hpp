@@ -1,0 +1,56 @@
+// The network side of minimongod: a loopback TCP listener (optionally TLS) speaking the MongoDB
+// wire protocol (OP_QUERY handshake, OP_MSG, OP_COMPRESSED zstd/zlib) over an Engine, one thread
+// per connection (commands of a connection run in order; connections run in parallel), with
+// fault injection for tests.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "formats/status.hpp"
+#include "tools/minimongod/engine.hpp"
+
+namespace bsonpipe::minimongod {
+
+struct ServerOptions {
+  // Loopback only: 127.0.0.1 (default) or ::1.
+  std::string bind = "127.0.0.1";
+  // 0 = an ephemeral port (read it back with port()).
+  std::uint16_t port = 0;
+  // PEM file holding the certificate chain and the private key; empty = plain TCP.
+  std::string tls_certificate_key_file;
+  // Close a connection after it sent this many replies (0 = never).
+  int fault_close_after = 0;
+  // Sleep this long before running each command (0 = none).
+  int fault_delay_ms = 0;
+  // Connections served at once; more are closed at accept (bounded threads).
+  std::size_t max_connections = 1024;
+};
+
+class Server {
+ public:
+  Server(Engine& engine, ServerOptions opts);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting on a background thread. Sets the engine's host to bind:port.
+  Status start();
+  std::uint16_t port() const { return port_; }
+  // Stops accepting, closes every connection and joins all threads. Idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  Engine& engine_;
+  ServerOptions opts_;
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace bsonpipe::minimongod
