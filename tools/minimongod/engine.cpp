@@ -131,9 +131,12 @@ Engine::~Engine() {
 
 void Engine::shutdown() {
   shutting_down_ = true;
-  if (oplog_) {
-    std::unique_lock lock(oplog_->mutex());
-    oplog_->inserted().notify_all();
+  // Wake tailable cursors waiting on any capped collection.
+  for (auto& db : catalog_.database_names()) {
+    for (auto& c : catalog_.collections(db)) {
+      std::unique_lock lock(c->mutex());
+      if (c->capped()) c->inserted().notify_all();
+    }
   }
 }
 

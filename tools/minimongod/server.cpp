@@ -117,18 +117,25 @@ struct Server::Impl {
       if (opts.fault_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
       auto out = handle(session, *decoded);
       if (!out) return;                // protocol error: drop the connection as the server does
-      if (out->size() == 0) continue;  // moreToCome: no reply
+      if (out->msg.size() == 0) continue;  // moreToCome: no reply
       std::vector<asio::const_buffer> bufs;
-      for (auto& b : out->buffers()) bufs.emplace_back(b.data(), b.size());
+      for (auto& b : out->msg.buffers()) bufs.emplace_back(b.data(), b.size());
       asio::write(stream, bufs, ec);
       if (ec) return;
       if (opts.fault_close_after > 0 && ++replies >= opts.fault_close_after) return;
     }
   }
 
-  // The encoded reply, an empty message when none is due, or an error to drop the connection.
-  Result<io::OutgoingMessage> handle(Session& session, const io::OwnedMessage& m) {
+  // A reply ready to send: `msg` may borrow `body` (moving a vector keeps its heap buffer).
+  struct Outgoing {
+    Bytes body;
+    io::OutgoingMessage msg;
+  };
+
+  // The reply, an empty message when none is due, or an error to drop the connection.
+  Result<Outgoing> handle(Session& session, const io::OwnedMessage& m) {
     const auto& header = m.view.header;
+    Outgoing out;
     if (const io::OpQueryView* q = m.view.query()) {
       auto name = q->full_collection_name;
       if (name.size() < 5 || name.substr(name.size() - 5) != ".$cmd")
@@ -142,57 +149,45 @@ struct Server::Impl {
         if (e.key() != "$db") b.append_raw_element(e.raw());
       b.append_string("$db", name.substr(0, name.size() - 5));
       Bytes body = b.finish();
-      Bytes reply = engine.run(session, DocView(body));
+      out.body = engine.run(session, DocView(body));
       io::OpReplyOut r;
       r.response_flags = io::kReplyAwaitCapable;
-      r.documents = reply;
+      r.documents = out.body;
       auto enc = io::encode_op_reply(io::next_request_id(), header.request_id, r);
       if (!enc) return enc.status();
-      // encode_op_reply borrows `reply`: flatten into an owned message before it goes away.
-      io::OutgoingMessage owned;
-      Bytes flat = enc->flatten();
-      owned.append_owned(flat);
-      owned.set_ids(enc->request_id(), enc->op_code());
-      return owned;
+      out.msg = std::move(*enc);
+      return out;
     }
     const io::OpMsgView* msg = m.view.msg();
     if (msg == nullptr) return Status(ErrorCode::kInvalidArgument, "unsupported opcode");
     std::vector<Sequence> seqs;
     seqs.reserve(msg->sequences.size());
     for (auto& s : msg->sequences) seqs.push_back({s.identifier, s.documents});
-    Bytes reply = engine.run(session, CommandRequest{msg->body, seqs});
-    if (msg->more_to_come()) return io::OutgoingMessage{};
-    io::OpMsgOut out;
-    out.body = reply;
-    auto enc = io::encode_op_msg(io::next_request_id(), header.request_id, out, kMaxMessageSizeBytes);
+    out.body = engine.run(session, CommandRequest{msg->body, seqs});
+    if (msg->more_to_come()) return out;
+    io::OpMsgOut reply;
+    reply.body = out.body;
+    auto enc = io::encode_op_msg(io::next_request_id(), header.request_id, reply, kMaxMessageSizeBytes);
     if (!enc) {
-      Bytes err = error_reply({code::kBSONObjectTooLarge, "reply too large: " + enc.status().to_string()});
-      out.body = err;
-      auto e2 = io::encode_op_msg(io::next_request_id(), header.request_id, out);
-      if (!e2) return e2.status();
-      return flatten(*e2);
+      out.body = error_reply({code::kBSONObjectTooLarge, "reply too large: " + enc.status().to_string()});
+      reply.body = out.body;
+      enc = io::encode_op_msg(io::next_request_id(), header.request_id, reply);
+      if (!enc) return enc.status();
     }
     std::string_view cmd_name;
     if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
     if (m.was_compressed && m.compressor != io::CompressorId::kNoop && !never_compress(cmd_name) &&
         std::find(session.compression.begin(), session.compression.end(), io::compressor_name(m.compressor)) !=
             session.compression.end()) {
-      auto z = io::compress_message(*enc, m.compressor);
-      if (z) return flatten(*z);
+      if (auto z = io::compress_message(*enc, m.compressor)) {
+        out.msg = std::move(*z);
+        return out;
+      }
     }
-    return flatten(*enc);
-  }
-
-  // The encoders borrow the reply bytes, which die with handle(): copy into an owned message.
-  static io::OutgoingMessage flatten(const io::OutgoingMessage& m) {
-    io::OutgoingMessage owned;
-    Bytes flat = m.flatten();
-    owned.append_owned(flat);
-    owned.set_ids(m.request_id(), m.op_code());
-    return owned;
+    out.msg = std::move(*enc);
+    return out;
   }
 };
-
 Server::Server(Engine& engine, ServerOptions opts) : engine_(engine), opts_(std::move(opts)) {}
 
 Server::~Server() {
