@@ -212,6 +212,16 @@ struct NamespaceSummary {
 
 // Streaming archive reader. Single-threaded. Every error is kInvalidArchive (or the source's own
 // error) and names the byte offset in the archive; after an error the reader stays failed.
+//
+// What corruption it catches (with strict_fields, the default): any truncation, since every
+// prelude collection must reach its EOF block; any change to magic, lengths, terminators, keys,
+// types, namespace names or EOF flags (structure and prelude checks); any change to document
+// bytes (the namespace's CRC-64, checked at its EOF block, detects every 1-bit error). The format
+// has no checksum over the prelude, so changes that stay well-formed are undetectable in exactly
+// these places: the values of the header's concurrent_collections, server_version and
+// tool_version; each collection entry's size; and its metadata text where it still parses as
+// Extended JSON (e.g. a changed digit). Such changes are not lost: they show in prelude().
+// tests/formats/archive_test.cpp flips every bit of the fixture archives to hold this.
 class Reader {
  public:
   explicit Reader(ByteSource source, ReaderOptions opts = {});
