@@ -1,0 +1,153 @@
+#include "pipeline/ordered_writer.hpp"
+
+#include <algorithm>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+namespace bsonpipe::pipeline {
+
+// Producers are plain threads (mostly blocked on sockets), so the arena reserves no slot for
+// them and TBB may run `threads` workers even on a machine with fewer cores.
+struct CompressionPool::Impl {
+  explicit Impl(int threads)
+      : parallelism(
+            tbb::global_control::max_allowed_parallelism,
+            std::max<std::size_t>(tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism),
+                                  static_cast<std::size_t>(threads) + 1)),
+        arena(threads, 0) {}
+  ~Impl() {
+    std::unique_lock lock(mu);
+    idle.wait(lock, [&] { return outstanding == 0; });
+  }
+  tbb::global_control parallelism;
+  tbb::task_arena arena;
+  std::mutex mu;
+  std::condition_variable idle;
+  std::size_t outstanding = 0;
+};
+
+CompressionPool::CompressionPool(int threads)
+    : impl_(std::make_unique<Impl>(threads < 1 ? 1 : threads)), threads_(threads < 1 ? 1 : threads) {}
+
+CompressionPool::~CompressionPool() = default;
+
+void CompressionPool::submit(std::function<void()> fn) {
+  {
+    std::lock_guard lock(impl_->mu);
+    ++impl_->outstanding;
+  }
+  auto task = std::make_shared<std::function<void()>>(std::move(fn));
+  impl_->arena.enqueue([impl = impl_.get(), task] {
+    (*task)();
+    *task = nullptr;  // release captured state before the pool may be destroyed
+    std::lock_guard lock(impl->mu);
+    if (--impl->outstanding == 0) impl->idle.notify_all();
+  });
+}
+
+namespace {
+// One compressor per pool thread and codec/level, reused across blocks.
+io::BlockCompressor& thread_compressor(io::Codec codec, int level) {
+  struct Cached {
+    io::Codec codec = io::Codec::kNone;
+    int level = -1;
+    std::unique_ptr<io::BlockCompressor> c;
+  };
+  thread_local Cached cache;
+  if (!cache.c || cache.codec != codec || cache.level != level) {
+    cache.c = io::BlockCompressor::create(codec, level);
+    cache.codec = codec;
+    cache.level = level;
+  }
+  return *cache.c;
+}
+}  // namespace
+
+struct OrderedBlockWriter::Slot {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  Status status;
+  Bytes raw;
+  Bytes out;
+};
+
+OrderedBlockWriter::OrderedBlockWriter(CompressionPool* pool, OrderedWriterOptions opts, Sink sink)
+    : pool_(pool), opts_(opts), sink_(std::move(sink)) {
+  if (opts_.level == 0) opts_.level = io::default_level(opts_.codec);
+  if (opts_.window == 0) opts_.window = 1;
+#ifdef BSONPIPE_SLOW_PATH
+  opts_.window = 1;
+#endif
+}
+
+OrderedBlockWriter::~OrderedBlockWriter() {
+  for (auto& s : window_) {
+    std::unique_lock lock(s->mu);
+    s->cv.wait(lock, [&] { return s->done; });
+  }
+}
+
+Status OrderedBlockWriter::add_uncompressed(ByteSpan data) {
+  if (!error_.is_ok()) return error_;
+  if (opts_.codec != io::Codec::kNone) return {ErrorCode::kInternal, "add_uncompressed on a compressing writer"};
+  if (Status s = drain(0); !s) return s;
+  raw_bytes_ += data.size();
+  stored_bytes_ += data.size();
+  if (Status s = sink_(data); !s) error_ = s;
+  return error_;
+}
+
+Status OrderedBlockWriter::add(Bytes block) {
+  if (!error_.is_ok()) return error_;
+  raw_bytes_ += block.size();
+  if (opts_.codec == io::Codec::kNone) {
+    if (Status s = drain(0); !s) return s;
+    stored_bytes_ += block.size();
+    if (Status s = sink_(block); !s) error_ = s;
+    return error_;
+  }
+  auto slot = std::make_shared<Slot>();
+  slot->raw = std::move(block);
+  window_.push_back(slot);
+  pool_->submit([slot, codec = opts_.codec, level = opts_.level] {
+    Status s = thread_compressor(codec, level).compress(slot->raw, slot->out);
+    Bytes().swap(slot->raw);
+    std::lock_guard lock(slot->mu);
+    slot->status = std::move(s);
+    slot->done = true;
+    slot->cv.notify_one();
+  });
+  return drain(opts_.window);
+}
+
+Status OrderedBlockWriter::drain(std::size_t keep) {
+  while (!window_.empty()) {
+    auto& front = window_.front();
+    {
+      std::unique_lock lock(front->mu);
+      if (!front->done) {
+        if (window_.size() <= keep) return error_;  // room left: do not wait
+        front->cv.wait(lock, [&] { return front->done; });
+      }
+    }
+    if (error_.is_ok()) {
+      if (!front->status.is_ok()) {
+        error_ = front->status;
+      } else {
+        stored_bytes_ += front->out.size();
+        if (Status s = sink_(front->out); !s) error_ = s;
+      }
+    }
+    window_.pop_front();
+    if (!error_.is_ok()) return error_;
+  }
+  return error_;
+}
+
+Status OrderedBlockWriter::finish() {
+  return drain(0);
+}
+
+}  // namespace bsonpipe::pipeline
