@@ -231,6 +231,8 @@ TEST_F(EngineTest, AggregateStages) {
   EXPECT_EQ(num(DocView(docs[0]), "storageStats.count"), 5);
   EXPECT_GT(num(DocView(docs[0]), "storageStats.avgObjSize"), 10);
   EXPECT_EQ(code(cmd(R"({"aggregate":"s","pipeline":[{"$lookup":{}}],"cursor":{}})")), 40324);
+  Bytes d = cmd(R"({"distinct":"s","key":"k","query":{"_id":{"$gte":2}}})");
+  EXPECT_EQ(render_value(DocView(d).find("values")), R"([ "a", "b", "c" ])");
   EXPECT_EQ(code(cmd(R"({"aggregate":"s","pipeline":[]})")), 9);
 }
 
@@ -365,8 +367,13 @@ TEST(EngineReplSet, OplogEntriesAndTailing) {
 TEST(EngineFaults, FailRulesCountDown) {
   EngineOptions o;
   o.fail_rules.push_back({"find", 10107, 2});
+  o.fail_rules.push_back({"insert", 10107, 1});
   Engine engine(o);
   Session s;
+  Bytes w = run(engine, s, R"({"insert":"c","documents":[{"_id":1}]})");
+  EXPECT_EQ(code(w), 10107);
+  EXPECT_EQ(DocView(w).find_path("errorLabels.0").as_string(), "RetryableWriteError");
+  EXPECT_TRUE(ok(run(engine, s, R"({"insert":"c","documents":[{"_id":1}]})")));
   EXPECT_EQ(code(run(engine, s, R"({"find":"c"})")), 10107);
   EXPECT_EQ(std::string(DocView(run(engine, s, R"({"find":"c"})")).find("codeName").as_string()), "NotWritablePrimary");
   EXPECT_TRUE(ok(run(engine, s, R"({"find":"c"})")));

@@ -61,6 +61,7 @@ Bytes error_reply(const CmdError& e) {
   b.append_string("errmsg", e.message);
   b.append_int32("code", e.code);
   b.append_string("codeName", code_name(e.code));
+  if (e.retryable_write) b.open_array("errorLabels").append_string("0", "RetryableWriteError").close();
   return b.finish();
 }
 
@@ -223,6 +224,7 @@ struct EngineAccess {
         {"getMore", &Engine::cmd_get_more, true},
         {"killCursors", &Engine::cmd_kill_cursors, true},
         {"count", &Engine::cmd_count, true},
+        {"distinct", &Engine::cmd_distinct, true},
         {"aggregate", &Engine::cmd_aggregate, true},
         {"listDatabases", &Engine::cmd_list_databases, true},
         {"listCollections", &Engine::cmd_list_collections, true},
@@ -268,7 +270,13 @@ Expected<Bytes> Engine::dispatch(Ctx& ctx) {
     for (auto& rule : fail_rules_) {
       if (rule.command != ctx.name || rule.count == 0) continue;
       if (rule.count > 0) --rule.count;
-      return CmdError{rule.code, "injected failure for " + rule.command};
+      CmdError err{rule.code, "injected failure for " + rule.command};
+      static constexpr int kRetryable[] = {6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436};
+      bool is_write =
+          ctx.name == "insert" || ctx.name == "update" || ctx.name == "delete" || ctx.name == "findAndModify";
+      err.retryable_write =
+          is_write && std::find(std::begin(kRetryable), std::end(kRetryable), rule.code) != std::end(kRetryable);
+      return err;
     }
   }
   return (this->*(info->handler))(ctx);

@@ -135,6 +135,7 @@ class Engine {
   Expected<Bytes> cmd_get_more(Ctx& ctx);
   Expected<Bytes> cmd_kill_cursors(Ctx& ctx);
   Expected<Bytes> cmd_count(Ctx& ctx);
+  Expected<Bytes> cmd_distinct(Ctx& ctx);
   Expected<Bytes> cmd_aggregate(Ctx& ctx);
   // engine_catalog.cpp
   Expected<Bytes> cmd_list_databases(Ctx& ctx);

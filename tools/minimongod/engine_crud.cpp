@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "tools/minimongod/engine_internal.hpp"
@@ -696,6 +697,33 @@ Expected<Bytes> Engine::cmd_count(Ctx& ctx) {
   if (limit > 0) n = std::min(n, limit);
   formats::Builder b;
   b.append_int32("n", static_cast<std::int32_t>(n));
+  return finish_ok(b);
+}
+
+Expected<Bytes> Engine::cmd_distinct(Ctx& ctx) {
+  auto name = collection_arg(ctx);
+  if (!name) return name.error();
+  auto key = get_string(ctx.cmd, "key");
+  if (!key) return CmdError{code::kTypeMismatch, "distinct needs a 'key' string"};
+  Bytes empty = formats::Builder().finish();
+  auto m = Matcher::compile(get_doc(ctx.cmd, "query").value_or(DocView(empty)));
+  if (!m) return m.error();
+  std::map<Bytes, bool, DocLess> values;  // {"": v}, BSON order
+  if (auto coll = catalog_.find(ctx.db, *name)) {
+    std::shared_lock lock(coll->mutex());
+    std::vector<ElementView> found;
+    scan_matching(*coll, *m, [&](RecordMap::const_iterator it) {
+      found.clear();
+      collect_path_values(view(it->second), *key, found);
+      for (auto& v : found)
+        if (v.type() != BsonType::kArray) values.emplace(single_value(v), true);
+      return true;
+    });
+  }
+  formats::Builder b;
+  b.open_array("values");
+  for (auto& [v, unused] : values) b.append_element(b.next_array_key(), first_element(v));
+  b.close();
   return finish_ok(b);
 }
 

@@ -44,6 +44,8 @@ std::string_view code_name(int code);
 struct CmdError {
   int code = code::kInternalError;
   std::string message;
+  // Adds errorLabels: ["RetryableWriteError"] to the reply (a write failed by a primary change).
+  bool retryable_write = false;
 };
 
 // A value or a CmdError (std::expected is C++23).

@@ -89,8 +89,8 @@ struct Server::Impl {
       boost::system::error_code ec;
       stream.handshake(asio::ssl::stream_base::server, ec);
       if (ec) return;
+      // No TLS close_notify exchange: it would block on a client that keeps the socket open.
       serve_stream(stream);
-      stream.shutdown(ec);
     } else {
       serve_stream(c.socket);
     }
@@ -116,7 +116,7 @@ struct Server::Impl {
       if (!decoded) return;
       if (opts.fault_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
       auto out = handle(session, *decoded);
-      if (!out) return;                // protocol error: drop the connection as the server does
+      if (!out) return;                    // protocol error: drop the connection as the server does
       if (out->msg.size() == 0) continue;  // moreToCome: no reply
       std::vector<asio::const_buffer> bufs;
       for (auto& b : out->msg.buffers()) bufs.emplace_back(b.data(), b.size());
