@@ -1,0 +1,700 @@
+#include "pipeline/dump.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "formats/archive.hpp"
+#include "formats/dump_layout.hpp"
+#include "formats/hash.hpp"
+#include "formats/manifest.hpp"
+#include "io/commands.hpp"
+#include "io/connection.hpp"
+#include "io/file.hpp"
+#include "io/uri.hpp"
+#include "pipeline/error_holder.hpp"
+#include "pipeline/namespaces.hpp"
+#include "pipeline/ordered_writer.hpp"
+#include "pipeline/version.hpp"
+
+namespace bsonpipe::pipeline {
+
+namespace fs = std::filesystem;
+using formats::Builder;
+using formats::Bytes;
+using formats::ByteSpan;
+using formats::DocView;
+
+// ---------------------------------------------------------------------------------------------
+// Range splitting
+
+std::vector<IdRange> split_ranges(std::vector<Bytes> sample_ids, int parts) {
+  std::vector<IdRange> out;
+  if (parts <= 1 || sample_ids.empty()) {
+    out.push_back({});
+    return out;
+  }
+  auto value = [](const Bytes& d) { return *DocView(d).begin(); };
+  std::sort(sample_ids.begin(), sample_ids.end(),
+            [&](const Bytes& a, const Bytes& b) { return formats::compare_values(value(a), value(b)) < 0; });
+  // Boundaries at evenly spaced sample quantiles, without repeats (equal _ids would make an
+  // empty range, and a range [x, x) reads nothing).
+  std::vector<const Bytes*> bounds;
+  for (int i = 1; i < parts; ++i) {
+    const Bytes& b = sample_ids[sample_ids.size() * static_cast<std::size_t>(i) / static_cast<std::size_t>(parts)];
+    if (!bounds.empty() && formats::compare_values(value(*bounds.back()), value(b)) >= 0) continue;
+    bounds.push_back(&b);
+  }
+  Bytes lo;
+  for (const Bytes* b : bounds) {
+    out.push_back({lo, *b});
+    lo = *b;
+  }
+  out.push_back({lo, {}});
+  return out;
+}
+
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t now_utc_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string hex(ByteSpan b) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (auto c : b) {
+    s.push_back(d[c >> 4]);
+    s.push_back(d[c & 15]);
+  }
+  return s;
+}
+
+formats::Compression layout_compression(io::Codec c) {
+  switch (c) {
+    case io::Codec::kGzip: return formats::Compression::kGzip;
+    case io::Codec::kZstd: return formats::Compression::kZstd;
+    case io::Codec::kNone: break;
+  }
+  return formats::Compression::kNone;
+}
+
+// One collection (or view) to dump, with its ranges and what was written for it.
+struct CollectionJob {
+  std::string db;
+  std::string name;       // the collection's name (metadata, prelude)
+  std::string data_name;  // where its documents live (system.buckets.<name> for timeseries)
+  std::string type;       // "collection", "view", "timeseries"
+  Bytes options;
+  Bytes uuid;
+  std::vector<Bytes> indexes;
+  std::int64_t count = 0;
+  std::int64_t size = 0;
+  std::vector<IdRange> ranges;
+  bool has_data = true;  // views have metadata only
+  NsProgress* progress = nullptr;
+
+  // Filled by the range jobs.
+  std::mutex mu;
+  int ranges_left = 0;
+  std::vector<fs::path> part_paths;  // directory mode, multi-range: one file per range
+  std::uint64_t raw_bytes = 0;
+  std::uint64_t stored_bytes = 0;
+  std::uint64_t documents = 0;
+  std::string data_hash;  // XXH3 of the final data file
+
+  std::string ns() const { return db + "." + name; }
+};
+
+struct RangeJob {
+  CollectionJob* coll;
+  std::size_t index;
+};
+
+// A byte sink that gathers small writes into blocks for the OrderedBlockWriter (the archive
+// writer emits headers of a few bytes between documents).
+class BlockGatherer {
+ public:
+  BlockGatherer(OrderedBlockWriter* w, std::size_t block) : w_(w), block_(block) {}
+  Status write(ByteSpan b) {
+    buf_.insert(buf_.end(), b.begin(), b.end());
+    if (buf_.size() >= block_) return flush();
+    return {};
+  }
+  Status flush() {
+    if (buf_.empty()) return {};
+    Bytes out;
+    out.reserve(block_ + block_ / 4);
+    out.swap(buf_);
+    return w_->add(std::move(out));
+  }
+
+ private:
+  OrderedBlockWriter* w_;
+  std::size_t block_;
+  Bytes buf_;
+};
+
+class Dumper {
+ public:
+  explicit Dumper(const DumpOptions& o)
+      : opts_(o),
+        errors_(o.interrupt),
+        progress_("dump", o.progress),
+        pool_(o.compress_threads > 0 ? o.compress_threads
+                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
+
+  Result<DumpSummary> run();
+
+ private:
+  Status connect_all();
+  io::Expected<std::unique_ptr<io::Connection>> connect();
+  Status plan();
+  Status plan_database(io::Connection& conn, const std::string& db, const NsFilter& filter);
+  Status split(io::Connection& conn, CollectionJob& c);
+  Status run_jobs();
+  void worker();
+  Status run_range(io::Connection& conn, const RangeJob& job);
+  Status finish_collection(CollectionJob& c);
+  Status write_metadata_files();
+  Status write_archive_prelude();
+  Status finalize_directory();
+  void cleanup_on_failure();
+  std::string metadata_json(const CollectionJob& c) const;
+  Status write_small_file(const std::string& rel, ByteSpan content, const std::string& ns, const std::string& kind,
+                          std::uint64_t documents = 0);
+
+  const DumpOptions& opts_;
+  ErrorHolder errors_;
+  Progress progress_;
+  CompressionPool pool_;
+  io::Uri uri_;
+  io::ReadPreferenceMode read_mode_ = io::ReadPreferenceMode::kPrimary;
+  std::string server_version_;
+  std::string topology_;
+  std::vector<std::unique_ptr<CollectionJob>> colls_;
+  std::vector<RangeJob> jobs_;
+  std::atomic<std::size_t> next_job_{0};
+
+  // Directory mode: files go under staging_ and are moved to opts_.out at the end.
+  fs::path staging_;
+  std::mutex manifest_mu_;
+  std::vector<formats::ManifestFile> files_;
+
+  // Archive mode.
+  std::unique_ptr<io::AtomicFileWriter> archive_file_;
+  std::unique_ptr<formats::Xxh3Hasher> archive_hash_;
+  std::unique_ptr<OrderedBlockWriter> archive_writer_;
+  std::unique_ptr<BlockGatherer> archive_gather_;
+  std::unique_ptr<formats::archive::Multiplexer> mux_;
+  std::mutex archive_mu_;  // guards archive_gather_ (called under the multiplexer's mutex anyway)
+
+  std::int64_t start_ms_ = 0;
+};
+
+io::Expected<std::unique_ptr<io::Connection>> Dumper::connect() {
+  return io::connect_selected(uri_, read_mode_);
+}
+
+Status Dumper::connect_all() {
+  auto uri = io::parse_uri(opts_.uri);
+  if (!uri) return uri.status();
+  uri_ = std::move(*uri);
+  if (!opts_.read_preference.empty()) {
+    auto m = io::parse_read_preference(opts_.read_preference);
+    if (!m) return m.status();
+    read_mode_ = *m;
+  } else {
+    read_mode_ = uri_.read_preference;
+  }
+  return {};
+}
+
+// mongodump's rules for what a database dump contains.
+bool skip_collection(const std::string& db, const io::CollectionInfo& c, bool users_and_roles) {
+  const std::string& n = c.name;
+  if (n.rfind("system.", 0) != 0) return false;
+  if (db == "admin" && (n == "system.version" || ((n == "system.users" || n == "system.roles") && users_and_roles)))
+    return false;
+  if (n == "system.js") return false;
+  return true;  // system.profile, system.views (views come as metadata), system.buckets.* (via timeseries)...
+}
+
+Status Dumper::plan() {
+  auto conn = connect();
+  if (!conn) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + conn.error().to_string()};
+  auto bi = io::build_info(**conn);
+  if (bi) server_version_ = bi->version;
+  topology_ = std::string(io::topology_kind_name((*conn)->server().kind));
+
+  NsFilter filter;
+  for (auto& p : opts_.ns_include)
+    if (Status s = filter.include(p); !s) return s;
+  for (auto& p : opts_.ns_exclude)
+    if (Status s = filter.exclude(p); !s) return s;
+
+  std::vector<std::string> dbs;
+  if (!opts_.db.empty()) {
+    dbs.push_back(opts_.db);
+  } else {
+    auto list = io::list_databases(**conn, true);
+    if (!list) return {ErrorCode::kServer, "listDatabases failed: " + list.error().to_string()};
+    for (auto& d : *list)
+      if (d.name != "local" && d.name != "config") dbs.push_back(d.name);
+  }
+  for (auto& db : dbs)
+    if (Status s = plan_database(**conn, db, filter); !s) return s;
+  if (!opts_.collection.empty() && colls_.empty())
+    progress_.info("dump: collection " + opts_.db + "." + opts_.collection + " does not exist; nothing to dump");
+
+  // Largest collections first, so their ranges start early; then by name for stable output.
+  std::stable_sort(colls_.begin(), colls_.end(), [](const auto& a, const auto& b) { return a->size > b->size; });
+  for (auto& c : colls_) {
+    c->progress = progress_.add_namespace(c->ns(), static_cast<std::uint64_t>(c->count));
+    if (!c->has_data) continue;
+    if (Status s = split(**conn, *c); !s) return s;
+    c->ranges_left = static_cast<int>(c->ranges.size());
+    for (std::size_t i = 0; i < c->ranges.size(); ++i) jobs_.push_back({c.get(), i});
+  }
+  return {};
+}
+
+Status Dumper::plan_database(io::Connection& conn, const std::string& db, const NsFilter& filter) {
+  auto colls = io::list_collections(conn, db);
+  if (!colls) return {ErrorCode::kServer, "listCollections on " + db + " failed: " + colls.error().to_string()};
+  for (auto& info : *colls) {
+    if (!opts_.collection.empty() && info.name != opts_.collection) continue;
+    if (skip_collection(db, info, opts_.dump_users_and_roles || opts_.db.empty())) continue;
+    if (std::find(opts_.exclude_collections.begin(), opts_.exclude_collections.end(), info.name) !=
+        opts_.exclude_collections.end())
+      continue;
+    if (std::any_of(opts_.exclude_collection_prefixes.begin(), opts_.exclude_collection_prefixes.end(),
+                    [&](const std::string& p) { return info.name.rfind(p, 0) == 0; }))
+      continue;
+    if (!filter.allows(db + "." + info.name)) continue;
+    if (Status s = formats::archive::validate_namespace(db, info.name); !s)
+      return {ErrorCode::kInvalidArgument, "cannot dump " + db + "." + info.name + ": " + s.message()};
+    auto c = std::make_unique<CollectionJob>();
+    c->db = db;
+    c->name = info.name;
+    c->data_name = info.name;
+    c->type = info.type.empty() ? "collection" : info.type;
+    c->options = info.options;
+    c->uuid = info.uuid;
+    if (c->type == "view" && !opts_.views_as_collections) {
+      c->has_data = false;
+    } else if (c->type == "view") {
+      c->type = "collection";  // read through the view; restored as a plain collection
+      c->options.clear();
+    } else {
+      if (c->type == "timeseries") c->data_name = "system.buckets." + info.name;
+      auto idx = io::list_indexes(conn, db, c->data_name == c->name ? c->name : c->name);
+      if (!idx) return {ErrorCode::kServer, "listIndexes on " + c->ns() + " failed: " + idx.error().to_string()};
+      c->indexes = std::move(*idx);
+      auto st = io::coll_stats(conn, db, c->data_name);
+      if (st) {
+        c->count = st->count;
+        c->size = st->size;
+      }
+    }
+    colls_.push_back(std::move(c));
+  }
+  return {};
+}
+
+Status Dumper::split(io::Connection& conn, CollectionJob& c) {
+  int parts = opts_.target == DumpTarget::kStdoutBson ? 1 : std::max(1, opts_.readers);
+  if (parts > 1 && static_cast<std::uint64_t>(c.size) < opts_.split_min_bytes) parts = 1;
+  if (parts > 1 && c.count < parts * 2) parts = 1;
+  if (parts == 1) {
+    c.ranges.push_back({});
+    return {};
+  }
+  // Sample _ids: 32 per wanted range is plenty for even ranges.
+  Builder p;
+  p.open_array("pipeline");
+  p.open_document("0").open_document("$sample").append_int32("size", parts * 32).close().close();
+  p.open_document("1").open_document("$project").append_int32("_id", 1).close().close();
+  p.close();
+  Bytes pipeline_doc = p.finish();
+  auto cur = io::aggregate(conn, c.db, c.data_name, DocView(pipeline_doc).find("pipeline").as_document());
+  if (!cur) return {ErrorCode::kServer, "$sample on " + c.ns() + " failed: " + cur.error().to_string()};
+  std::vector<Bytes> ids;
+  while (true) {
+    for (ByteSpan d : cur->batch()) {
+      auto id = DocView(d).find("_id");
+      if (!id.valid()) continue;
+      Builder b;
+      b.append_element("_id", id);
+      ids.push_back(b.finish());
+    }
+    auto more = cur->next_batch();
+    if (!more) return {ErrorCode::kServer, "$sample on " + c.ns() + " failed: " + more.error().to_string()};
+    if (!*more) break;
+  }
+  c.ranges = split_ranges(std::move(ids), parts);
+  return {};
+}
+
+std::string Dumper::metadata_json(const CollectionJob& c) const {
+  formats::CollectionMetadata m;
+  m.options = c.options.empty() ? Builder().finish() : c.options;
+  m.options_present = true;
+  m.indexes = c.indexes;
+  m.uuid = c.uuid.size() == 16 ? hex(c.uuid) : "";
+  m.collection_name = c.name;
+  m.type = c.type;
+  return formats::write_collection_metadata(m);
+}
+
+// Writes a whole small file (metadata, prelude, manifest) compressed with the dump's codec.
+Status Dumper::write_small_file(const std::string& rel, ByteSpan content, const std::string& ns,
+                                const std::string& kind, std::uint64_t documents) {
+  Bytes stored;
+  if (opts_.codec == io::Codec::kNone || kind == "prelude") {
+    stored.assign(content.begin(), content.end());
+  } else {
+    auto comp = io::BlockCompressor::create(opts_.codec, opts_.level ? opts_.level : io::default_level(opts_.codec));
+    if (Status s = comp->compress(content, stored); !s) return s;
+  }
+  auto w = io::AtomicFileWriter::create(staging_ / rel);
+  if (!w) return w.status();
+  if (Status s = w->write(stored); !s) return s;
+  if (Status s = w->commit(); !s) return s;
+  std::lock_guard lock(manifest_mu_);
+  files_.push_back({rel, ns, kind, documents, content.size(), stored.size(), formats::xxh3_128_hex(stored)});
+  return {};
+}
+
+Status Dumper::write_metadata_files() {
+  for (auto& c : colls_) {
+    std::string json = metadata_json(*c);
+    auto rel =
+        formats::dump_file_path(c->db, c->name, formats::DumpFileKind::kMetadata, layout_compression(opts_.codec));
+    if (!rel) return rel.status();
+    if (Status s = write_small_file(*rel, ByteSpan(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()),
+                                    c->ns(), "metadata");
+        !s)
+      return s;
+  }
+  return {};
+}
+
+Status Dumper::write_archive_prelude() {
+  fs::path out = opts_.out;
+  auto hashed_write = [this](ByteSpan b) -> Status {
+    archive_hash_->update(b);
+    if (archive_file_) return archive_file_->write(b);
+    return io::write_all(1, b, "standard output");
+  };
+  archive_hash_ = std::make_unique<formats::Xxh3Hasher>();
+  if (!out.empty() && out != "-") {
+    auto f = io::AtomicFileWriter::create(out);
+    if (!f) return f.status();
+    archive_file_ = std::make_unique<io::AtomicFileWriter>(std::move(*f));
+  }
+  archive_writer_ = std::make_unique<OrderedBlockWriter>(
+      &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(2 * pool_.threads() + 2)},
+      hashed_write);
+  archive_gather_ = std::make_unique<BlockGatherer>(archive_writer_.get(), opts_.block_bytes);
+  mux_ = std::make_unique<formats::archive::Multiplexer>([this](ByteSpan b) { return archive_gather_->write(b); });
+  formats::archive::Prelude prelude;
+  prelude.header.concurrent_collections = opts_.parallel_collections;
+  prelude.header.server_version = server_version_;
+  prelude.header.tool_version = std::string(tool_version());
+  for (auto& c : colls_) prelude.collections.push_back({c->db, c->name, metadata_json(*c), c->size, c->type});
+  if (Status s = mux_->write_prelude(prelude); !s) return s;
+  for (auto& c : colls_)
+    if (!c->has_data)
+      if (Status s = mux_->end_namespace(c->db, c->name); !s) return s;
+  return {};
+}
+
+Status Dumper::run_jobs() {
+  int threads = std::max({1, opts_.parallel_collections, opts_.readers});
+  threads = static_cast<int>(
+      std::min<std::size_t>(static_cast<std::size_t>(threads), std::max<std::size_t>(1, jobs_.size())));
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i) pool.emplace_back([this] { worker(); });
+  for (auto& t : pool) t.join();
+  return errors_.status();
+}
+
+void Dumper::worker() {
+  std::unique_ptr<io::Connection> conn;
+  while (!errors_.cancelled()) {
+    std::size_t i = next_job_.fetch_add(1);
+    if (i >= jobs_.size()) return;
+    if (!conn) {
+      auto c = connect();
+      if (!c) {
+        errors_.set_error({ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + c.error().to_string()});
+        return;
+      }
+      conn = std::move(*c);
+    }
+    Status s = run_range(*conn, jobs_[i]);
+    if (!s) {
+      errors_.set_error(s);
+      return;
+    }
+  }
+}
+
+Status Dumper::run_range(io::Connection& conn, const RangeJob& job) {
+  CollectionJob& c = *job.coll;
+  const IdRange& range = c.ranges[job.index];
+  const bool multi = c.ranges.size() > 1;
+
+  // Where this range's bytes go.
+  std::unique_ptr<io::AtomicFileWriter> file;
+  std::unique_ptr<formats::Xxh3Hasher> hash;
+  fs::path path;
+  std::function<Status(ByteSpan)> sink;
+  if (opts_.target == DumpTarget::kDirectory) {
+    auto rel =
+        formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, layout_compression(opts_.codec));
+    if (!rel) return rel.status();
+    path = staging_ / *rel;
+    if (multi) path += ".range" + std::to_string(job.index);
+    auto f = io::AtomicFileWriter::create(path);
+    if (!f) return f.status();
+    file = std::make_unique<io::AtomicFileWriter>(std::move(*f));
+    if (!multi) hash = std::make_unique<formats::Xxh3Hasher>();
+    sink = [&](ByteSpan b) -> Status {
+      if (hash) hash->update(b);
+      return file->write(b);
+    };
+  } else if (opts_.target == DumpTarget::kStdoutBson) {
+    sink = [](ByteSpan b) { return io::write_all(1, b, "standard output"); };
+  }
+
+  std::unique_ptr<OrderedBlockWriter> writer;
+  if (sink)
+    writer = std::make_unique<OrderedBlockWriter>(
+        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)}, sink);
+
+  io::FindOptions fo;
+  if (!opts_.query.empty()) fo.filter = DocView(opts_.query);
+  Bytes hint = Builder().append_int32("_id", 1).finish();
+  if (!range.min.empty() || !range.max.empty()) {
+    fo.hint = DocView(hint);
+    if (!range.min.empty()) fo.min = DocView(range.min);
+    if (!range.max.empty()) fo.max = DocView(range.max);
+  }
+  fo.batch_size = opts_.batch_size;
+  fo.no_cursor_timeout = true;
+  if (read_mode_ != io::ReadPreferenceMode::kPrimary) fo.read_preference = read_mode_;
+  auto cur = io::find(conn, c.db, c.data_name, fo);
+  if (!cur) return {ErrorCode::kServer, "find on " + c.db + "." + c.data_name + " failed: " + cur.error().to_string()};
+
+  Bytes block;
+  block.reserve(opts_.block_bytes + (1u << 20));
+  std::uint64_t docs = 0, raw = 0;
+  while (true) {
+    if (errors_.cancelled()) return errors_.status();
+    std::size_t n = cur->batch().size();
+    if (n > 0) {
+      std::size_t before = block.size();
+      cur->append_batch_to(block);
+      docs += n;
+      raw += block.size() - before;
+      c.progress->documents.fetch_add(n, std::memory_order_relaxed);
+      c.progress->bytes.fetch_add(block.size() - before, std::memory_order_relaxed);
+      if (block.size() >= opts_.block_bytes) {
+        Status s = writer ? writer->add(std::move(block)) : mux_->write_documents(c.db, c.data_name, block);
+        if (!s) return s;
+        block = Bytes();
+        block.reserve(opts_.block_bytes + (1u << 20));
+      }
+    }
+    if (cur->exhausted()) break;
+    auto more = cur->next_batch();
+    if (!more) {
+      return {ErrorCode::kServer, "getMore on " + c.db + "." + c.data_name + " failed: " + more.error().to_string()};
+    }
+  }
+  if (!block.empty()) {
+    Status s = writer ? writer->add(std::move(block)) : mux_->write_documents(c.db, c.data_name, block);
+    if (!s) return s;
+  }
+  if (writer)
+    if (Status s = writer->finish(); !s) return s;
+  if (file)
+    if (Status s = file->commit(); !s) return s;
+
+  bool last;
+  {
+    std::lock_guard lock(c.mu);
+    c.documents += docs;
+    c.raw_bytes += raw;
+    if (writer) c.stored_bytes += writer->stored_bytes();
+    if (hash) c.data_hash = hash->hex_digest();
+    last = --c.ranges_left == 0;
+  }
+  return last ? finish_collection(c) : Status{};
+}
+
+// Runs once per collection, on the thread that finished its last range.
+Status Dumper::finish_collection(CollectionJob& c) {
+  c.progress->done = true;
+  if (opts_.target == DumpTarget::kArchive) return mux_->end_namespace(c.db, c.data_name);
+  if (opts_.target != DumpTarget::kDirectory) return {};
+  auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, layout_compression(opts_.codec));
+  if (!rel) return rel.status();
+  if (c.ranges.size() > 1) {
+    // Concatenate the range files in _id order into the collection's one .bson file.
+    auto out = io::AtomicFileWriter::create(staging_ / *rel);
+    if (!out) return out.status();
+    formats::Xxh3Hasher h;
+    Bytes buf(4u << 20);
+    for (std::size_t i = 0; i < c.ranges.size(); ++i) {
+      fs::path part = staging_ / *rel;
+      part += ".range" + std::to_string(i);
+      auto in = io::FileReader::open(part);
+      if (!in) return in.status();
+      while (true) {
+        if (errors_.cancelled()) return errors_.status();
+        auto n = in->read(buf.data(), buf.size());
+        if (!n) return n.status();
+        if (*n == 0) break;
+        ByteSpan chunk(buf.data(), *n);
+        h.update(chunk);
+        if (Status s = out->write(chunk); !s) return s;
+      }
+      std::error_code ec;
+      fs::remove(part, ec);
+    }
+    if (Status s = out->commit(); !s) return s;
+    c.data_hash = h.hex_digest();
+  }
+  std::lock_guard lock(manifest_mu_);
+  files_.push_back({*rel, c.ns(), "data", c.documents, c.raw_bytes, c.stored_bytes, c.data_hash});
+  return {};
+}
+
+// Moves every staged file into the output directory, then writes the manifest last.
+Status Dumper::finalize_directory() {
+  fs::path out = opts_.out;
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  if (ec) return {ErrorCode::kIo, "cannot create " + out.string() + ": " + ec.message()};
+  // A manifest from an earlier dump in the same place must not vouch for this one's files.
+  fs::remove(out / formats::kManifestName, ec);
+  std::sort(files_.begin(), files_.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  for (auto& f : files_) {
+    fs::path dst = out / f.path;
+    fs::create_directories(dst.parent_path(), ec);
+    if (ec) return {ErrorCode::kIo, "cannot create " + dst.parent_path().string() + ": " + ec.message()};
+    fs::rename(staging_ / f.path, dst, ec);
+    if (ec)
+      return {ErrorCode::kIo,
+              "cannot move " + (staging_ / f.path).string() + " to " + dst.string() + ": " + ec.message()};
+  }
+  for (auto& d : fs::directory_iterator(out, ec))
+    if (d.is_directory()) (void)io::sync_directory(d.path());
+  fs::remove_all(staging_, ec);
+
+  formats::Manifest m;
+  m.tool_version = std::string(tool_version());
+  m.source = uri_.redacted();
+  m.topology = topology_;
+  m.server_version = server_version_;
+  m.format = "directory";
+  m.compression = std::string(io::codec_name(opts_.codec));
+  m.start_ms = start_ms_;
+  m.end_ms = now_utc_ms();
+  m.files = files_;
+  m.complete = true;
+  std::string json = formats::manifest_to_json(m);
+  auto w = io::AtomicFileWriter::create(out / formats::kManifestName);
+  if (!w) return w.status();
+  if (Status s = w->write(ByteSpan(reinterpret_cast<const std::uint8_t*>(json.data()), json.size())); !s) return s;
+  return w->commit();
+}
+
+void Dumper::cleanup_on_failure() {
+  std::error_code ec;
+  if (!staging_.empty()) fs::remove_all(staging_, ec);
+  if (archive_file_) archive_file_->abort();
+}
+
+Result<DumpSummary> Dumper::run() {
+  double t0 = now_seconds();
+  start_ms_ = now_utc_ms();
+  if (opts_.target == DumpTarget::kStdoutBson && (opts_.db.empty() || opts_.collection.empty()))
+    return Status(ErrorCode::kInvalidArgument, "--out - (standard output) needs --db and --collection");
+  if (opts_.oplog) return Status(ErrorCode::kInvalidArgument, "--oplog is not supported yet by bsonpipe dump");
+  if (!opts_.collection.empty() && opts_.db.empty())
+    return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
+
+  Status s = connect_all();
+  if (s) s = plan();
+  if (s && opts_.target == DumpTarget::kDirectory) {
+    staging_ = opts_.out;
+    staging_ += ".partial";
+    std::error_code ec;
+    fs::remove_all(staging_, ec);
+    fs::create_directories(staging_, ec);
+    if (ec) s = Status(ErrorCode::kIo, "cannot create " + staging_.string() + ": " + ec.message());
+    if (s) s = write_metadata_files();
+    if (s) {
+      formats::PreludeJson p{server_version_, std::string(tool_version())};
+      std::string json = formats::write_prelude_json(p);
+      s = write_small_file(formats::prelude_file_name(),
+                           ByteSpan(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()), "", "prelude");
+    }
+  } else if (s && opts_.target == DumpTarget::kArchive) {
+    s = write_archive_prelude();
+  }
+  if (s) {
+    progress_.start();
+    s = run_jobs();
+    progress_.stop();
+  }
+  if (s && opts_.target == DumpTarget::kArchive) {
+    s = mux_->finish();
+    if (s) s = archive_gather_->flush();
+    if (s) s = archive_writer_->finish();
+    if (s && archive_file_) s = archive_file_->commit();
+  }
+  if (s && opts_.target == DumpTarget::kDirectory) s = finalize_directory();
+  if (s && errors_.cancelled()) s = errors_.status();
+  double secs = now_seconds() - t0;
+  if (!s) {
+    cleanup_on_failure();
+    return s;
+  }
+  progress_.summary(true, secs);
+
+  DumpSummary sum;
+  sum.seconds = secs;
+  for (auto& c : colls_) {
+    sum.namespaces.push_back(
+        {c->ns(), c->type, c->documents, c->raw_bytes, c->stored_bytes, static_cast<int>(c->ranges.size())});
+    sum.documents += c->documents;
+    sum.raw_bytes += c->raw_bytes;
+    sum.stored_bytes += c->stored_bytes;
+  }
+  if (opts_.target == DumpTarget::kArchive) sum.stored_bytes = archive_writer_->stored_bytes();
+  return sum;
+}
+
+}  // namespace
+
+Result<DumpSummary> run_dump(const DumpOptions& opts) {
+  Dumper d(opts);
+  return d.run();
+}
+
+}  // namespace bsonpipe::pipeline

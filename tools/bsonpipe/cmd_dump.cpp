@@ -1,0 +1,123 @@
+// `bsonpipe dump`: mongodump's command line on top of pipeline::run_dump.
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "formats/extjson.hpp"
+#include "pipeline/dump.hpp"
+#include "tools/bsonpipe/cli.hpp"
+#include "tools/bsonpipe/connection_flags.hpp"
+
+namespace bsonpipe::tools {
+
+namespace {
+
+struct DumpFlags {
+  ConnectionFlags conn;
+  pipeline::DumpOptions opts;
+  std::string query, query_file, out, archive, progress = "auto", read_preference, zstd_level;
+  bool gzip = false, zstd = false, quiet = false;
+  int verbosity = 0;
+  bool archive_given = false;
+};
+
+int run(DumpFlags& f) {
+  auto& o = f.opts;
+  auto uri = f.conn.resolve();
+  if (!uri) return fail("dump", uri.status().to_string());
+  o.uri = *uri;
+  if (f.gzip && f.zstd) return fail("dump", "--gzip and --zstd cannot be combined");
+  if (f.gzip) o.codec = io::Codec::kGzip;
+  if (f.zstd) {
+    o.codec = io::Codec::kZstd;
+    if (!f.zstd_level.empty()) {
+      try {
+        o.level = std::stoi(f.zstd_level);
+      } catch (...) {
+        return fail("dump", "--zstd level '" + f.zstd_level + "' is not a number");
+      }
+      if (o.level < 1 || o.level > 19) return fail("dump", "--zstd level must be 1..19");
+    }
+  }
+  if (!f.query.empty() && !f.query_file.empty()) return fail("dump", "--query and --queryFile cannot be combined");
+  std::string qtext = f.query;
+  if (!f.query_file.empty()) {
+    std::ifstream in(f.query_file);
+    if (!in) return fail("dump", "cannot read --queryFile " + f.query_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    qtext = ss.str();
+  }
+  if (!qtext.empty()) {
+    if (o.collection.empty()) return fail("dump", "--query needs --db and --collection");
+    auto q = formats::extjson::parse(qtext);
+    if (!q) return fail("dump", "--query is not valid Extended JSON: " + q.status().to_string());
+    o.query = std::move(*q);
+  }
+  if (f.archive_given) {
+    if (!f.out.empty()) return fail("dump", "--archive and --out cannot be combined");
+    o.target = pipeline::DumpTarget::kArchive;
+    o.out = f.archive.empty() ? "-" : f.archive;
+  } else if (f.out == "-") {
+    o.target = pipeline::DumpTarget::kStdoutBson;
+    if (o.codec != io::Codec::kNone) return fail("dump", "--out - writes raw BSON; it cannot be compressed");
+  } else {
+    o.out = f.out.empty() ? "dump" : f.out;
+  }
+  if (o.parallel_collections < 1) return fail("dump", "--numParallelCollections must be at least 1");
+  if (o.readers < 1) return fail("dump", "--readers must be at least 1");
+  if (!pipeline::parse_progress_mode(f.progress, o.progress.mode))
+    return fail("dump", "--progress must be auto, bar, plain, json or none");
+  o.progress.quiet = f.quiet;
+  o.progress.verbosity = f.verbosity;
+  // Standard output carries data: progress must not mix into it.
+  o.read_preference = f.read_preference;
+  o.interrupt = &interrupted();
+  auto r = pipeline::run_dump(o);
+  if (!r) return fail("dump", r.status().to_string());
+  return 0;
+}
+
+}  // namespace
+
+void add_dump_command(CLI::App& app, int& exit_code) {
+  auto f = std::make_shared<DumpFlags>();
+  auto* cmd = app.add_subcommand("dump", "Dump collections to mongodump's directory layout or archive format");
+  f->conn.add_to(*cmd);
+  auto& o = f->opts;
+  cmd->add_option("--db,-d", o.db, "database to dump (default: all but local and config)");
+  cmd->add_option("--collection,-c", o.collection, "collection to dump (needs --db)");
+  cmd->add_option("--query,-q", f->query, "Extended JSON filter (needs --collection)");
+  cmd->add_option("--queryFile", f->query_file, "file holding the --query filter");
+  cmd->add_option("--out,-o", f->out, "output directory (default: dump; '-' = raw BSON on stdout)");
+  cmd->add_option("--archive", f->archive, "write one archive stream to FILE (no value or '-': stdout)")
+      ->expected(0, 1)
+      ->each([f](const std::string&) { f->archive_given = true; })
+      ->trigger_on_parse();
+  cmd->add_flag("--gzip", f->gzip, "compress output with gzip (parallel members)");
+  cmd->add_option("--zstd", f->zstd_level, "compress output with zstd (bsonpipe extension), optional level 1-19")
+      ->expected(0, 1)
+      ->each([f](const std::string&) { f->zstd = true; })
+      ->trigger_on_parse();
+  cmd->add_option("--excludeCollection", o.exclude_collections, "collection to leave out (repeatable)");
+  cmd->add_option("--excludeCollectionsWithPrefix", o.exclude_collection_prefixes,
+                  "leave out collections with this prefix (repeatable)");
+  cmd->add_option("--nsInclude", o.ns_include, "namespace pattern to dump, e.g. 'db.*' (repeatable)");
+  cmd->add_option("--nsExclude", o.ns_exclude, "namespace pattern to leave out (repeatable)");
+  cmd->add_option("--numParallelCollections,-j", o.parallel_collections, "cursors running at once (default 4)");
+  cmd->add_option("--readers", o.readers, "parallel cursors (by _id range) per large collection (default 4)");
+  cmd->add_option("--split-threshold", o.split_min_bytes,
+                  "collections of at least this many bytes are split into _id ranges (default 64 MiB)");
+  cmd->add_option("--compress-threads", o.compress_threads, "compression threads (default: hardware threads)");
+  cmd->add_option("--batchSize", o.batch_size, "documents per find/getMore batch (default: server's)");
+  cmd->add_option("--readPreference", f->read_preference, "primary, secondary, secondaryPreferred, nearest...");
+  cmd->add_flag("--dumpDbUsersAndRoles", o.dump_users_and_roles, "also dump the database's users and roles");
+  cmd->add_flag("--viewsAsCollections", o.views_as_collections, "dump views' documents as collections");
+  cmd->add_flag("--oplog", o.oplog, "capture the oplog during the dump (replica sets)");
+  cmd->add_option("--progress", f->progress, "auto, bar, plain, json or none");
+  cmd->add_flag("--quiet", f->quiet, "errors only");
+  cmd->add_flag("-v,--verbose", f->verbosity, "more detail (repeatable)");
+  cmd->callback([f, &exit_code] { exit_code = run(*f); });
+}
+
+}  // namespace bsonpipe::tools

@@ -1,0 +1,33 @@
+#include <csignal>
+#include <cstdio>
+
+#include "tools/bsonpipe/cli.hpp"
+
+namespace bsonpipe::tools {
+
+namespace {
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) {
+  g_interrupted.store(true);
+}
+}  // namespace
+
+const std::atomic<bool>& interrupted() {
+  return g_interrupted;
+}
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout becomes a write error, not a silent death
+}
+
+int fail(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "bsonpipe %s: %s\n", command.c_str(), message.c_str());
+  return 1;
+}
+
+}  // namespace bsonpipe::tools

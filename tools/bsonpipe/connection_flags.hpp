@@ -1,0 +1,34 @@
+// The connection flags every command shares (--uri, --host, --port, --username, --password,
+// --authenticationDatabase, --authenticationMechanism, --compressors), folded into one URI.
+#pragma once
+
+#include <string>
+
+#include "formats/status.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace bsonpipe::tools {
+
+struct ConnectionFlags {
+  std::string uri;
+  std::string host;
+  int port = 0;
+  std::string username;
+  std::string password;
+  std::string auth_db;
+  std::string auth_mechanism;
+  std::string compressors;
+
+  // Registers the flags on `cmd`. `uri_flag` is the flag's name ("--uri", or "--from"/"--to").
+  void add_to(CLI::App& cmd, const std::string& uri_flag = "--uri");
+  // The effective connection string: --uri (default mongodb://localhost:27017/) with --host,
+  // --port, credentials (percent-encoded; also from $BSONPIPE_PASSWORD) and options applied.
+  Result<std::string> resolve() const;
+};
+
+std::string percent_encode(const std::string& s);
+
+}  // namespace bsonpipe::tools

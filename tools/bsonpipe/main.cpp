@@ -1,0 +1,43 @@
+// bsonpipe: parallel, streaming dump and restore for MongoDB. Invoked as `mongodump` or
+// `mongorestore` (a link named so), it takes those tools' command lines.
+#include <CLI/CLI.hpp>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tools/bsonpipe/cli.hpp"
+
+int main(int argc, char** argv) {
+  using namespace bsonpipe::tools;
+  install_signal_handlers();
+
+  // argv[0] dispatch: "mongodump ARGS" == "bsonpipe dump ARGS" (likewise mongorestore, and the
+  // bsonpipe-dump / bsonpipe-restore aliases).
+  std::vector<std::string> args(argv, argv + argc);
+  std::string self = args[0].substr(args[0].find_last_of('/') + 1);
+  for (auto [alias, cmd] : {std::pair{"mongodump", "dump"},
+                            {"bsonpipe-dump", "dump"},
+                            {"mongorestore", "restore"},
+                            {"bsonpipe-restore", "restore"}})
+    if (self == alias) args.insert(args.begin() + 1, cmd);
+
+  CLI::App app{"bsonpipe: fast, parallel dump and restore for MongoDB (mongodump/mongorestore compatible)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "bsonpipe 0.1.0");
+  int exit_code = 0;
+  add_dump_command(app, exit_code);
+
+  std::vector<char*> cargs;
+  for (auto& a : args) cargs.push_back(a.data());
+  try {
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "bsonpipe: %s (see --help)\n", e.what());
+    return 2;
+  }
+  return exit_code;
+}
