@@ -658,9 +658,30 @@ Expected<Bytes> Engine::cmd_find(Ctx& ctx) {
       c->mode = kind == -1 ? Cursor::Mode::kIdDesc : Cursor::Mode::kIdAsc;
     else
       c->mode = Cursor::Mode::kNatural;
+    // min/max: index bounds on the hinted {_id: 1} index ([min, max), no type bracketing), as
+    // the real server takes them; dump uses them to split a collection into exact ranges.
+    auto min_doc = get_doc(ctx.cmd, "min");
+    auto max_doc = get_doc(ctx.cmd, "max");
+    ElementView min_id = min_doc ? min_doc->find("_id") : ElementView();
+    ElementView max_id = max_doc ? max_doc->find("_id") : ElementView();
+    if ((min_doc || max_doc) && (!hint_id || !has_id_index))
+      return bad_value("min and max need a hint of the {_id: 1} index here");
+    if ((min_doc && (!min_id.valid() || min_doc->count() != 1)) ||
+        (max_doc && (!max_id.valid() || max_doc->count() != 1)))
+      return bad_value("min and max must be documents of the form {_id: <value>}");
     if (c->mode == Cursor::Mode::kIdAsc || c->mode == Cursor::Mode::kIdDesc) {
       if (bounds.lo.valid()) c->lo = single_value(bounds.lo), c->lo_inclusive = bounds.lo_inclusive;
       if (bounds.hi.valid()) c->hi = single_value(bounds.hi), c->hi_inclusive = bounds.hi_inclusive;
+      // The tighter of the filter's bounds and min/max wins (the filter still applies to every
+      // document, so a looser scan bound only costs time).
+      if (min_id.valid() && (c->lo.empty() || formats::compare_values(first_element(c->lo), min_id) < 0)) {
+        c->lo = single_value(min_id);
+        c->lo_inclusive = true;
+      }
+      if (max_id.valid() && (c->hi.empty() || formats::compare_values(first_element(c->hi), max_id) >= 0)) {
+        c->hi = single_value(max_id);
+        c->hi_inclusive = false;
+      }
     }
     c->skip = skip;
     c->limit = limit;
