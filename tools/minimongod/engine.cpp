@@ -82,6 +82,9 @@ Expected<std::vector<DocView>> Engine::Ctx::documents(std::string_view field) co
       if (buf.size() - off < 5) return CmdError{code::kInvalidOptions, "truncated document sequence"};
       auto len = static_cast<std::size_t>(formats::load_i32(buf.data() + off));
       if (len < 5 || len > buf.size() - off) return CmdError{code::kInvalidOptions, "bad document in sequence"};
+      // Inserted documents are validated when stored; other statements are read here, so check them now.
+      if (field != "documents" && !formats::validate(formats::ByteSpan(buf.data() + off, len)).is_ok())
+        return CmdError{code::kInvalidOptions, "invalid BSON in document sequence '" + std::string(field) + "'"};
       out.emplace_back(buf.data() + off, len);
       off += len;
     }

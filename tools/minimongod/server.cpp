@@ -112,7 +112,8 @@ struct Server::Impl {
       std::memcpy(msg.data(), head.data(), head.size());
       asio::read(stream, asio::buffer(msg.data() + head.size(), msg.size() - head.size()), ec);
       if (ec) return;
-      auto decoded = io::decode_owned(std::move(msg), {.max_message_size = kMaxMessageSizeBytes});
+      auto decoded =
+          io::decode_owned(std::move(msg), {.max_message_size = kMaxMessageSizeBytes, .validate_documents = true});
       if (!decoded) return;
       if (opts.fault_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
       auto out = handle(session, *decoded);
