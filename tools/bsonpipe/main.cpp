@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "bsonpipe 0.1.0");
   int exit_code = 0;
   add_dump_command(app, exit_code);
+  add_restore_command(app, exit_code);
+  add_index_command(app, exit_code);
 
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());

@@ -1,0 +1,880 @@
+#include "pipeline/restore.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "formats/extjson.hpp"
+#include "io/commands.hpp"
+#include "io/uri.hpp"
+#include "pipeline/bounded_queue.hpp"
+#include "pipeline/error_holder.hpp"
+#include "pipeline/restore_source.hpp"
+
+namespace bsonpipe::pipeline {
+
+using formats::Builder;
+using formats::Bytes;
+using formats::ByteSpan;
+using formats::DocView;
+namespace archive = formats::archive;
+
+bool RestoreReport::ok() const {
+  if (!status.is_ok() || failed != 0) return false;
+  return std::all_of(namespaces.begin(), namespaces.end(),
+                     [](const NamespaceReport& n) { return n.completed && n.error.empty(); });
+}
+
+Result<Bytes> parse_write_concern(std::string_view text) {
+  Builder b;
+  if (text.empty()) return b.finish();
+  if (text.front() == '{') {
+    auto doc = formats::extjson::parse(text);
+    if (!doc) return Status{ErrorCode::kInvalidArgument, "--writeConcern: " + doc.status().to_string()};
+    return std::move(*doc);
+  }
+  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) && text.size() < 6) {
+    b.append_int32("w", std::stoi(std::string(text)));
+  } else {
+    b.append_string("w", text);
+  }
+  return b.finish();
+}
+
+namespace {
+
+constexpr std::int32_t kDuplicateKey = 11000;
+constexpr std::size_t kMaxReasons = 10;
+
+std::string random_suffix() {
+  std::random_device rd;
+  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 12; ++i) s.push_back(hex[(v >> (i * 4)) & 0xF]);
+  return s;
+}
+
+// Counters of one namespace, updated by its workers.
+struct NsState {
+  std::atomic<std::uint64_t> read{0};
+  std::atomic<std::uint64_t> inserted{0};
+  std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::mutex mu;
+  std::vector<std::string> reasons;
+  std::size_t indexes_created = 0;
+  bool completed = false;
+  std::string error;
+
+  void add_reason(const std::string& r) {
+    std::lock_guard lock(mu);
+    if (reasons.size() < kMaxReasons && std::find(reasons.begin(), reasons.end(), r) == reasons.end())
+      reasons.push_back(r);
+  }
+  void set_error(const std::string& e) {
+    std::lock_guard lock(mu);
+    if (error.empty()) error = e;
+  }
+};
+
+class Restorer;
+
+// One collection being loaded: its connections, its queue and its insertion workers.
+class CollectionJob {
+ public:
+  CollectionJob(Restorer& r, std::size_t target) : r_(r), target_(target) {}
+  ~CollectionJob() { abort(); }
+
+  // Connects, drops/creates the load collection, starts the workers. Runs on one thread.
+  Status start();
+  // Queues a batch; false once the run is cancelled.
+  bool push(DocumentBatch& b) { return queue_ && queue_->push(b); }
+  // No more data: waits for the workers, builds indexes, swaps. Runs on one thread.
+  Status finish();
+  // Stops workers, removes a temporary collection (best effort). Idempotent.
+  void abort();
+  // Any thread: wake every blocked call of this job.
+  void cancel();
+
+ private:
+  void worker(io::Connection* conn);
+  Status insert_all(io::Connection& conn, ByteSpan docs);
+  void join_workers();
+
+  Restorer& r_;
+  std::size_t target_;
+  std::string load_collection_;  // where data goes (a temporary name with --swap)
+  bool temp_created_ = false;
+  bool finished_ = false;
+  std::unique_ptr<io::Connection> control_;
+  std::vector<std::unique_ptr<io::Connection>> conns_;
+  std::unique_ptr<BoundedQueue<DocumentBatch>> queue_;
+  std::vector<std::thread> workers_;
+  std::mutex cancel_mu_;
+  std::size_t max_docs_ = 100'000;
+  std::size_t max_bytes_ = 48 * 1024 * 1024;
+};
+
+class Restorer {
+ public:
+  explicit Restorer(const RestoreOptions& o) : o_(o), errors_(o.interrupt) {}
+  RestoreReport run();
+
+  // ---- shared with jobs ----
+  const RestoreOptions& o_;
+  io::Uri uri_;
+  ErrorHolder errors_;
+  Plan plan_;
+  std::vector<std::unique_ptr<NsState>> states_;
+  Bytes write_concern_;
+  io::ServerInfo server_;
+
+  void log(LogLevel l, const std::string& m) {
+    if (!o_.log) return;
+    std::lock_guard lock(log_mu_);
+    o_.log(l, m);
+  }
+  io::Expected<std::unique_ptr<io::Connection>> connect() {
+    return io::connect_selected(uri_, io::ReadPreferenceMode::kPrimary);
+  }
+  // Records the first error and wakes every stage.
+  void fail(Status s) {
+    if (errors_.set_error(std::move(s))) cancel_all();
+  }
+  void cancel_all() {
+    std::lock_guard lock(jobs_mu_);
+    for (auto* j : live_jobs_) j->cancel();
+  }
+  void register_job(CollectionJob* j) {
+    std::lock_guard lock(jobs_mu_);
+    live_jobs_.push_back(j);
+    if (errors_.cancelled()) j->cancel();
+  }
+  void unregister_job(CollectionJob* j) {
+    std::lock_guard lock(jobs_mu_);
+    std::erase(live_jobs_, j);
+  }
+  BatchLimits limits() const {
+    BatchLimits l;
+    l.max_documents = server_.max_write_batch_size;
+    if (o_.batch_size > 0) l.max_documents = std::min<std::size_t>(l.max_documents, o_.batch_size);
+    l.max_bytes = std::min(o_.batch_bytes, io::insert_payload_limit(server_));
+    l.objcheck = o_.objcheck;
+    return l;
+  }
+
+ private:
+  Status check_options();
+  Status check_require_empty(io::Connection& conn);
+  Status run_dry(archive::Reader* reader);
+  void run_directory();
+  void run_archive(archive::Reader& reader);
+  void run_one_file(std::size_t t);
+  void create_views(io::Connection& conn);
+  void watchdog_loop();
+  RestoreReport report();
+
+  std::mutex log_mu_;
+  std::mutex jobs_mu_;
+  std::vector<CollectionJob*> live_jobs_;
+  std::mutex wd_mu_;
+  std::condition_variable wd_cv_;
+  bool wd_stop_ = false;
+  std::uint64_t total_bytes_ = 0;
+
+ public:
+  std::unique_ptr<Progress> progress_;
+  std::vector<NsProgress*> ns_progress_;  // per target, when progress_ is set
+};
+
+// ---- CollectionJob ------------------------------------------------------------------------------
+
+Status CollectionJob::start() {
+  const RestoreTarget& t = r_.plan_.targets[target_];
+  NsState& st = *r_.states_[target_];
+  const RestoreOptions& o = r_.o_;
+  auto ctl = r_.connect();
+  if (!ctl) return Status{ErrorCode::kNetwork, "connecting for " + t.ns() + ": " + ctl.error().to_string()};
+  control_ = std::move(*ctl);
+  max_docs_ = control_->server().max_write_batch_size;
+  if (o.batch_size > 0) max_docs_ = std::min<std::size_t>(max_docs_, o.batch_size);
+  max_bytes_ = io::insert_payload_limit(control_->server());
+
+  auto ns_fail = [&](const std::string& what, const io::Error& e) {
+    std::string msg = what + " " + t.ns() + ": " + e.to_string();
+    st.set_error(msg);
+    return Status{ErrorCode::kServer, msg};
+  };
+
+  bool timeseries = t.kind == TargetKind::kTimeseries;
+  load_collection_ = t.data_collection;
+  Bytes options;
+  if (!o.no_options_restore && t.has_metadata) options = prepare_create_options(t.metadata, o.preserve_uuid);
+  if (o.swap && !timeseries) {
+    load_collection_ = t.collection + ".bsonpipe_swap_" + random_suffix();
+    r_.log(LogLevel::kVerbose, "loading " + t.ns() + " into " + t.db + "." + load_collection_ + " (--swap)");
+    if (auto e =
+            io::create_collection(*control_, t.db, load_collection_, options.empty() ? DocView{} : DocView(options));
+        !e)
+      return ns_fail("creating temporary collection for", e);
+    temp_created_ = true;
+  } else {
+    if (o.drop) {
+      r_.log(LogLevel::kVerbose, "dropping collection " + t.ns() + " before restoring");
+      if (auto e = io::drop_collection(*control_, t.db, t.collection, true); !e) return ns_fail("dropping", e);
+    }
+    Builder f;
+    f.append_string("name", t.collection);
+    Bytes filter = f.finish();
+    auto existing = io::list_collections(*control_, t.db, DocView(filter));
+    if (!existing) return ns_fail("listing", existing.error());
+    if (existing->empty()) {
+      if (auto e = io::create_collection(*control_, t.db, t.collection, options.empty() ? DocView{} : DocView(options));
+          !e)
+        return ns_fail("creating collection", e);
+    } else {
+      r_.log(LogLevel::kVerbose, "collection " + t.ns() + " exists: restoring into it without changing its options");
+    }
+  }
+
+  int n = o.maintain_insertion_order ? 1 : std::max(1, o.insertion_workers);
+  std::size_t cap = o.queue_batches ? o.queue_batches : static_cast<std::size_t>(2 * n);
+  queue_ = std::make_unique<BoundedQueue<DocumentBatch>>(cap);
+  for (int i = 0; i < n; ++i) {
+    auto c = r_.connect();
+    if (!c) return Status{ErrorCode::kNetwork, "connecting for " + t.ns() + ": " + c.error().to_string()};
+    conns_.push_back(std::move(*c));
+  }
+  r_.register_job(this);
+  for (auto& c : conns_) {
+    io::Connection* conn = c.get();
+    workers_.emplace_back([this, conn] {
+      try {
+        worker(conn);
+      } catch (const std::exception& e) {
+        r_.fail({ErrorCode::kInternal, std::string("insertion worker: ") + e.what()});
+      } catch (...) {
+        r_.fail({ErrorCode::kInternal, "insertion worker: unknown exception"});
+      }
+    });
+  }
+  return {};
+}
+
+void CollectionJob::cancel() {
+  std::lock_guard lock(cancel_mu_);
+  if (queue_) queue_->cancel();
+  for (auto& c : conns_) c->cancel();
+  if (control_) control_->cancel();
+}
+
+void CollectionJob::join_workers() {
+  for (auto& w : workers_)
+    if (w.joinable()) w.join();
+  workers_.clear();
+}
+
+void CollectionJob::worker(io::Connection* conn) {
+  while (auto b = queue_->pop()) {
+    if (r_.errors_.cancelled()) return;
+    if (auto s = insert_all(*conn, b->data); !s) {
+      r_.fail(s);
+      return;
+    }
+  }
+}
+
+Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs) {
+  const RestoreTarget& t = r_.plan_.targets[target_];
+  NsState& st = *r_.states_[target_];
+  const RestoreOptions& o = r_.o_;
+  io::InsertOptions io_opts;
+  io_opts.ordered = o.maintain_insertion_order;
+  io_opts.bypass_document_validation = o.bypass_document_validation;
+  if (!r_.write_concern_.empty() && DocView(r_.write_concern_).count() > 0)
+    io_opts.write_concern = DocView(r_.write_concern_);
+  std::string target_name = t.db + "." + t.data_collection;
+
+  while (!docs.empty()) {
+    if (r_.errors_.cancelled()) return {};
+    std::size_t count = 0;
+    auto part = io::next_insert_batch(docs, max_docs_, max_bytes_, &count);
+    if (!part) return Status{part.status().code(), target_name + ": " + part.status().to_string()};
+    auto res = io::insert(conn, t.db, load_collection_, *part, io_opts);
+    if (!res) {
+      io::Error e = res.error();
+      if (r_.errors_.cancelled()) return {};
+      st.failed += count;
+      st.add_reason(e.to_string());
+      if (e.is_network() || e.kind() == ErrorCode::kCancelled || o.stop_on_error)
+        return Status{e.kind() == ErrorCode::kOk ? ErrorCode::kServer : e.kind(),
+                      "inserting into " + target_name + ": " + e.to_string()};
+      docs = docs.subspan(part->size());
+      continue;
+    }
+    const io::WriteResult& w = *res;
+    if (w.write_concern_error)
+      return Status{ErrorCode::kServer,
+                    "inserting into " + target_name + ": write concern error: " + w.write_concern_error->errmsg};
+    std::uint64_t dups = 0, others = 0;
+    for (auto& we : w.write_errors) {
+      if (we.code == kDuplicateKey) {
+        ++dups;
+      } else {
+        ++others;
+        st.add_reason(we.errmsg + " (code " + std::to_string(we.code) + ")");
+      }
+    }
+    st.duplicates += dups;
+    st.failed += others;
+    if (!io_opts.ordered || w.write_errors.empty()) {
+      st.inserted += count - dups - others;
+      docs = docs.subspan(part->size());
+    } else {
+      // Ordered: the server stopped at the first error; documents after it were not tried.
+      std::size_t bad = static_cast<std::size_t>(std::max(0, w.write_errors.front().index));
+      st.inserted += bad;
+      std::size_t skip = 0;
+      for (std::size_t i = 0; i <= bad && skip < part->size(); ++i) skip += formats::load_u32(part->data() + skip);
+      docs = docs.subspan(std::min(skip, part->size()));
+    }
+    if (r_.progress_) r_.ns_progress_[target_]->documents += count;
+    if (o.stop_on_error && !w.write_errors.empty()) {
+      const auto& we = w.write_errors.front();
+      return Status{ErrorCode::kServer, "inserting into " + target_name + ": " + we.errmsg + " (code " +
+                                            std::to_string(we.code) + "), stopping (--stopOnError)"};
+    }
+  }
+  return {};
+}
+
+Status CollectionJob::finish() {
+  const RestoreTarget& t = r_.plan_.targets[target_];
+  NsState& st = *r_.states_[target_];
+  const RestoreOptions& o = r_.o_;
+  if (queue_) queue_->finish();
+  join_workers();
+  if (r_.errors_.cancelled()) {
+    abort();
+    return r_.errors_.status();
+  }
+  if (!o.no_index_restore && t.has_metadata) {
+    auto specs = prepare_index_specs(t.metadata.indexes, o.index);
+    if (!specs) {
+      st.set_error("indexes of " + t.ns() + ": " + specs.status().to_string());
+      abort();
+      return Status{specs.status().code(), "indexes of " + t.ns() + ": " + specs.status().message()};
+    }
+    if (!specs->empty()) {
+      std::vector<DocView> views;
+      for (auto& s : *specs) views.emplace_back(s);
+      r_.log(LogLevel::kVerbose, "building " + std::to_string(views.size()) + " index(es) on " + t.ns());
+      if (auto e = io::create_indexes(*control_, t.db, load_collection_, views); !e) {
+        std::string msg = "creating indexes on " + t.ns() + ": " + e.to_string();
+        st.set_error(msg);
+        abort();
+        return Status{ErrorCode::kServer, msg};
+      }
+      st.indexes_created = views.size();
+    }
+  }
+  if (temp_created_) {
+    if (auto e = io::rename_collection(*control_, t.db + "." + load_collection_, t.ns(), true); !e) {
+      std::string msg = "swapping " + t.db + "." + load_collection_ + " over " + t.ns() + ": " + e.to_string();
+      st.set_error(msg);
+      abort();
+      return Status{ErrorCode::kServer, msg};
+    }
+    temp_created_ = false;
+    r_.log(LogLevel::kVerbose, "swapped the restored data in as " + t.ns());
+  }
+  finished_ = true;
+  if (r_.progress_) r_.ns_progress_[target_]->done = true;
+  {
+    std::lock_guard lock(st.mu);
+    st.completed = true;
+  }
+  r_.unregister_job(this);
+  return {};
+}
+
+void CollectionJob::abort() {
+  if (queue_) queue_->cancel();
+  join_workers();
+  r_.unregister_job(this);
+  if (temp_created_) {
+    temp_created_ = false;
+    const RestoreTarget& t = r_.plan_.targets[target_];
+    // The job's connections may be cancelled (broken): clean up over a fresh one.
+    auto c = r_.connect();
+    if (c) {
+      if (auto e = io::drop_collection(**c, t.db, load_collection_, true); !e)
+        r_.log(LogLevel::kInfo,
+               "could not remove temporary collection " + t.db + "." + load_collection_ + ": " + e.to_string());
+      else
+        r_.log(LogLevel::kVerbose,
+               "removed temporary collection " + t.db + "." + load_collection_ + "; " + t.ns() + " is untouched");
+    }
+  }
+}
+
+// ---- Restorer -------------------------------------------------------------------------------------
+
+Status Restorer::check_options() {
+  if (o_.preserve_uuid && !o_.drop)
+    return {ErrorCode::kInvalidArgument, "cannot specify --preserveUUID without --drop"};
+  if (o_.plan.oplog_replay) return {ErrorCode::kInvalidArgument, "--oplogReplay is not supported yet"};
+  if (o_.plan.restore_users_and_roles)
+    return {ErrorCode::kInvalidArgument, "--restoreDbUsersAndRoles is not supported yet"};
+  if (o_.swap && o_.drop)
+    return {ErrorCode::kInvalidArgument, "--swap replaces each collection already: do not combine it with --drop"};
+  if (o_.num_parallel_collections < 1)
+    return {ErrorCode::kInvalidArgument, "--numParallelCollections must be at least 1"};
+  if (o_.insertion_workers < 1)
+    return {ErrorCode::kInvalidArgument, "--numInsertionWorkersPerCollection must be at least 1"};
+  if (o_.batch_size < 0) return {ErrorCode::kInvalidArgument, "--batchSize must not be negative"};
+  if (o_.archive && !o_.input.empty())
+    return {ErrorCode::kInvalidArgument, "give either --archive or a dump path, not both"};
+  auto wc = parse_write_concern(o_.write_concern);
+  if (!wc) return wc.status();
+  write_concern_ = std::move(*wc);
+  return {};
+}
+
+Status Restorer::check_require_empty(io::Connection& conn) {
+  std::vector<std::string> busy;
+  for (auto& t : plan_.targets) {
+    if (t.kind == TargetKind::kView) continue;
+    auto n = io::count(conn, t.db, t.data_collection);
+    if (!n) {
+      if (n.error().code() == 26) continue;  // NamespaceNotFound
+      return Status{ErrorCode::kServer, "counting " + t.ns() + ": " + n.error().to_string()};
+    }
+    if (*n > 0) busy.push_back(t.ns() + " (" + std::to_string(*n) + " documents)");
+  }
+  if (busy.empty()) return {};
+  std::string msg = "--require-empty: target namespaces already hold documents, nothing was written: ";
+  for (std::size_t i = 0; i < busy.size(); ++i) msg += (i ? ", " : "") + busy[i];
+  return {ErrorCode::kInvalidArgument, msg};
+}
+
+void Restorer::watchdog_loop() {
+  std::unique_lock lock(wd_mu_);
+  bool cancelled_seen = false;
+  while (!wd_stop_) {
+    wd_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    if (wd_stop_) break;
+    if (!cancelled_seen && errors_.cancelled()) {
+      cancelled_seen = true;
+      lock.unlock();
+      cancel_all();
+      lock.lock();
+    }
+  }
+}
+
+Status Restorer::run_dry(archive::Reader* reader) {
+  BatchLimits lim = limits();
+  if (reader) {
+    std::map<const archive::CollectionEntry*, std::size_t> by_entry;
+    for (std::size_t i = 0; i < plan_.targets.size(); ++i)
+      for (auto& e : reader->prelude().collections)
+        if (e.db == plan_.targets[i].source_db && e.collection == plan_.targets[i].source_collection) by_entry[&e] = i;
+    for (;;) {
+      if (errors_.cancelled()) return errors_.status();
+      auto ev = reader->next();
+      if (!ev) return ev.status();
+      if (ev->kind == archive::EventKind::kEnd) break;
+      if (ev->kind != archive::EventKind::kDocuments) continue;
+      auto it = by_entry.find(ev->entry);
+      if (it == by_entry.end()) continue;
+      if (o_.objcheck)
+        if (auto s = check_documents(ev->documents, ev->offset, lim); !s)
+          return Status{s.code(), "archive: " + plan_.targets[it->second].source_ns() + ": " + s.message(), s.offset()};
+      states_[it->second]->read += ev->document_count;
+    }
+  } else {
+    for (std::size_t i = 0; i < plan_.targets.size(); ++i) {
+      auto& t = plan_.targets[i];
+      if (t.data_file.empty()) continue;
+      auto f = BsonFileReader::open(t.data_file, t.compression, lim);
+      if (!f) return f.status();
+      DocumentBatch b;
+      for (;;) {
+        if (errors_.cancelled()) return errors_.status();
+        auto r = f->next(b);
+        if (!r) return r.status();
+        if (*r == ReadResult::kEnd) break;
+        states_[i]->read += b.count;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < plan_.targets.size(); ++i) {
+    auto& t = plan_.targets[i];
+    std::string what = t.kind == TargetKind::kView ? "view" : "collection";
+    std::string msg = "dry run: would restore " + what + " " + t.source_ns() + " -> " + t.ns();
+    if (t.kind != TargetKind::kView) msg += " (" + std::to_string(states_[i]->read.load()) + " documents";
+    if (t.kind != TargetKind::kView && !o_.no_index_restore && t.has_metadata) {
+      auto specs = prepare_index_specs(t.metadata.indexes, o_.index);
+      msg += ", " + std::to_string(specs ? specs->size() : 0) + " index(es)";
+    }
+    if (t.kind != TargetKind::kView) msg += ")";
+    if (o_.drop) msg += ", dropping it first";
+    if (o_.swap) msg += ", via a temporary collection swapped in";
+    log(LogLevel::kInfo, msg);
+    states_[i]->completed = true;
+  }
+  return {};
+}
+
+void Restorer::run_one_file(std::size_t i) {
+  const RestoreTarget& t = plan_.targets[i];
+  NsState& st = *states_[i];
+  log(LogLevel::kVerbose,
+      "restoring " + t.ns() + (t.data_file.empty() ? " (metadata only)" : " from " + t.data_file.string()));
+  CollectionJob job(*this, i);
+  if (auto s = job.start(); !s) {
+    job.abort();
+    fail(s);
+    return;
+  }
+  if (!t.data_file.empty()) {
+    auto f = BsonFileReader::open(t.data_file, t.compression, limits());
+    if (!f) {
+      job.abort();
+      fail(f.status());
+      return;
+    }
+    std::uint64_t last = 0;
+    for (;;) {
+      if (errors_.cancelled()) break;
+      DocumentBatch b;
+      auto r = f->next(b);
+      if (!r) {
+        job.abort();
+        fail(r.status());
+        return;
+      }
+      if (*r == ReadResult::kEnd) break;
+      st.read += b.count;
+      std::uint64_t now = f->compressed_offset();
+      st.bytes += now - last;
+      if (progress_) ns_progress_[i]->bytes += now - last;
+      last = now;
+      if (!job.push(b)) break;
+    }
+  }
+  if (auto s = job.finish(); !s) {
+    fail(s);
+    return;
+  }
+  log(LogLevel::kInfo, "finished restoring " + t.ns() + " (" + std::to_string(st.inserted.load()) + " document(s), " +
+                           std::to_string(st.duplicates.load()) + " duplicate(s), " + std::to_string(st.failed.load()) +
+                           " failed)");
+}
+
+void Restorer::run_directory() {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < plan_.targets.size(); ++i)
+    if (plan_.targets[i].kind != TargetKind::kView) order.push_back(i);
+  // Largest first, so the long tail is short.
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return plan_.targets[a].data_file_size > plan_.targets[b].data_file_size;
+  });
+  std::atomic<std::size_t> next{0};
+  auto runner = [&] {
+    try {
+      for (;;) {
+        if (errors_.cancelled()) return;
+        std::size_t k = next.fetch_add(1);
+        if (k >= order.size()) return;
+        run_one_file(order[k]);
+      }
+    } catch (const std::exception& e) {
+      fail({ErrorCode::kInternal, std::string("restore: ") + e.what()});
+    } catch (...) {
+      fail({ErrorCode::kInternal, "restore: unknown exception"});
+    }
+  };
+  std::vector<std::thread> threads;
+  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(o_.num_parallel_collections), order.size());
+  for (std::size_t i = 0; i < m; ++i) threads.emplace_back(runner);
+  for (auto& th : threads) th.join();
+}
+
+void Restorer::run_archive(archive::Reader& reader) {
+  // Namespaces interleave in an archive: every namespace with an open segment needs its job
+  // running, whatever -j says (their count is bounded by the archive's own interleaving).
+  std::map<std::string, std::size_t, std::less<>> by_source;
+  for (std::size_t i = 0; i < plan_.targets.size(); ++i)
+    if (plan_.targets[i].kind != TargetKind::kView) by_source[plan_.targets[i].source_ns()] = i;
+  std::vector<std::unique_ptr<CollectionJob>> jobs(plan_.targets.size());
+  std::vector<bool> ended(plan_.targets.size(), false);
+
+  // Finishers build indexes while the reader carries on with other namespaces.
+  BoundedQueue<std::size_t> to_finish(plan_.targets.size() + 1);
+  std::vector<std::thread> finishers;
+  std::size_t m = static_cast<std::size_t>(std::max(1, o_.num_parallel_collections));
+  for (std::size_t i = 0; i < m; ++i)
+    finishers.emplace_back([&] {
+      try {
+        while (auto k = to_finish.pop()) {
+          if (auto s = jobs[*k]->finish(); !s) {
+            fail(s);
+            continue;
+          }
+          NsState& st = *states_[*k];
+          log(LogLevel::kInfo, "finished restoring " + plan_.targets[*k].ns() + " (" +
+                                   std::to_string(st.inserted.load()) + " document(s), " +
+                                   std::to_string(st.duplicates.load()) + " duplicate(s), " +
+                                   std::to_string(st.failed.load()) + " failed)");
+        }
+      } catch (const std::exception& e) {
+        fail({ErrorCode::kInternal, std::string("restore: ") + e.what()});
+      } catch (...) {
+        fail({ErrorCode::kInternal, "restore: unknown exception"});
+      }
+    });
+
+  auto job_for = [&](std::size_t k) -> CollectionJob* {
+    if (!jobs[k]) {
+      jobs[k] = std::make_unique<CollectionJob>(*this, k);
+      if (auto s = jobs[k]->start(); !s) {
+        fail(s);
+        return nullptr;
+      }
+    }
+    return jobs[k].get();
+  };
+  auto lookup = [&](const archive::Event& ev) -> std::optional<std::size_t> {
+    if (!ev.entry || ev.entry->is_oplog()) return std::nullopt;
+    auto it = by_source.find(ev.entry->ns());
+    if (it == by_source.end()) return std::nullopt;
+    return it->second;
+  };
+
+  BatchLimits lim = limits();
+  try {
+    std::int64_t last = reader.offset();
+    while (!errors_.cancelled()) {
+      auto ev = reader.next();
+      if (!ev) {
+        fail(ev.status());
+        break;
+      }
+      if (ev->kind == archive::EventKind::kEnd) break;
+      auto k = lookup(*ev);
+      if (!k) continue;
+      if (ev->kind == archive::EventKind::kDocuments) {
+        if (o_.objcheck)
+          if (auto s = check_documents(ev->documents, ev->offset, lim); !s) {
+            fail({s.code(), "archive: " + plan_.targets[*k].source_ns() + ": " + s.message(), s.offset()});
+            break;
+          }
+        CollectionJob* job = job_for(*k);
+        if (!job) break;
+        DocumentBatch b;
+        b.data.assign(ev->documents.begin(), ev->documents.end());
+        b.count = ev->document_count;
+        b.offset = ev->offset;
+        states_[*k]->read += b.count;
+        states_[*k]->bytes += static_cast<std::uint64_t>(reader.offset() - last);
+        last = reader.offset();
+        if (!job->push(b)) break;
+      } else if (ev->kind == archive::EventKind::kNamespaceEnd) {
+        if (!job_for(*k)) break;
+        ended[*k] = true;
+        to_finish.push(*k);
+      }
+    }
+    // Selected collections the archive never had data for still get created (and indexed).
+    if (!errors_.cancelled())
+      for (auto& [ns, k] : by_source)
+        if (!ended[k]) {
+          if (!job_for(k)) break;
+          to_finish.push(k);
+        }
+  } catch (const std::exception& e) {
+    fail({ErrorCode::kInternal, std::string("restore: ") + e.what()});
+  }
+  if (errors_.cancelled()) {
+    to_finish.cancel();
+    cancel_all();
+  } else {
+    to_finish.finish();
+  }
+  for (auto& th : finishers) th.join();
+  for (auto& j : jobs)
+    if (j) j->abort();  // no-op for finished jobs
+}
+
+void Restorer::create_views(io::Connection& conn) {
+  for (std::size_t i = 0; i < plan_.targets.size(); ++i) {
+    if (errors_.cancelled()) return;
+    auto& t = plan_.targets[i];
+    if (t.kind != TargetKind::kView) continue;
+    NsState& st = *states_[i];
+    if (o_.drop || o_.swap) {
+      if (auto e = io::drop_collection(conn, t.db, t.collection, true); !e) {
+        st.set_error("dropping view " + t.ns() + ": " + e.to_string());
+        continue;
+      }
+    }
+    Bytes options = prepare_create_options(t.metadata, false);
+    if (auto e = io::create_collection(conn, t.db, t.collection, DocView(options)); !e) {
+      st.set_error("creating view " + t.ns() + ": " + e.to_string());
+      if (o_.stop_on_error) fail({ErrorCode::kServer, st.error});
+      continue;
+    }
+    st.completed = true;
+    log(LogLevel::kInfo, "created view " + t.ns());
+  }
+}
+
+RestoreReport Restorer::report() {
+  RestoreReport rep;
+  rep.status = errors_.status();
+  rep.dry_run = o_.dry_run;
+  rep.skipped = plan_.skipped;
+  for (std::size_t i = 0; i < plan_.targets.size() && i < states_.size(); ++i) {
+    auto& t = plan_.targets[i];
+    auto& s = *states_[i];
+    NamespaceReport n;
+    n.source_ns = t.source_ns();
+    n.target_ns = t.ns();
+    n.kind = t.kind;
+    n.documents_read = s.read;
+    n.inserted = s.inserted;
+    n.duplicates = s.duplicates;
+    n.failed = s.failed;
+    {
+      std::lock_guard lock(s.mu);
+      n.failure_reasons = s.reasons;
+      n.completed = s.completed;
+      n.error = s.error;
+    }
+    n.indexes_created = s.indexes_created;
+    rep.inserted += n.inserted;
+    rep.duplicates += n.duplicates;
+    rep.failed += n.failed;
+    rep.namespaces.push_back(std::move(n));
+  }
+  return rep;
+}
+
+RestoreReport Restorer::run() {
+  auto early = [&](Status s) {
+    errors_.set_error(std::move(s));
+    return report();
+  };
+  if (auto s = check_options(); !s) return early(s);
+  auto uri = io::parse_uri(o_.uri);
+  if (!uri) return early({uri.status().code(), "--uri: " + uri.status().to_string()});
+  uri_ = std::move(*uri);
+  if (o_.write_concern.empty() && !uri_.write_concern_w.empty()) {
+    auto wc = parse_write_concern(uri_.write_concern_w);
+    if (wc) write_concern_ = std::move(*wc);
+  }
+
+  // Plan from the input.
+  std::unique_ptr<ArchiveInput> archive_in;
+  std::unique_ptr<archive::Reader> reader;
+  if (o_.archive) {
+    auto in = ArchiveInput::open(o_.archive_path, o_.gzip);
+    if (!in) return early(in.status());
+    archive_in = std::move(*in);
+    archive::ReaderOptions ro;
+    ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
+    reader = std::make_unique<archive::Reader>(archive_in->source(), ro);
+    auto prelude = reader->read_prelude();
+    if (!prelude)
+      return early(
+          {prelude.status().code(), archive_in->name() + ": " + prelude.status().message(), prelude.status().offset()});
+    auto p = plan_archive(**prelude, o_.plan);
+    if (!p) return early(p.status());
+    plan_ = std::move(*p);
+  } else {
+    if (o_.input.empty())
+      return early(
+          {ErrorCode::kInvalidArgument, "nothing to restore: give a dump directory, a .bson file or --archive"});
+    auto p = plan_directory(o_.input, o_.plan);
+    if (!p) return early(p.status());
+    plan_ = std::move(*p);
+  }
+  if (plan_.has_oplog) plan_.skipped.push_back("not replaying the oplog (use --oplogReplay, not supported yet)");
+  for (auto& s : plan_.skipped) log(LogLevel::kInfo, s);
+  for (auto& t : plan_.targets) {
+    states_.push_back(std::make_unique<NsState>());
+    total_bytes_ += t.data_file_size;
+  }
+  for (auto& t : plan_.targets) {
+    if (o_.swap && t.kind == TargetKind::kTimeseries)
+      return early({ErrorCode::kInvalidArgument, "--swap does not support timeseries collections (" + t.ns() + ")"});
+  }
+  {
+    // Two sources mapping onto one target would interleave their documents silently.
+    std::map<std::string, std::string> seen;
+    for (auto& t : plan_.targets) {
+      auto [it, fresh] = seen.emplace(t.ns(), t.source_ns());
+      if (!fresh)
+        return early({ErrorCode::kInvalidArgument,
+                      "both " + it->second + " and " + t.source_ns() + " would restore into " + t.ns()});
+    }
+  }
+
+  auto control = connect();
+  if (!control)
+    return early({ErrorCode::kNetwork, "connecting to " + uri_.redacted() + ": " + control.error().to_string()});
+  server_ = (*control)->server();
+  if (!o_.dry_run && !server_.writable())
+    return early({ErrorCode::kInvalidArgument,
+                  "the server at " + (*control)->host().to_string() + " is not writable (not a primary)"});
+  if (o_.require_empty)
+    if (auto s = check_require_empty(**control); !s) return early(s);
+
+  if (o_.progress.mode != ProgressMode::kNone && !o_.progress.quiet) {
+    progress_ = std::make_unique<Progress>("restored", o_.progress);
+    for (auto& t : plan_.targets) ns_progress_.push_back(progress_->add_namespace(t.ns(), 0));
+    progress_->start();
+  }
+  std::thread watchdog([this] { watchdog_loop(); });
+  if (o_.dry_run) {
+    if (auto s = run_dry(reader.get()); !s) errors_.set_error(s);
+  } else if (o_.archive) {
+    run_archive(*reader);
+  } else {
+    run_directory();
+  }
+  if (!o_.dry_run && !errors_.cancelled()) create_views(**control);
+  {
+    std::lock_guard lock(wd_mu_);
+    wd_stop_ = true;
+  }
+  wd_cv_.notify_all();
+  watchdog.join();
+  if (progress_) progress_->stop();
+  return report();
+}
+
+}  // namespace
+
+RestoreReport run_restore(const RestoreOptions& opts) {
+  try {
+    Restorer r(opts);
+    return r.run();
+  } catch (const std::exception& e) {
+    RestoreReport rep;
+    rep.status = {ErrorCode::kInternal, std::string("restore: ") + e.what()};
+    return rep;
+  }
+}
+
+}  // namespace bsonpipe::pipeline

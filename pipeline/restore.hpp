@@ -1,0 +1,91 @@
+// The restore pipeline (bsonpipe restore, mongorestore compatible): reader (file or archive
+// stream) -> decompressor -> whole-document batches -> bounded queue -> N insertion workers per
+// collection (unordered OP_MSG inserts straight from the batch buffers), M collections at a time,
+// then one createIndexes per collection as soon as its data is in. Every document is accounted
+// for per namespace: inserted, duplicate (E11000) or failed (with the reason).
+//
+// Threading: run_restore() blocks; it owns every thread it starts and joins them all before it
+// returns. Exceptions never leave a worker: they become the run's first error. The first error
+// (or the interrupt flag) cancels every stage.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "formats/status.hpp"
+#include "pipeline/progress.hpp"
+#include "pipeline/restore_plan.hpp"
+
+namespace bsonpipe::pipeline {
+
+enum class LogLevel : std::uint8_t { kInfo, kVerbose };
+
+struct RestoreOptions {
+  std::string uri;                        // required: mongodb://...
+  std::filesystem::path input;            // a dump directory, a database directory (with plan.db) or a .bson file
+  bool archive = false;                   // read an archive instead of `input`
+  std::string archive_path;               // "" or "-" = standard input
+  PlanOptions plan;                       // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
+  bool gzip = false;                      // --gzip: archives must be gzip; files are also detected by name and magic
+  bool drop = false;                      // --drop: drop each target collection before restoring it
+  bool dry_run = false;                   // --dryRun: read and check everything, write nothing
+  bool no_index_restore = false;          // --noIndexRestore
+  bool no_options_restore = false;        // --noOptionsRestore: create collections without their options
+  IndexSpecOptions index;                 // --keepIndexVersion, --convertLegacyIndexes
+  int num_parallel_collections = 4;       // -j: collections loaded at once (directory dumps)
+  int insertion_workers = 1;              // --numInsertionWorkersPerCollection (each with its own connection)
+  int batch_size = 0;                     // --batchSize: documents per insert; 0 = the server's maxWriteBatchSize
+  bool stop_on_error = false;             // --stopOnError: any write error (duplicates included) ends the run
+  bool maintain_insertion_order = false;  // ordered inserts, one worker per collection
+  std::string write_concern;              // "majority", "<n>" or a JSON document; "" = the URI's or server default
+  bool bypass_document_validation = false;
+  bool preserve_uuid = false;                 // --preserveUUID (requires drop)
+  bool objcheck = false;                      // full validation (UTF-8 included) of every document before sending it
+  bool require_empty = false;                 // refuse (writing nothing) if any target namespace holds documents
+  bool swap = false;                          // load into a temporary collection, index it, rename it over the live one
+  std::size_t batch_bytes = 8 * 1024 * 1024;  // bytes per queued batch (memory: ~ batch_bytes x queue x collections)
+  std::size_t queue_batches = 0;              // per collection queue capacity; 0 = 2 x workers
+  ProgressOptions progress{.mode = ProgressMode::kNone};  // live progress (pipeline/progress.hpp); off by default
+  const std::atomic<bool>* interrupt = nullptr;           // SIGINT/SIGTERM flag; stops the run cleanly
+  // Messages for the user (skipped files, per-namespace results). Called from any thread, one
+  // call at a time. Null = silent.
+  std::function<void(LogLevel, const std::string&)> log;
+};
+
+struct NamespaceReport {
+  std::string source_ns;
+  std::string target_ns;
+  TargetKind kind = TargetKind::kCollection;
+  std::uint64_t documents_read = 0;
+  std::uint64_t inserted = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t failed = 0;
+  std::vector<std::string> failure_reasons;  // distinct reasons, at most 10
+  std::size_t indexes_created = 0;
+  bool completed = false;  // data loaded, indexes built (and swapped in)
+  std::string error;       // a namespace-level failure (create, indexes, rename)
+};
+
+struct RestoreReport {
+  Status status;  // the first error that stopped the run (or kCancelled), ok otherwise
+  bool dry_run = false;
+  std::vector<NamespaceReport> namespaces;
+  std::vector<std::string> skipped;
+  std::uint64_t inserted = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t failed = 0;
+  // Success: no stopping error, no failed document, every namespace completed.
+  bool ok() const;
+};
+
+// Validates options (e.g. --preserveUUID needs --drop) and runs the restore.
+RestoreReport run_restore(const RestoreOptions& opts);
+
+// Parses --writeConcern: "majority", "<n>", or a JSON document such as {w:1,j:true}.
+Result<formats::Bytes> parse_write_concern(std::string_view text);
+
+}  // namespace bsonpipe::pipeline

@@ -1,0 +1,95 @@
+// Restore input: a .bson file (optionally gzip/zstd) cut into batches of whole documents, and an
+// archive byte stream (file or stdin, optionally compressed). Documents are never decoded: only
+// their lengths and terminators are walked, or fully validated with objcheck.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "formats/archive.hpp"
+#include "formats/bson.hpp"
+#include "formats/dump_layout.hpp"
+#include "formats/status.hpp"
+#include "io/compress.hpp"
+#include "io/file.hpp"
+
+namespace bsonpipe::pipeline {
+
+// Whole documents of one namespace, concatenated as in a .bson file.
+struct DocumentBatch {
+  formats::Bytes data;
+  std::size_t count = 0;
+  // Offset of the first document in its (decompressed) source, for messages.
+  std::int64_t offset = 0;
+};
+
+struct BatchLimits {
+  std::size_t max_documents = 100'000;                           // per batch (maxWriteBatchSize, or --batchSize)
+  std::size_t max_bytes = 16 * 1024 * 1024;                      // per batch (a single larger document still passes)
+  std::size_t max_document_size = 16 * 1024 * 1024 + 16 * 1024;  // as mongorestore: 16 MiB + 16 KiB
+  bool objcheck = false;                                         // full validation, UTF-8 included, of every document
+};
+
+// Checks concatenated documents fully (objcheck): returns the first fault with its offset.
+Status check_documents(formats::ByteSpan docs, std::int64_t base_offset, const BatchLimits& limits);
+
+enum class ReadResult : std::uint8_t { kBatch, kEnd };
+
+// Reads one .bson file into batches. Single-threaded. Errors name the file and the offset (in
+// the decompressed stream for compressed files).
+class BsonFileReader {
+ public:
+  // `compression` comes from the file name; kNone still detects gzip/zstd from the magic.
+  static Result<BsonFileReader> open(const std::filesystem::path& path, formats::Compression compression,
+                                     const BatchLimits& limits);
+  BsonFileReader(BsonFileReader&&) noexcept = default;
+  BsonFileReader& operator=(BsonFileReader&&) noexcept = default;
+
+  // Fills `out` with the next batch (kBatch) or reports the end of the file (kEnd).
+  Result<ReadResult> next(DocumentBatch& out);
+  io::Codec codec() const { return codec_; }
+  std::uint64_t compressed_offset() const { return file_.offset(); }
+
+ private:
+  BsonFileReader() = default;
+  Status fill();  // reads and decompresses one more chunk into pending_
+  Status fail(Status s);
+
+  std::filesystem::path path_;
+  BatchLimits limits_;
+  io::FileReader file_;
+  io::Codec codec_ = io::Codec::kNone;
+  std::unique_ptr<io::StreamDecompressor> decompressor_;
+  formats::Bytes raw_;
+  formats::Bytes pending_;
+  std::size_t pos_ = 0;    // next unread byte of pending_
+  std::int64_t base_ = 0;  // stream offset of pending_[0]
+  bool eof_ = false;
+  bool started_ = false;
+  Status error_;
+};
+
+// The byte stream of an archive: a file or stdin ("-"), decompressed when `gzip` is set or when
+// its magic says gzip/zstd. Use source() with formats::archive::Reader.
+class ArchiveInput {
+ public:
+  static Result<std::unique_ptr<ArchiveInput>> open(const std::string& path, bool gzip);
+  formats::archive::ByteSource source();
+  io::Codec codec() const { return codec_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  Result<std::size_t> read(std::span<std::uint8_t> buf);
+  std::string name_;
+  io::FileReader file_;
+  io::Codec codec_ = io::Codec::kNone;
+  std::unique_ptr<io::StreamDecompressor> decompressor_;
+  formats::Bytes head_;  // bytes read while sniffing the magic
+  formats::Bytes out_;
+  std::size_t out_pos_ = 0;
+  bool eof_ = false;
+};
+
+}  // namespace bsonpipe::pipeline

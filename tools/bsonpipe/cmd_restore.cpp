@@ -1,0 +1,151 @@
+// bsonpipe restore: mongorestore's command line over pipeline::run_restore.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/restore.hpp"
+#include "tools/bsonpipe/cli.hpp"
+#include "tools/bsonpipe/connection_flags.hpp"
+
+namespace bsonpipe::tools {
+
+namespace {
+
+struct RestoreFlags {
+  ConnectionFlags conn;
+  pipeline::RestoreOptions opts;
+  std::string positional;
+  std::string dir;
+  std::string progress = "auto";
+  bool quiet = false;
+  int verbose = 0;
+  CLI::Option* archive_opt = nullptr;
+};
+
+void print_report(const pipeline::RestoreReport& rep, bool quiet) {
+  for (const auto& n : rep.namespaces) {
+    if (!n.error.empty()) std::fprintf(stderr, "bsonpipe restore: %s: %s\n", n.target_ns.c_str(), n.error.c_str());
+    if (n.failed > 0) {
+      std::fprintf(stderr, "bsonpipe restore: %s: %llu document(s) failed to restore\n", n.target_ns.c_str(),
+                   static_cast<unsigned long long>(n.failed));
+      for (const auto& r : n.failure_reasons) std::fprintf(stderr, "  reason: %s\n", r.c_str());
+    }
+    if (n.duplicates > 0 && !quiet)
+      std::fprintf(stderr, "%s: %llu duplicate key error(s) (documents already present, not restored)\n",
+                   n.target_ns.c_str(), static_cast<unsigned long long>(n.duplicates));
+  }
+  if (quiet) return;
+  if (rep.dry_run) {
+    std::uint64_t docs = 0;
+    for (const auto& n : rep.namespaces) docs += n.documents_read;
+    std::fprintf(stderr,
+                 "dry run completed: %zu namespace(s), %llu document(s) would be restored; nothing was written\n",
+                 rep.namespaces.size(), static_cast<unsigned long long>(docs));
+    return;
+  }
+  std::fprintf(
+      stderr,
+      "%llu document(s) restored successfully. %llu document(s) failed to restore. %llu duplicate key error(s).\n",
+      static_cast<unsigned long long>(rep.inserted), static_cast<unsigned long long>(rep.failed),
+      static_cast<unsigned long long>(rep.duplicates));
+}
+
+int run(RestoreFlags& f) {
+  auto& o = f.opts;
+  o.archive = f.archive_opt->count() > 0;
+  if (!f.positional.empty() && !f.dir.empty()) return fail("restore", "give the dump path once (positional or --dir)");
+  std::string path = !f.positional.empty() ? f.positional : f.dir;
+  if (!o.archive && path.empty()) path = "dump";  // mongorestore's default
+  if (!path.empty() && o.archive) {
+    // "--archive FILE" parses FILE as the archive when --archive was given without '='.
+    if (o.archive_path.empty())
+      o.archive_path = path;
+    else
+      return fail("restore", "give either --archive or a dump path, not both");
+    path.clear();
+  }
+  o.input = path;
+  auto uri = f.conn.resolve();
+  if (!uri) return fail("restore", uri.status().to_string());
+  o.uri = *uri;
+  if (!pipeline::parse_progress_mode(f.progress, o.progress.mode))
+    return fail("restore", "--progress must be auto, bar, plain, json or none");
+  // auto: a live bar on a terminal only (the per-namespace lines say enough in a log).
+  if (o.progress.mode == pipeline::ProgressMode::kAuto && !::isatty(2)) o.progress.mode = pipeline::ProgressMode::kNone;
+  o.progress.quiet = f.quiet;
+  o.progress.verbosity = f.verbose;
+  if (o.maintain_insertion_order) o.insertion_workers = 1;
+  o.interrupt = &interrupted();
+  bool quiet = f.quiet;
+  int verbose = f.verbose;
+  o.log = [quiet, verbose](pipeline::LogLevel level, const std::string& msg) {
+    if (quiet) return;
+    if (level == pipeline::LogLevel::kVerbose && verbose == 0) return;
+    std::fprintf(stderr, "%s\n", msg.c_str());
+  };
+  auto rep = pipeline::run_restore(o);
+  print_report(rep, f.quiet);
+  if (!rep.status.is_ok()) {
+    if (rep.status.code() == ErrorCode::kCancelled) return fail("restore", "interrupted: stopped before completion");
+    return fail("restore", rep.status.to_string());
+  }
+  if (!rep.ok()) return fail("restore", "restore incomplete: see the errors above");
+  return 0;
+}
+
+}  // namespace
+
+void add_restore_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<RestoreFlags>();
+  auto& o = flags->opts;
+  CLI::App* cmd = app.add_subcommand("restore", "restore a dump (directory, .bson file or archive) into MongoDB");
+  cmd->add_option("path", flags->positional, "dump directory, database directory (with --db) or .bson file");
+  cmd->add_option("--dir", flags->dir, "same as the positional path");
+  flags->conn.add_to(*cmd);
+  flags->archive_opt =
+      cmd->add_option("--archive", o.archive_path, "read an archive from FILE (no value or '-' = standard input)")
+          ->expected(0, 1);
+  cmd->add_option("-d,--db", o.plan.db, "database to restore into (with a directory: that directory is one database)");
+  cmd->add_option("-c,--collection", o.plan.collection, "collection to restore into (with a .bson file)");
+  cmd->add_option("--nsInclude", o.plan.ns_include, "namespaces to restore (wildcards, repeatable)");
+  cmd->add_option("--nsExclude", o.plan.ns_exclude, "namespaces to skip (wildcards, repeatable)");
+  cmd->add_option("--nsFrom", o.plan.ns_from, "rename namespaces matching this pattern ($var$ captures, repeatable)");
+  cmd->add_option("--nsTo", o.plan.ns_to, "... to this pattern (paired with --nsFrom)");
+  cmd->add_flag("--gzip", o.gzip, "the input is gzip-compressed (also detected from .gz names and the magic)");
+  cmd->add_flag("--drop", o.drop, "drop each collection before restoring it");
+  cmd->add_flag("--dryRun", o.dry_run, "read and check everything, write nothing");
+  cmd->add_flag("--noIndexRestore", o.no_index_restore, "do not create indexes");
+  cmd->add_flag("--noOptionsRestore", o.no_options_restore, "create collections without their options");
+  cmd->add_flag("--keepIndexVersion", o.index.keep_index_version, "keep the index version of the dump");
+  cmd->add_flag("--convertLegacyIndexes", o.index.convert_legacy_indexes,
+                "rewrite legacy index key values and drop invalid index options");
+  cmd->add_option("-j,--numParallelCollections", o.num_parallel_collections, "collections restored at once")
+      ->capture_default_str();
+  cmd->add_option("--numInsertionWorkersPerCollection", o.insertion_workers,
+                  "insertion workers (connections) per collection; 4 is a good start")
+      ->capture_default_str();
+  cmd->add_option("--batchSize", o.batch_size, "documents per insert (0 = the server's maxWriteBatchSize)");
+  cmd->add_flag("--stopOnError", o.stop_on_error, "stop at the first write error (duplicates included)");
+  cmd->add_flag("--maintainInsertionOrder", o.maintain_insertion_order, "insert in file order (ordered, one worker)");
+  cmd->add_option("--writeConcern", o.write_concern, "write concern: majority, <n> or a JSON document");
+  cmd->add_flag("--bypassDocumentValidation", o.bypass_document_validation, "skip the collections' validators");
+  cmd->add_flag("--preserveUUID", o.preserve_uuid, "keep the collections' UUIDs (requires --drop)");
+  cmd->add_flag("--objcheck", o.objcheck, "fully validate every document (UTF-8 included) before inserting it");
+  cmd->add_flag("--require-empty", o.require_empty,
+                "refuse, writing nothing, if any target collection holds documents");
+  cmd->add_flag("--swap", o.swap,
+                "load into a temporary collection, build its indexes, then rename it over the live one");
+  cmd->add_flag("--oplogReplay", o.plan.oplog_replay, "replay the oplog (not supported yet: refused)");
+  cmd->add_flag("--restoreDbUsersAndRoles", o.plan.restore_users_and_roles,
+                "restore users and roles (not supported yet: refused)");
+  cmd->add_option("--progress", flags->progress, "auto, bar, plain, json or none")->capture_default_str();
+  cmd->add_flag("-q,--quiet", flags->quiet, "only errors");
+  cmd->add_flag("-v,--verbose", flags->verbose, "more messages");
+  cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
+}
+
+}  // namespace bsonpipe::tools
