@@ -58,10 +58,13 @@ void add_index_command(CLI::App& app, int& exit_code) {
   CLI::App* rebuild = cmd->add_subcommand("rebuild", "create every index of the dump's metadata that is missing");
   flags->conn.add_to(*rebuild);
   rebuild->add_option("--from", flags->from, "dump directory or archive file")->required();
-  rebuild->add_option("--nsInclude", o.plan.ns_include, "namespaces to consider (wildcards, repeatable)");
-  rebuild->add_option("--nsExclude", o.plan.ns_exclude, "namespaces to leave out (wildcards, repeatable)");
-  rebuild->add_option("--nsFrom", o.plan.ns_from, "the dump's namespaces live under another name: from");
-  rebuild->add_option("--nsTo", o.plan.ns_to, "... to");
+  rebuild->add_option("--nsInclude", o.plan.ns_include, "namespaces to consider (wildcards, repeatable)")
+      ->allow_extra_args(false);
+  rebuild->add_option("--nsExclude", o.plan.ns_exclude, "namespaces to leave out (wildcards, repeatable)")
+      ->allow_extra_args(false);
+  rebuild->add_option("--nsFrom", o.plan.ns_from, "the dump's namespaces live under another name: from")
+      ->allow_extra_args(false);
+  rebuild->add_option("--nsTo", o.plan.ns_to, "... to")->allow_extra_args(false);
   rebuild->add_flag("--keepIndexVersion", o.index.keep_index_version, "keep the index version of the dump");
   rebuild->add_flag("--convertLegacyIndexes", o.index.convert_legacy_indexes, "rewrite legacy index key values");
   rebuild->add_option("-j,--numParallelCollections", o.num_parallel_collections, "collections at once")

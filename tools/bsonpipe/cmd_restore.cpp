@@ -28,7 +28,8 @@ struct RestoreFlags {
 
 void print_report(const pipeline::RestoreReport& rep, bool quiet) {
   for (const auto& n : rep.namespaces) {
-    if (!n.error.empty()) std::fprintf(stderr, "bsonpipe restore: %s: %s\n", n.target_ns.c_str(), n.error.c_str());
+    if (!n.error.empty() && rep.status.message().find(n.error) == std::string::npos)
+      std::fprintf(stderr, "bsonpipe restore: %s: %s\n", n.target_ns.c_str(), n.error.c_str());
     if (n.failed > 0) {
       std::fprintf(stderr, "bsonpipe restore: %s: %llu document(s) failed to restore\n", n.target_ns.c_str(),
                    static_cast<unsigned long long>(n.failed));
@@ -111,10 +112,13 @@ void add_restore_command(CLI::App& app, int& exit_code) {
           ->expected(0, 1);
   cmd->add_option("-d,--db", o.plan.db, "database to restore into (with a directory: that directory is one database)");
   cmd->add_option("-c,--collection", o.plan.collection, "collection to restore into (with a .bson file)");
-  cmd->add_option("--nsInclude", o.plan.ns_include, "namespaces to restore (wildcards, repeatable)");
-  cmd->add_option("--nsExclude", o.plan.ns_exclude, "namespaces to skip (wildcards, repeatable)");
-  cmd->add_option("--nsFrom", o.plan.ns_from, "rename namespaces matching this pattern ($var$ captures, repeatable)");
-  cmd->add_option("--nsTo", o.plan.ns_to, "... to this pattern (paired with --nsFrom)");
+  cmd->add_option("--nsInclude", o.plan.ns_include, "namespaces to restore (wildcards, repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--nsExclude", o.plan.ns_exclude, "namespaces to skip (wildcards, repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--nsFrom", o.plan.ns_from, "rename namespaces matching this pattern ($var$ captures, repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--nsTo", o.plan.ns_to, "... to this pattern (paired with --nsFrom)")->allow_extra_args(false);
   cmd->add_flag("--gzip", o.gzip, "the input is gzip-compressed (also detected from .gz names and the magic)");
   cmd->add_flag("--drop", o.drop, "drop each collection before restoring it");
   cmd->add_flag("--dryRun", o.dry_run, "read and check everything, write nothing");
