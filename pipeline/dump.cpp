@@ -445,6 +445,10 @@ void Dumper::worker() {
     }
     Status s = run_range(*conn, jobs_[i]);
     if (!s) {
+      // Name the namespace in the one-line error, unless the message already does.
+      std::string ns = jobs_[i].coll->ns();
+      if (s.code() != ErrorCode::kCancelled && s.message().find(ns) == std::string::npos)
+        s = Status(s.code(), ns + ": " + s.message(), s.offset());
       errors_.set_error(s);
       return;
     }
@@ -528,6 +532,10 @@ Status Dumper::run_range(io::Connection& conn, const RangeJob& job) {
     Status s = writer ? writer->add(std::move(block)) : mux_->write_documents(c.db, c.data_name, block);
     if (!s) return s;
   }
+  // An empty collection still gets a valid compressed file (one empty gzip member or zstd
+  // frame), as mongodump writes it: a zero-byte .gz is an error to gzip(1).
+  if (writer && opts_.codec != io::Codec::kNone && writer->raw_bytes() == 0 && job.index == 0)
+    if (Status s = writer->add(Bytes()); !s) return s;
   if (writer)
     if (Status s = writer->finish(); !s) return s;
   if (file)

@@ -90,15 +90,12 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--query,-q", f->query, "Extended JSON filter (needs --collection)");
   cmd->add_option("--queryFile", f->query_file, "file holding the --query filter");
   cmd->add_option("--out,-o", f->out, "output directory (default: dump; '-' = raw BSON on stdout)");
-  cmd->add_option("--archive", f->archive, "write one archive stream to FILE (no value or '-': stdout)")
-      ->expected(0, 1)
-      ->each([f](const std::string&) { f->archive_given = true; })
-      ->trigger_on_parse();
+  auto* archive = cmd->add_option("--archive", f->archive, "write one archive stream to FILE (no value or '-': stdout)")
+                      ->expected(0, 1);
   cmd->add_flag("--gzip", f->gzip, "compress output with gzip (parallel members)");
-  cmd->add_option("--zstd", f->zstd_level, "compress output with zstd (bsonpipe extension), optional level 1-19")
-      ->expected(0, 1)
-      ->each([f](const std::string&) { f->zstd = true; })
-      ->trigger_on_parse();
+  auto* zstd =
+      cmd->add_option("--zstd", f->zstd_level, "compress output with zstd (bsonpipe extension), optional level 1-19")
+          ->expected(0, 1);
   cmd->add_option("--excludeCollection", o.exclude_collections, "collection to leave out (repeatable)");
   cmd->add_option("--excludeCollectionsWithPrefix", o.exclude_collection_prefixes,
                   "leave out collections with this prefix (repeatable)");
@@ -117,7 +114,12 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--progress", f->progress, "auto, bar, plain, json or none");
   cmd->add_flag("--quiet", f->quiet, "errors only");
   cmd->add_flag("-v,--verbose", f->verbosity, "more detail (repeatable)");
-  cmd->callback([f, &exit_code] { exit_code = run(*f); });
+  cmd->callback([f, archive, zstd, &exit_code] {
+    // Options that may be given without a value: what counts is that they were given.
+    f->archive_given = archive->count() > 0;
+    f->zstd = zstd->count() > 0;
+    exit_code = run(*f);
+  });
 }
 
 }  // namespace bsonpipe::tools

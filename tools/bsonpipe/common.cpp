@@ -23,6 +23,7 @@ void install_signal_handlers() {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout becomes a write error, not a silent death
+  std::signal(SIGXFSZ, SIG_IGN);  // a file size limit becomes EFBIG, reported like a full disk
 }
 
 int fail(const std::string& command, const std::string& message) {
