@@ -230,6 +230,10 @@ Status CollectionJob::start() {
     if (o.drop) {
       r_.log(LogLevel::kVerbose, "dropping collection " + t.ns() + " before restoring");
       if (auto e = io::drop_collection(*control_, t.db, t.collection, true); !e) return ns_fail("dropping", e);
+      // A server drops a timeseries collection's buckets with it; one that does not (minimongod)
+      // would otherwise keep the old buckets.
+      if (timeseries)
+        if (auto e = io::drop_collection(*control_, t.db, t.data_collection, true); !e) return ns_fail("dropping", e);
     }
     Builder f;
     f.append_string("name", t.collection);

@@ -480,6 +480,22 @@ TEST(RestoreSwap, BadIndexSpecLeavesLiveUntouched) {
   EXPECT_EQ(collection_names(*c, "live").size(), 1u);
 }
 
+TEST(RestoreSwap, InterruptStopsCleanlyAndLeavesLiveUntouched) {
+  // Every command takes 20 ms: 400 batches of 50 documents take seconds, so the signal sent after
+  // the restore has started arrives while it is loading.
+  test::MiniMongod server({"--generate", "live.data:100:100", "--fault-delay-ms", "20"});
+  fs::path dump = make_dump("restore_swap_interrupt", "live", "data", 20000);
+  std::string cmd = "'" + test::program("bsonpipe").string() + "' restore --uri '" + server.uri() +
+                    "' --swap --batchSize 50 '" + dump.string() +
+                    "' & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo \"rc=$?\"";
+  auto r = test::run_shell(cmd);
+  EXPECT_EQ(r.out.find("rc=0"), std::string::npos) << show(r);
+  EXPECT_NE(r.err.find("interrupted"), std::string::npos) << show(r);
+  auto c = connect(server.uri());
+  EXPECT_EQ(doc_count(*c, "live", "data"), 100);
+  EXPECT_EQ(collection_names(*c, "live"), std::vector<std::string>{"data"});
+}
+
 // ---- bad input ----------------------------------------------------------------------------------
 
 struct BadCase {
