@@ -94,11 +94,11 @@ struct StemFiles {
 };
 
 Status add_target(Plan& plan, const NamespaceMapper& mapper, const PlanOptions& opts, RestoreTarget t) {
+  if (!mapper.selected(t.source_db, t.source_collection)) return {};
   if (auto why = skip_reason(t.source_db, t.source_collection, opts)) {
     plan.skipped.push_back(*why);
     return {};
   }
-  if (!mapper.selected(t.source_db, t.source_collection)) return {};
   auto to = mapper.target(t.source_db, t.source_collection);
   if (!to) return to.status();
   t.db = to->first;
