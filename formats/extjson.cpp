@@ -630,11 +630,11 @@ class Parser {
         case 'r': out.push_back('\r'); break;
         case 't': out.push_back('\t'); break;
         case 'u': {
-          std::uint32_t cp;
+          std::uint32_t cp = 0;
           Status s = hex4(cp);
           if (!s) return s;
           if (cp >= 0xD800 && cp <= 0xDBFF) {
-            std::uint32_t low;
+            std::uint32_t low = 0;
             if (pos_ + 1 < in_.size() && in_[pos_] == '\\' && in_[pos_ + 1] == 'u') {
               pos_ += 2;
               s = hex4(low);
