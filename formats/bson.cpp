@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace bsonpipe::formats {
 
@@ -651,6 +652,29 @@ int sign(double d) {
   return d < 0 ? -1 : (d > 0 ? 1 : 0);
 }
 
+// The value of an IEEE 754-2008 decimal128 (BID encoding) as a long double: exact for up to 19
+// significant digits, close enough beyond for ordering mixed numeric types.
+long double decimal128_to_long_double(Decimal128 d) {
+  const bool negative = (d.high >> 63) != 0;
+  const std::uint64_t combination = (d.high >> 58) & 0x1F;
+  if (combination == 0x1F) return std::numeric_limits<long double>::quiet_NaN();
+  if (combination == 0x1E)
+    return negative ? -std::numeric_limits<long double>::infinity() : std::numeric_limits<long double>::infinity();
+  std::int32_t exponent;
+  std::uint64_t coeff_high;
+  if (((d.high >> 61) & 3) == 3) {  // the "11" form: coefficient above 2^113 is non-canonical, i.e. zero
+    exponent = static_cast<std::int32_t>((d.high >> 47) & 0x3FFF) - 6176;
+    coeff_high = 0;
+    d.low = 0;
+  } else {
+    exponent = static_cast<std::int32_t>((d.high >> 49) & 0x3FFF) - 6176;
+    coeff_high = d.high & 0x1FFFFFFFFFFFFull;
+  }
+  long double coeff = static_cast<long double>(coeff_high) * 18446744073709551616.0L + static_cast<long double>(d.low);
+  long double v = coeff * std::pow(10.0L, static_cast<long double>(exponent));
+  return negative ? -v : v;
+}
+
 template <class T>
 int cmp3(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
@@ -669,7 +693,7 @@ int compare_numbers(const ElementView& a, const ElementView& b) {
       case BsonType::kDouble: return e.as_double();
       case BsonType::kInt32: return e.as_int32();
       case BsonType::kInt64: return static_cast<long double>(e.as_int64());
-      default: return 0;  // decimal128: compared as 0 (not needed for _id ranges in practice)
+      default: return decimal128_to_long_double(e.as_decimal128());
     }
   };
   long double x = to_ld(a), y = to_ld(b);

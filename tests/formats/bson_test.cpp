@@ -102,3 +102,33 @@ TEST(Bson, CompareFollowsMongoTypeOrder) {
 
 }  // namespace
 }  // namespace bsonpipe::formats
+
+namespace bsonpipe::formats {
+namespace {
+
+TEST(Bson, Decimal128ComparesByValueAmongNumbers) {
+  // 1.5 as decimal128: coefficient 15, exponent -1 (biased 6175).
+  Decimal128 one_and_half{15, static_cast<std::uint64_t>(6175) << 49};
+  Decimal128 minus_two{2, (static_cast<std::uint64_t>(6176) << 49) | (1ull << 63)};
+  Decimal128 nan{0, 0x7C00000000000000ull};
+  auto doc = [](auto fn) {
+    Builder b;
+    fn(b);
+    return b.finish();
+  };
+  Bytes d15 = doc([&](Builder& b) { b.append_decimal128("v", one_and_half); });
+  Bytes dm2 = doc([&](Builder& b) { b.append_decimal128("v", minus_two); });
+  Bytes dnan = doc([&](Builder& b) { b.append_decimal128("v", nan); });
+  Bytes i1 = doc([](Builder& b) { b.append_int32("v", 1); });
+  Bytes i2 = doc([](Builder& b) { b.append_int32("v", 2); });
+  Bytes dbl = doc([](Builder& b) { b.append_double("v", 1.5); });
+  auto e = [](const Bytes& b) { return *DocView(b).begin(); };
+  EXPECT_LT(compare_values(e(dm2), e(i1)), 0);
+  EXPECT_LT(compare_values(e(i1), e(d15)), 0);
+  EXPECT_LT(compare_values(e(d15), e(i2)), 0);
+  EXPECT_EQ(compare_values(e(d15), e(dbl)), 0);
+  EXPECT_LT(compare_values(e(dnan), e(dm2)), 0) << "NaN sorts below every number";
+}
+
+}  // namespace
+}  // namespace bsonpipe::formats
