@@ -40,6 +40,8 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
                    n.target_ns.c_str(), static_cast<unsigned long long>(n.duplicates));
   }
   if (quiet) return;
+  // Refused before anything ran: the error line says it all.
+  if (!rep.status.is_ok() && rep.inserted + rep.failed + rep.duplicates == 0) return;
   if (rep.dry_run) {
     std::uint64_t docs = 0;
     for (const auto& n : rep.namespaces) docs += n.documents_read;
