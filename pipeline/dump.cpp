@@ -169,6 +169,8 @@ class Dumper {
   Status write_metadata_files();
   Status write_archive_prelude();
   Status finalize_directory();
+  Status oplog_start(io::Connection& conn);
+  Status dump_oplog();
   void cleanup_on_failure();
   std::string metadata_json(const CollectionJob& c) const;
   Status write_small_file(const std::string& rel, ByteSpan content, const std::string& ns, const std::string& kind,
@@ -200,6 +202,8 @@ class Dumper {
   std::mutex archive_mu_;  // guards archive_gather_ (called under the multiplexer's mutex anyway)
 
   std::int64_t start_ms_ = 0;
+  // --oplog: the newest oplog entry's ts when the dump started (absent: the oplog was empty).
+  std::optional<formats::Timestamp> oplog_start_;
 };
 
 io::Expected<std::unique_ptr<io::Connection>> Dumper::connect() {
@@ -236,6 +240,8 @@ Status Dumper::plan() {
   auto bi = io::build_info(**conn);
   if (bi) server_version_ = bi->version;
   topology_ = std::string(io::topology_kind_name((*conn)->server().kind));
+  if (opts_.oplog)
+    if (Status s = oplog_start(**conn); !s) return s;
 
   NsFilter filter;
   for (auto& p : opts_.ns_include)
@@ -413,6 +419,7 @@ Status Dumper::write_archive_prelude() {
   prelude.header.server_version = server_version_;
   prelude.header.tool_version = std::string(tool_version());
   for (auto& c : colls_) prelude.collections.push_back({c->db, c->name, metadata_json(*c), c->size, c->type});
+  if (opts_.oplog) prelude.collections.push_back({"", "oplog", "", 0, ""});
   if (Status s = mux_->write_prelude(prelude); !s) return s;
   for (auto& c : colls_)
     if (!c->has_data)
@@ -631,6 +638,92 @@ Status Dumper::finalize_directory() {
   return w->commit();
 }
 
+Status Dumper::oplog_start(io::Connection& conn) {
+  auto kind = conn.server().kind;
+  if (kind != io::TopologyKind::kReplicaSetPrimary && kind != io::TopologyKind::kReplicaSetSecondary)
+    return {ErrorCode::kInvalidArgument, "--oplog needs a replica-set member; " + uri_.redacted() + " is " +
+                                             std::string(io::topology_kind_name(kind))};
+  io::FindOptions fo;
+  Bytes sort = Builder().append_int32("$natural", -1).finish();
+  fo.sort = DocView(sort);
+  fo.limit = 1;
+  auto cur = io::find(conn, "local", "oplog.rs", fo);
+  if (!cur) return {ErrorCode::kServer, "cannot read local.oplog.rs: " + cur.error().to_string()};
+  if (!cur->batch().empty()) {
+    auto ts = DocView(cur->batch().front()).find("ts");
+    if (!ts.valid() || ts.type() != formats::BsonType::kTimestamp)
+      return {ErrorCode::kServer, "local.oplog.rs entry without a timestamp ts"};
+    oplog_start_ = ts.as_timestamp();
+  }
+  return {};
+}
+
+// Copies every oplog entry from the one that was newest at the start to the end: the writes
+// that happened while the collections were read. If that first entry is gone, the oplog rolled
+// over during the dump and the dump cannot be made consistent.
+Status Dumper::dump_oplog() {
+  auto conn = connect();
+  if (!conn) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + conn.error().to_string()};
+  io::FindOptions fo;
+  Bytes filter;
+  if (oplog_start_) filter = Builder().open_document("ts").append_timestamp("$gte", *oplog_start_).close().finish();
+  if (!filter.empty()) fo.filter = DocView(filter);
+  auto cur = io::find(**conn, "local", "oplog.rs", fo);
+  if (!cur) return {ErrorCode::kServer, "cannot read local.oplog.rs: " + cur.error().to_string()};
+
+  // Streamed like a collection: into the archive, or through a compressing writer to oplog.bson.
+  std::string rel = formats::oplog_file_name(layout_compression(opts_.codec));
+  std::unique_ptr<io::AtomicFileWriter> file;
+  formats::Xxh3Hasher hash;
+  std::unique_ptr<OrderedBlockWriter> writer;
+  if (opts_.target == DumpTarget::kDirectory) {
+    auto f = io::AtomicFileWriter::create(staging_ / rel);
+    if (!f) return f.status();
+    file = std::make_unique<io::AtomicFileWriter>(std::move(*f));
+    writer = std::make_unique<OrderedBlockWriter>(
+        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)},
+        [&](ByteSpan b) {
+          hash.update(b);
+          return file->write(b);
+        });
+  }
+  auto emit = [&](Bytes block) -> Status {
+    if (writer) return writer->add(std::move(block));
+    return block.empty() ? Status{} : mux_->write_documents("", "oplog", block);
+  };
+  Bytes block;
+  std::uint64_t n = 0, raw = 0;
+  bool first = true;
+  while (true) {
+    if (errors_.cancelled()) return errors_.status();
+    if (first && oplog_start_) {
+      auto ts = cur->batch().empty() ? formats::ElementView() : DocView(cur->batch().front()).find("ts");
+      if (!ts.valid() || ts.type() != formats::BsonType::kTimestamp || !(ts.as_timestamp() == *oplog_start_))
+        return {ErrorCode::kServer,
+                "the oplog rolled over during the dump (its entry at the start is gone): the dump would miss "
+                "writes; use a larger oplog or a faster dump"};
+    }
+    first = false;
+    n += cur->batch().size();
+    std::size_t before = block.size();
+    cur->append_batch_to(block);
+    raw += block.size() - before;
+    if (block.size() >= opts_.block_bytes)
+      if (Status s = emit(std::exchange(block, Bytes())); !s) return s;
+    if (cur->exhausted()) break;
+    auto more = cur->next_batch();
+    if (!more) return {ErrorCode::kServer, "getMore on local.oplog.rs failed: " + more.error().to_string()};
+  }
+  if (!block.empty() || (writer && opts_.codec != io::Codec::kNone && writer->raw_bytes() == 0))
+    if (Status s = emit(std::move(block)); !s) return s;
+  if (!writer) return mux_->end_namespace("", "oplog");
+  if (Status s = writer->finish(); !s) return s;
+  if (Status s = file->commit(); !s) return s;
+  std::lock_guard lock(manifest_mu_);
+  files_.push_back({rel, "", "oplog", n, raw, writer->stored_bytes(), hash.hex_digest()});
+  return {};
+}
+
 void Dumper::cleanup_on_failure() {
   std::error_code ec;
   if (!staging_.empty()) fs::remove_all(staging_, ec);
@@ -642,7 +735,9 @@ Result<DumpSummary> Dumper::run() {
   start_ms_ = now_utc_ms();
   if (opts_.target == DumpTarget::kStdoutBson && (opts_.db.empty() || opts_.collection.empty()))
     return Status(ErrorCode::kInvalidArgument, "--out - (standard output) needs --db and --collection");
-  if (opts_.oplog) return Status(ErrorCode::kInvalidArgument, "--oplog is not supported yet by bsonpipe dump");
+  if (opts_.oplog && (!opts_.db.empty() || opts_.target == DumpTarget::kStdoutBson))
+    return Status(ErrorCode::kInvalidArgument,
+                  "--oplog dumps the whole instance: it cannot be used with --db or --out -");
   if (!opts_.collection.empty() && opts_.db.empty())
     return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
 
@@ -670,6 +765,7 @@ Result<DumpSummary> Dumper::run() {
     s = run_jobs();
     progress_.stop();
   }
+  if (s && opts_.oplog) s = dump_oplog();
   if (s && opts_.target == DumpTarget::kArchive) {
     s = mux_->finish();
     if (s) s = archive_gather_->flush();

@@ -11,6 +11,6 @@ cmake --build --preset dev
 ctest --preset dev
 if [ "${BSONPIPE_SKIP_TSAN:-0}" != 1 ]; then
   cmake --preset tsan >/dev/null
-  cmake --build --preset tsan
+  cmake --build --preset tsan --target pipeline_test minimongod_test
   TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -L concurrency --no-tests=ignore
 fi
