@@ -3,7 +3,8 @@
 # as its last argument, stops the server, and exits with the command's status.
 #   run_with_server.sh MINIMONGOD [SERVER FLAGS...] -- COMMAND [ARGS...]
 # With --user U --password P among the server flags, the URI carries those credentials and
-# authMechanism=SCRAM-SHA-256.
+# authMechanism=SCRAM-SHA-256. $INTEROP_URI_OPTIONS (e.g. "compressors=zlib") is appended to the
+# URI's options.
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: $0 MINIMONGOD [SERVER FLAGS...] -- COMMAND [ARGS...]" >&2; exit 2; }
 minimongod=$1
@@ -35,6 +36,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+: >"$work/out"  # the background job opens its redirections later: sed must find the file
 "$minimongod" --port 0 "${server_flags[@]}" >"$work/out" 2>"$work/err" &
 pid=$!
 
@@ -46,13 +48,25 @@ for ((tries = 0; tries < 300; tries++)); do
   sleep 0.1
 done
 if [ -z "$port" ]; then
-  echo "run_with_server.sh: minimongod did not start" >&2
+  if [ -n "${INTEROP_URI_OPTIONS:-}" ]; then
+  case "$uri" in
+    *\?*) uri="$uri&$INTEROP_URI_OPTIONS" ;;
+    *) uri="$uri?$INTEROP_URI_OPTIONS" ;;
+  esac
+fi
+echo "run_with_server.sh: minimongod did not start" >&2
   cat "$work/out" "$work/err" >&2
   exit 1
 fi
 
 uri="mongodb://127.0.0.1:$port/"
 [ -z "$user" ] || uri="mongodb://$user:$password@127.0.0.1:$port/?authSource=admin&authMechanism=SCRAM-SHA-256"
+if [ -n "${INTEROP_URI_OPTIONS:-}" ]; then
+  case "$uri" in
+    *\?*) uri="$uri&$INTEROP_URI_OPTIONS" ;;
+    *) uri="$uri?$INTEROP_URI_OPTIONS" ;;
+  esac
+fi
 echo "run_with_server.sh: minimongod (pid $pid) at ${uri/:$password@/:***@}" >&2
 
 status=0
