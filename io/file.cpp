@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 namespace bsonpipe::io {
@@ -14,6 +16,19 @@ Status errno_status(const std::string& what, const std::filesystem::path& p) {
   return {ErrorCode::kIo, what + " " + p.string() + ": " + std::strerror(errno)};
 }
 }  // namespace
+
+std::filesystem::path partial_path(const std::filesystem::path& path) {
+  // A file name may hold 255 bytes, and mongodump's longest names use them nearly all: such a
+  // name is cut and made unique again with a hash of the whole name.
+  constexpr std::size_t kNameMax = 255;
+  std::string name = path.filename().string();
+  if (name.size() + kPartialSuffix.size() > kNameMax) {
+    char hash[20];
+    std::snprintf(hash, sizeof hash, "-%016zx", std::hash<std::string>{}(name));
+    name = name.substr(0, kNameMax - kPartialSuffix.size() - std::strlen(hash)) + hash;
+  }
+  return path.parent_path() / (name + std::string(kPartialSuffix));
+}
 
 AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& o) noexcept
     : path_(std::move(o.path_)), partial_(std::move(o.partial_)), fd_(std::exchange(o.fd_, -1)), written_(o.written_) {}
@@ -36,8 +51,7 @@ AtomicFileWriter::~AtomicFileWriter() {
 Result<AtomicFileWriter> AtomicFileWriter::create(const std::filesystem::path& path) {
   AtomicFileWriter w;
   w.path_ = path;
-  w.partial_ = path;
-  w.partial_ += kPartialSuffix;
+  w.partial_ = partial_path(path);
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) return Status(ErrorCode::kIo, "cannot create directory " + path.parent_path().string() + ": " + ec.message());

@@ -17,7 +17,11 @@ using formats::ByteSpan;
 // Suffix of files being written; anything carrying it is incomplete by definition.
 inline constexpr std::string_view kPartialSuffix = ".partial";
 
-// Writes `path` + ".partial", then fsyncs and renames onto `path` in commit(). Destroying an
+// The temporary name of `path` while it is written: `path` + ".partial" (cut and hashed when
+// that would exceed the 255-byte file-name limit).
+std::filesystem::path partial_path(const std::filesystem::path& path);
+
+// Writes partial_path(path), then fsyncs and renames onto `path` in commit(). Destroying an
 // uncommitted writer removes the partial file. Not thread-safe: one writer per output file.
 class AtomicFileWriter {
  public:

@@ -280,7 +280,7 @@ Status Dumper::plan_database(io::Connection& conn, const std::string& db, const 
   if (!colls) return {ErrorCode::kServer, "listCollections on " + db + " failed: " + colls.error().to_string()};
   for (auto& info : *colls) {
     if (!opts_.collection.empty() && info.name != opts_.collection) continue;
-    if (skip_collection(db, info, opts_.dump_users_and_roles || opts_.db.empty())) continue;
+    if (skip_collection(db, info, opts_.db.empty())) continue;
     if (std::find(opts_.exclude_collections.begin(), opts_.exclude_collections.end(), info.name) !=
         opts_.exclude_collections.end())
       continue;
@@ -738,6 +738,10 @@ Result<DumpSummary> Dumper::run() {
   if (opts_.oplog && (!opts_.db.empty() || opts_.target == DumpTarget::kStdoutBson))
     return Status(ErrorCode::kInvalidArgument,
                   "--oplog dumps the whole instance: it cannot be used with --db or --out -");
+  if (opts_.dump_users_and_roles)
+    return Status(ErrorCode::kInvalidArgument,
+                  "--dumpDbUsersAndRoles is not supported yet by bsonpipe dump (a whole-instance dump includes "
+                  "admin.system.users and admin.system.roles)");
   if (!opts_.collection.empty() && opts_.db.empty())
     return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
 

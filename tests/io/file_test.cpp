@@ -34,6 +34,19 @@ TEST(AtomicFile, CommitPublishesAndAbortLeavesNothing) {
   EXPECT_FALSE(fs::exists(dir / "y.bson.partial"));
 }
 
+TEST(AtomicFile, LongestNamesStillGetATemporaryName) {
+  auto dir = test::temp_dir("atomic-long");
+  std::string longest(255, 'n');  // as long as a file name can be
+  std::string other = std::string(254, 'n') + "x";
+  EXPECT_LE(partial_path(dir / longest).filename().string().size(), 255u);
+  EXPECT_NE(partial_path(dir / longest), partial_path(dir / other));
+  auto w = AtomicFileWriter::create(dir / longest);
+  ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+  ASSERT_TRUE(w->write(Bytes{1, 2, 3}).is_ok());
+  ASSERT_TRUE(w->commit().is_ok());
+  EXPECT_EQ(test::read_file(dir / longest), (Bytes{1, 2, 3}));
+}
+
 TEST(AtomicFile, WriteErrorsAreReported) {
   // /dev/full fails every write with ENOSPC: the disk-full case.
   auto r = FileReader::open("/nonexistent/file");
