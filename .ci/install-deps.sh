@@ -5,11 +5,15 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config git
       libtbb-dev libzstd-dev zstd zlib1g-dev gzip libboost1.81-dev libssl-dev openssl
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libxxhash-dev xxhash libdeflate-dev
-      python3 python3-pymongo python3-bson nodejs npm clang libclang-rt-14-dev)
+      python3 python3-pymongo python3-bson clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm (driver interop tests only): the machine image may ship its own outside dpkg,
+# and Debian's npm conflicts with it; take Debian's only when there is none.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

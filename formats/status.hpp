@@ -47,11 +47,13 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-template <class T>
-class [[nodiscard]] Result {
+// A value or an error of type E: the one shape of every layer's result (std::expected is
+// C++23). Layers derive their own name with their error accessors.
+template <class T, class E>
+class [[nodiscard]] ValueOr {
  public:
-  Result(T value) : v_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
-  Result(Status error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  ValueOr(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  ValueOr(E error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool is_ok() const { return v_.index() == 0; }
   explicit operator bool() const { return is_ok(); }
@@ -62,11 +64,21 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  // The error; for an ok result, an ok Status.
-  Status status() const { return is_ok() ? Status{} : std::get<1>(v_); }
+
+ protected:
+  // The error; only for a failed result.
+  const E& failure() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, Status> v_;
+  std::variant<T, E> v_;
+};
+
+template <class T>
+class [[nodiscard]] Result : public ValueOr<T, Status> {
+ public:
+  using ValueOr<T, Status>::ValueOr;
+  // The error; for an ok result, an ok Status.
+  Status status() const { return this->is_ok() ? Status{} : this->failure(); }
 };
 
 }  // namespace bsonpipe

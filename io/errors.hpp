@@ -53,27 +53,13 @@ class [[nodiscard]] Error {
 
 // A value or an Error (the io layer's Result).
 template <class T>
-class [[nodiscard]] Expected {
+class [[nodiscard]] Expected : public ValueOr<T, Error> {
  public:
-  Expected(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
-  Expected(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  Expected(Status s) : v_(Error(std::move(s))) {}  // NOLINT(google-explicit-constructor)
-
-  bool is_ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return is_ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
+  using ValueOr<T, Error>::ValueOr;
+  Expected(Status s) : ValueOr<T, Error>(Error(std::move(s))) {}  // NOLINT(google-explicit-constructor)
   // The error; for an ok result, an ok Error.
-  Error error() const { return is_ok() ? Error{} : std::get<1>(v_); }
-  Status status() const { return is_ok() ? Status{} : std::get<1>(v_).status(); }
-
- private:
-  std::variant<T, Error> v_;
+  Error error() const { return this->is_ok() ? Error{} : this->failure(); }
+  Status status() const { return this->is_ok() ? Status{} : this->failure().status(); }
 };
 
 // One entry of a reply's writeErrors array.

@@ -7,6 +7,8 @@
 #include <utility>
 #include <variant>
 
+#include "formats/status.hpp"
+
 namespace bsonpipe::minimongod {
 
 // The codes this server emits, with the names the real server gives them.
@@ -48,24 +50,13 @@ struct CmdError {
   bool retryable_write = false;
 };
 
-// A value or a CmdError (std::expected is C++23).
+// A value or a CmdError.
 template <class T>
-class [[nodiscard]] Expected {
+class [[nodiscard]] Expected : public ValueOr<T, CmdError> {
  public:
-  Expected(T value) : v_(std::move(value)) {}     // NOLINT(google-explicit-constructor)
-  Expected(CmdError err) : v_(std::move(err)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const CmdError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, CmdError> v_;
+  using ValueOr<T, CmdError>::ValueOr;
+  bool ok() const { return this->is_ok(); }
+  const CmdError& error() const { return this->failure(); }
 };
 
 // Success-or-error for calls that return nothing.
