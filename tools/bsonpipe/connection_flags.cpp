@@ -25,6 +25,7 @@ std::string percent_encode(const std::string& s) {
 void ConnectionFlags::add_to(CLI::App& cmd, const std::string& uri_flag) {
   cmd.add_option(uri_flag, uri, "MongoDB connection string (mongodb://[user:pass@]host[:port][/db][?options])");
   if (uri_flag == "--uri") {
+    cmd.set_help_flag("--help", "Print this help message and exit");  // -h is --host, as in mongodump
     cmd.add_option("--host,-h", host, "host[:port] (when no --uri is given)");
     cmd.add_option("--port", port, "server port");
     cmd.add_option("--username,-u", username, "user name for authentication");
