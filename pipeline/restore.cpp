@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,8 @@
 #include "io/uri.hpp"
 #include "pipeline/bounded_queue.hpp"
 #include "pipeline/error_holder.hpp"
+#include "pipeline/oplog_replay.hpp"
+#include "pipeline/restore_journal.hpp"
 #include "pipeline/restore_source.hpp"
 
 namespace bsonpipe::pipeline {
@@ -23,6 +26,7 @@ using formats::Builder;
 using formats::Bytes;
 using formats::ByteSpan;
 using formats::DocView;
+using formats::Timestamp;
 namespace archive = formats::archive;
 
 bool RestoreReport::ok() const {
@@ -67,6 +71,7 @@ struct NsState {
   std::atomic<std::uint64_t> inserted{0};
   std::atomic<std::uint64_t> duplicates{0};
   std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> already{0};  // --resume: journaled, or found inserted on re-send
   std::atomic<std::uint64_t> bytes{0};
   std::mutex mu;
   std::vector<std::string> reasons;
@@ -105,8 +110,12 @@ class CollectionJob {
   void cancel();
 
  private:
+  struct InsertOutcome {
+    bool complete = false;  // every document was sent and answered (not cancelled)
+    std::uint64_t failed = 0;
+  };
   void worker(io::Connection* conn);
-  Status insert_all(io::Connection& conn, ByteSpan docs);
+  Status insert_all(io::Connection& conn, ByteSpan docs, InsertOutcome& out);
   void join_workers();
 
   Restorer& r_;
@@ -114,6 +123,8 @@ class CollectionJob {
   std::string load_collection_;  // where data goes (a temporary name with --swap)
   bool temp_created_ = false;
   bool finished_ = false;
+  // Resuming a namespace an earlier run began: a batch not journaled may be in already.
+  bool resent_ = false;
   std::unique_ptr<io::Connection> control_;
   std::vector<std::unique_ptr<io::Connection>> conns_;
   std::unique_ptr<BoundedQueue<DocumentBatch>> queue_;
@@ -136,6 +147,34 @@ class Restorer {
   std::vector<std::unique_ptr<NsState>> states_;
   Bytes write_concern_;
   io::ServerInfo server_;
+  // --resume / journal: what an earlier run did (empty for a fresh run), and the journal written.
+  std::unique_ptr<RestoreJournal> journal_;
+  JournalState prior_;
+  bool resuming_ = false;
+  bool already_complete_ = false;
+  std::string archive_source_;  // the archive's path, for journal records
+  std::optional<Timestamp> oplog_limit_;
+  OplogReplayStats oplog_stats_;
+  bool oplog_replayed_ = false;
+  // Archive input with --oplogReplay: the oplog's documents, spooled to a file while reading.
+  struct OplogSpool {
+    std::filesystem::path path;
+    std::ofstream out;
+    std::int64_t size = 0;
+    ~OplogSpool() {
+      out.close();
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove(path, ec);
+    }
+  };
+  std::unique_ptr<OplogSpool> oplog_spool_;
+
+  bool started_before(const RestoreTarget& t) const { return resuming_ && prior_.started.count(t.ns()) > 0; }
+  bool done_before(const RestoreTarget& t) const { return resuming_ && prior_.done.count(t.ns()) > 0; }
+  // A batch an earlier run journaled: not sent again.
+  bool journaled(const RestoreTarget& t, const DocumentBatch& b) const {
+    return resuming_ && prior_.batch_done(t.ns(), b.offset, b.offset + static_cast<std::int64_t>(b.data.size()));
+  }
 
   void log(LogLevel l, const std::string& m) {
     if (!o_.log) return;
@@ -173,6 +212,10 @@ class Restorer {
 
  private:
   Status check_options();
+  Status open_journal();
+  Bytes journal_identity() const;
+  std::filesystem::path journal_path() const;
+  Status replay_oplog_now(io::Connection& conn);
   Status check_require_empty(io::Connection& conn);
   Status run_dry(archive::Reader* reader);
   void run_directory();
@@ -227,7 +270,10 @@ Status CollectionJob::start() {
       return ns_fail("creating temporary collection for", e);
     temp_created_ = true;
   } else {
-    if (o.drop) {
+    if (o.drop && r_.started_before(t)) {
+      r_.log(LogLevel::kVerbose,
+             "not dropping " + t.ns() + " again: the journal says an earlier run began restoring it");
+    } else if (o.drop) {
       r_.log(LogLevel::kVerbose, "dropping collection " + t.ns() + " before restoring");
       if (auto e = io::drop_collection(*control_, t.db, t.collection, true); !e) return ns_fail("dropping", e);
       // A server drops a timeseries collection's buckets with it; one that does not (minimongod)
@@ -248,6 +294,10 @@ Status CollectionJob::start() {
       r_.log(LogLevel::kVerbose, "collection " + t.ns() + " exists: restoring into it without changing its options");
     }
   }
+
+  resent_ = r_.started_before(t);
+  if (r_.journal_ && !resent_)
+    if (auto s = r_.journal_->record_started(t.ns()); !s) return s;
 
   int n = o.maintain_insertion_order ? 1 : std::max(1, o.insertion_workers);
   std::size_t cap = o.queue_batches ? o.queue_batches : static_cast<std::size_t>(2 * n);
@@ -287,16 +337,29 @@ void CollectionJob::join_workers() {
 }
 
 void CollectionJob::worker(io::Connection* conn) {
+  const RestoreTarget& t = r_.plan_.targets[target_];
+  const std::string& source = t.data_file.empty() ? r_.archive_source_ : t.data_file.string();
   while (auto b = queue_->pop()) {
     if (r_.errors_.cancelled()) return;
-    if (auto s = insert_all(*conn, b->data); !s) {
+    InsertOutcome out;
+    if (auto s = insert_all(*conn, b->data, out); !s) {
       r_.fail(s);
       return;
     }
+    if (!out.complete) return;
+    // Journaled only once every document of the batch is in (acknowledged with the run's write
+    // concern): a batch with failed documents is tried again by a resumed run.
+    if (r_.journal_ && out.failed == 0)
+      if (auto s = r_.journal_->record_batch(t.ns(), source, b->offset,
+                                             b->offset + static_cast<std::int64_t>(b->data.size()), b->count);
+          !s) {
+        r_.fail(s);
+        return;
+      }
   }
 }
 
-Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs) {
+Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs, InsertOutcome& out) {
   const RestoreTarget& t = r_.plan_.targets[target_];
   NsState& st = *r_.states_[target_];
   const RestoreOptions& o = r_.o_;
@@ -317,6 +380,7 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs) {
       io::Error e = res.error();
       if (r_.errors_.cancelled()) return {};
       st.failed += count;
+      out.failed += count;
       st.add_reason(e.to_string());
       if (e.is_network() || e.kind() == ErrorCode::kCancelled || o.stop_on_error)
         return Status{e.kind() == ErrorCode::kOk ? ErrorCode::kServer : e.kind(),
@@ -328,9 +392,11 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs) {
     if (w.write_concern_error)
       return Status{ErrorCode::kServer,
                     "inserting into " + target_name + ": write concern error: " + w.write_concern_error->errmsg};
-    std::uint64_t dups = 0, others = 0;
+    std::uint64_t dups = 0, others = 0, present = 0;
     for (auto& we : w.write_errors) {
-      if (we.code == kDuplicateKey) {
+      if (we.code == kDuplicateKey && resent_ && we.errmsg.find("index: _id_") != std::string::npos) {
+        ++present;  // inserted by the interrupted run before it could journal the batch
+      } else if (we.code == kDuplicateKey) {
         ++dups;
       } else {
         ++others;
@@ -338,9 +404,11 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs) {
       }
     }
     st.duplicates += dups;
+    st.already += present;
     st.failed += others;
+    out.failed += others;
     if (!io_opts.ordered || w.write_errors.empty()) {
-      st.inserted += count - dups - others;
+      st.inserted += count - dups - others - present;
       docs = docs.subspan(part->size());
     } else {
       // Ordered: the server stopped at the first error; documents after it were not tried.
@@ -351,12 +419,13 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs) {
       docs = docs.subspan(std::min(skip, part->size()));
     }
     if (r_.progress_) r_.ns_progress_[target_]->documents += count;
-    if (o.stop_on_error && !w.write_errors.empty()) {
+    if (o.stop_on_error && dups + others > 0) {
       const auto& we = w.write_errors.front();
       return Status{ErrorCode::kServer, "inserting into " + target_name + ": " + we.errmsg + " (code " +
                                             std::to_string(we.code) + "), stopping (--stopOnError)"};
     }
   }
+  out.complete = true;
   return {};
 }
 
@@ -400,6 +469,11 @@ Status CollectionJob::finish() {
     temp_created_ = false;
     r_.log(LogLevel::kVerbose, "swapped the restored data in as " + t.ns());
   }
+  if (r_.journal_)
+    if (auto s = r_.journal_->record_done(t.ns()); !s) {
+      abort();
+      return s;
+    }
   finished_ = true;
   if (r_.progress_) r_.ns_progress_[target_]->done = true;
   {
@@ -435,7 +509,18 @@ void CollectionJob::abort() {
 Status Restorer::check_options() {
   if (o_.preserve_uuid && !o_.drop)
     return {ErrorCode::kInvalidArgument, "cannot specify --preserveUUID without --drop"};
-  if (o_.plan.oplog_replay) return {ErrorCode::kInvalidArgument, "--oplogReplay is not supported yet"};
+  if (!o_.oplog_limit.empty()) {
+    if (!o_.plan.oplog_replay) return {ErrorCode::kInvalidArgument, "--oplogLimit needs --oplogReplay"};
+    auto lim = parse_oplog_limit(o_.oplog_limit);
+    if (!lim) return lim.status();
+    oplog_limit_ = *lim;
+  }
+  if (o_.resume && o_.swap)
+    return {ErrorCode::kInvalidArgument,
+            "--resume cannot continue a --swap restore (its temporary collections are removed on failure)"};
+  if ((o_.resume || !o_.journal.empty()) && o_.archive && (o_.archive_path.empty() || o_.archive_path == "-"))
+    return {ErrorCode::kInvalidArgument,
+            "--resume/--journal need an archive file: an archive read from standard input cannot be resumed"};
   if (o_.plan.restore_users_and_roles)
     return {ErrorCode::kInvalidArgument, "--restoreDbUsersAndRoles is not supported yet"};
   if (o_.swap && o_.drop)
@@ -450,6 +535,136 @@ Status Restorer::check_options() {
   auto wc = parse_write_concern(o_.write_concern);
   if (!wc) return wc.status();
   write_concern_ = std::move(*wc);
+  return {};
+}
+
+std::filesystem::path Restorer::journal_path() const {
+  if (!o_.journal.empty()) return o_.journal;
+  if (o_.archive) return o_.archive_path + ".journal";
+  if (std::filesystem::is_directory(o_.input)) return o_.input / ".bsonpipe-restore-journal";
+  std::filesystem::path p = o_.input;
+  p += ".journal";
+  return p;
+}
+
+// Everything that decides which documents go where in which batches: a resumed run must match.
+Bytes Restorer::journal_identity() const {
+  namespace fs = std::filesystem;
+  auto file_key = [](Builder& b, const fs::path& p) {
+    std::error_code ec;
+    auto size = fs::file_size(p, ec);
+    auto mtime = fs::last_write_time(p, ec);
+    b.append_string("path", fs::absolute(p).lexically_normal().string());
+    b.append_int64("size", ec ? -1 : static_cast<std::int64_t>(size));
+    b.append_int64("mtime", ec ? -1 : static_cast<std::int64_t>(mtime.time_since_epoch().count()));
+  };
+  auto strings = [](Builder& b, std::string_view key, const std::vector<std::string>& v) {
+    b.open_array(key);
+    for (auto& x : v) b.append_string(b.next_array_key(), x);
+    b.close();
+  };
+  BatchLimits lim = limits();
+  Builder b;
+  b.append_int32("version", 1);
+  b.append_bool("archive", o_.archive);
+  b.open_document("input");
+  file_key(b, o_.archive ? fs::path(o_.archive_path) : o_.input);
+  b.close();
+  b.open_array("files");
+  for (auto& t : plan_.targets) {
+    b.open_document(b.next_array_key());
+    b.append_string("ns", t.source_ns() + " -> " + t.ns());
+    if (!t.data_file.empty()) file_key(b, t.data_file);
+    b.close();
+  }
+  b.close();
+  b.append_string("db", o_.plan.db);
+  b.append_string("collection", o_.plan.collection);
+  strings(b, "nsInclude", o_.plan.ns_include);
+  strings(b, "nsExclude", o_.plan.ns_exclude);
+  strings(b, "nsFrom", o_.plan.ns_from);
+  strings(b, "nsTo", o_.plan.ns_to);
+  b.append_int64("batchDocuments", static_cast<std::int64_t>(lim.max_documents));
+  b.append_int64("batchBytes", static_cast<std::int64_t>(lim.max_bytes));
+  b.append_int64("archiveBatchBytes",
+                 o_.archive ? static_cast<std::int64_t>(std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024)) : 0);
+  b.append_bool("drop", o_.drop);
+  b.append_bool("noIndexRestore", o_.no_index_restore);
+  b.append_bool("noOptionsRestore", o_.no_options_restore);
+  b.append_bool("maintainInsertionOrder", o_.maintain_insertion_order);
+  b.append_bool("oplogReplay", o_.plan.oplog_replay);
+  b.append_string("oplogLimit", o_.oplog_limit);
+  return b.finish();
+}
+
+Status Restorer::open_journal() {
+  namespace fs = std::filesystem;
+  if (o_.archive && (o_.archive_path.empty() || o_.archive_path == "-")) return {};
+  fs::path path = journal_path();
+  std::error_code ec;
+  bool exists = fs::exists(path, ec);
+  if (!o_.resume && o_.journal.empty() && !exists) return {};  // not asked for: no journal
+  archive_source_ = o_.archive ? fs::absolute(o_.archive_path).string() : std::string();
+  Bytes identity = journal_identity();
+  if (o_.resume && exists) {
+    auto j = RestoreJournal::resume(path, DocView(identity));
+    if (!j) return j.status();
+    journal_ = std::move(*j);
+    prior_ = journal_->state();
+    resuming_ = true;
+    if (prior_.complete) {
+      already_complete_ = true;
+      return {};
+    }
+    std::uint64_t batches = 0;
+    for (auto& [ns, set] : prior_.batches) batches += set.size();
+    log(LogLevel::kInfo, "resuming from " + path.string() + ": " + std::to_string(prior_.done.size()) +
+                             " namespace(s) done, " + std::to_string(batches) + " batch(es) journaled" +
+                             (prior_.torn_tail ? " (a torn last record was ignored)" : ""));
+    return {};
+  }
+  if (o_.resume)
+    log(LogLevel::kInfo, "no restore journal at " + path.string() + ": starting a new (journaled) restore");
+  auto j = RestoreJournal::create(path, DocView(identity));
+  if (!j) return j.status();
+  journal_ = std::move(*j);
+  return {};
+}
+
+Status Restorer::replay_oplog_now(io::Connection& conn) {
+  auto mapper = NamespaceMapper::create(o_.plan);
+  if (!mapper) return mapper.status();
+  OplogReplayOptions ro;
+  if (oplog_spool_) {
+    oplog_spool_->out.flush();
+    if (!oplog_spool_->out) return {ErrorCode::kIo, "writing " + oplog_spool_->path.string()};
+    ro.file = oplog_spool_->path;
+    ro.name = "the archive's oplog";
+  } else {
+    ro.file = plan_.oplog_file;
+  }
+  ro.limit = oplog_limit_;
+  ro.mapper = &*mapper;
+  ro.plan = o_.plan;
+  ro.preserve_uuid = o_.preserve_uuid;
+  ro.bypass_document_validation = o_.bypass_document_validation;
+  ro.max_ops = std::min<std::size_t>(server_.max_write_batch_size, 1000);
+  if (resuming_) ro.already_applied = [this](std::int64_t b, std::int64_t e) { return prior_.oplog_batch_done(b, e); };
+  if (journal_)
+    ro.applied = [this](std::int64_t b, std::int64_t e, std::uint64_t n) {
+      return journal_->record_oplog_batch(b, e, n);
+    };
+  ro.cancelled = [this] { return errors_.cancelled(); };
+  log(LogLevel::kInfo, "replaying the oplog from " + (ro.name.empty() ? ro.file.string() : ro.name));
+  auto r = replay_oplog(conn, ro);
+  if (!r) return r.status();
+  oplog_stats_ = *r;
+  oplog_replayed_ = true;
+  log(LogLevel::kInfo,
+      "oplog replay: " + std::to_string(r->applied) + " entr(ies) applied, " + std::to_string(r->skipped_noop) +
+          " no-op(s) and " + std::to_string(r->skipped_filtered) + " entr(ies) of other namespaces skipped" +
+          (oplog_limit_ ? ", " + std::to_string(r->after_limit) + " at or after --oplogLimit" : "") +
+          (r->skipped_resumed ? ", " + std::to_string(r->skipped_resumed) + " applied before (journal)" : ""));
   return {};
 }
 
@@ -569,6 +784,11 @@ void Restorer::run_one_file(std::size_t i) {
       }
       if (*r == ReadResult::kEnd) break;
       st.read += b.count;
+      if (journaled(t, b)) {
+        st.already += b.count;
+        if (progress_) ns_progress_[i]->documents += b.count;
+        continue;
+      }
       std::uint64_t now = f->compressed_offset();
       st.bytes += now - last;
       if (progress_) ns_progress_[i]->bytes += now - last;
@@ -588,7 +808,7 @@ void Restorer::run_one_file(std::size_t i) {
 void Restorer::run_directory() {
   std::vector<std::size_t> order;
   for (std::size_t i = 0; i < plan_.targets.size(); ++i)
-    if (plan_.targets[i].kind != TargetKind::kView) order.push_back(i);
+    if (plan_.targets[i].kind != TargetKind::kView && !done_before(plan_.targets[i])) order.push_back(i);
   // Largest first, so the long tail is short.
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return plan_.targets[a].data_file_size > plan_.targets[b].data_file_size;
@@ -619,7 +839,8 @@ void Restorer::run_archive(archive::Reader& reader) {
   // running, whatever -j says (their count is bounded by the archive's own interleaving).
   std::map<std::string, std::size_t, std::less<>> by_source;
   for (std::size_t i = 0; i < plan_.targets.size(); ++i)
-    if (plan_.targets[i].kind != TargetKind::kView) by_source[plan_.targets[i].source_ns()] = i;
+    if (plan_.targets[i].kind != TargetKind::kView && !done_before(plan_.targets[i]))
+      by_source[plan_.targets[i].source_ns()] = i;
   std::vector<std::unique_ptr<CollectionJob>> jobs(plan_.targets.size());
   std::vector<bool> ended(plan_.targets.size(), false);
 
@@ -675,6 +896,16 @@ void Restorer::run_archive(archive::Reader& reader) {
         break;
       }
       if (ev->kind == archive::EventKind::kEnd) break;
+      if (oplog_spool_ && ev->entry && ev->entry->is_oplog() && ev->kind == archive::EventKind::kDocuments) {
+        oplog_spool_->out.write(reinterpret_cast<const char*>(ev->documents.data()),
+                                static_cast<std::streamsize>(ev->documents.size()));
+        oplog_spool_->size += static_cast<std::int64_t>(ev->documents.size());
+        if (!oplog_spool_->out) {
+          fail({ErrorCode::kIo, "writing the archive's oplog to " + oplog_spool_->path.string()});
+          break;
+        }
+        continue;
+      }
       auto k = lookup(*ev);
       if (!k) continue;
       if (ev->kind == archive::EventKind::kDocuments) {
@@ -685,14 +916,36 @@ void Restorer::run_archive(archive::Reader& reader) {
           }
         CollectionJob* job = job_for(*k);
         if (!job) break;
-        DocumentBatch b;
-        b.data.assign(ev->documents.begin(), ev->documents.end());
-        b.count = ev->document_count;
-        b.offset = ev->offset;
-        states_[*k]->read += b.count;
         states_[*k]->bytes += static_cast<std::uint64_t>(reader.offset() - last);
         last = reader.offset();
-        if (!job->push(b)) break;
+        // Batches of at most the insert limits, cut from the segment's documents alone: the same
+        // archive and options always give the same batches (the journal names them by offset).
+        formats::ByteSpan rest = ev->documents;
+        std::int64_t at = ev->offset;
+        bool pushed = true;
+        while (!rest.empty() && pushed) {
+          std::size_t count = 0;
+          auto part = io::next_insert_batch(rest, lim.max_documents, lim.max_bytes, &count);
+          if (!part) {
+            fail({part.status().code(), "archive: " + plan_.targets[*k].source_ns() + ": " + part.status().message(),
+                  at});
+            pushed = false;
+            break;
+          }
+          DocumentBatch b;
+          b.data.assign(part->begin(), part->end());
+          b.count = count;
+          b.offset = at;
+          at += static_cast<std::int64_t>(part->size());
+          rest = rest.subspan(part->size());
+          states_[*k]->read += b.count;
+          if (journaled(plan_.targets[*k], b)) {
+            states_[*k]->already += b.count;
+            continue;
+          }
+          pushed = job->push(b);
+        }
+        if (!pushed) break;
       } else if (ev->kind == archive::EventKind::kNamespaceEnd) {
         if (!job_for(*k)) break;
         ended[*k] = true;
@@ -726,6 +979,7 @@ void Restorer::create_views(io::Connection& conn) {
     auto& t = plan_.targets[i];
     if (t.kind != TargetKind::kView) continue;
     NsState& st = *states_[i];
+    if (done_before(t)) continue;
     if (o_.drop || o_.swap) {
       if (auto e = io::drop_collection(conn, t.db, t.collection, true); !e) {
         st.set_error("dropping view " + t.ns() + ": " + e.to_string());
@@ -733,11 +987,17 @@ void Restorer::create_views(io::Connection& conn) {
       }
     }
     Bytes options = prepare_create_options(t.metadata, false);
-    if (auto e = io::create_collection(conn, t.db, t.collection, DocView(options)); !e) {
+    if (auto e = io::create_collection(conn, t.db, t.collection, DocView(options));
+        !e && !(resuming_ && e.code() == 48)) {
       st.set_error("creating view " + t.ns() + ": " + e.to_string());
       if (o_.stop_on_error) fail({ErrorCode::kServer, st.error});
       continue;
     }
+    if (journal_)
+      if (auto s = journal_->record_done(t.ns()); !s) {
+        fail(s);
+        return;
+      }
     st.completed = true;
     log(LogLevel::kInfo, "created view " + t.ns());
   }
@@ -748,6 +1008,12 @@ RestoreReport Restorer::report() {
   rep.status = errors_.status();
   rep.dry_run = o_.dry_run;
   rep.skipped = plan_.skipped;
+  rep.already_complete = already_complete_;
+  rep.journal = journal_ ? journal_->path().string() : std::string();
+  rep.oplog_replayed = oplog_replayed_;
+  rep.oplog_applied = oplog_stats_.applied;
+  rep.oplog_skipped = oplog_stats_.skipped_noop + oplog_stats_.skipped_filtered;
+  rep.oplog_after_limit = oplog_stats_.after_limit;
   for (std::size_t i = 0; i < plan_.targets.size() && i < states_.size(); ++i) {
     auto& t = plan_.targets[i];
     auto& s = *states_[i];
@@ -759,6 +1025,7 @@ RestoreReport Restorer::report() {
     n.inserted = s.inserted;
     n.duplicates = s.duplicates;
     n.failed = s.failed;
+    n.already_restored = s.already;
     {
       std::lock_guard lock(s.mu);
       n.failure_reasons = s.reasons;
@@ -769,6 +1036,7 @@ RestoreReport Restorer::report() {
     rep.inserted += n.inserted;
     rep.duplicates += n.duplicates;
     rep.failed += n.failed;
+    rep.already_restored += n.already_restored;
     rep.namespaces.push_back(std::move(n));
   }
   return rep;
@@ -813,7 +1081,15 @@ RestoreReport Restorer::run() {
     if (!p) return early(p.status());
     plan_ = std::move(*p);
   }
-  if (plan_.has_oplog) plan_.skipped.push_back("not replaying the oplog (use --oplogReplay, not supported yet)");
+  if (plan_.has_oplog && !o_.plan.oplog_replay) plan_.skipped.push_back("not replaying the oplog (use --oplogReplay)");
+  if (o_.plan.oplog_replay) {
+    if (!plan_.has_oplog)
+      return early({ErrorCode::kInvalidArgument,
+                    "--oplogReplay: the dump has no oplog to replay (oplog.bson; dump with --oplog)"});
+    // A truncated or malformed oplog fails here, before anything is written.
+    if (!o_.archive)
+      if (auto n = check_oplog_file(plan_.oplog_file); !n) return early(n.status());
+  }
   for (auto& s : plan_.skipped) log(LogLevel::kInfo, s);
   for (auto& t : plan_.targets) {
     states_.push_back(std::make_unique<NsState>());
@@ -841,8 +1117,27 @@ RestoreReport Restorer::run() {
   if (!o_.dry_run && !server_.writable())
     return early({ErrorCode::kInvalidArgument,
                   "the server at " + (*control)->host().to_string() + " is not writable (not a primary)"});
-  if (o_.require_empty)
+  if (!o_.dry_run)
+    if (auto s = open_journal(); !s) return early(s);
+  if (already_complete_) {
+    log(LogLevel::kInfo,
+        "the restore journal " + journal_path().string() + " says this restore already completed: nothing to do");
+    for (auto& st : states_) st->completed = true;
+    return report();
+  }
+  for (std::size_t i = 0; i < plan_.targets.size(); ++i)
+    if (done_before(plan_.targets[i])) {
+      states_[i]->completed = true;
+      log(LogLevel::kVerbose, plan_.targets[i].ns() + " was restored by an earlier run (journal): skipping it");
+    }
+  if (o_.require_empty && !resuming_)
     if (auto s = check_require_empty(**control); !s) return early(s);
+  if (o_.archive && o_.plan.oplog_replay) {
+    oplog_spool_ = std::make_unique<OplogSpool>();
+    oplog_spool_->path = std::filesystem::temp_directory_path() / ("bsonpipe-oplog-" + random_suffix() + ".bson");
+    oplog_spool_->out.open(oplog_spool_->path, std::ios::binary | std::ios::trunc);
+    if (!oplog_spool_->out) return early({ErrorCode::kIo, "cannot create " + oplog_spool_->path.string()});
+  }
 
   if (o_.progress.mode != ProgressMode::kNone && !o_.progress.quiet) {
     progress_ = std::make_unique<Progress>("restored", o_.progress);
@@ -858,6 +1153,23 @@ RestoreReport Restorer::run() {
     run_directory();
   }
   if (!o_.dry_run && !errors_.cancelled()) create_views(**control);
+  // As mongorestore: the oplog goes last, after every collection's data and indexes, and only
+  // when all of them made it.
+  if (!o_.dry_run && o_.plan.oplog_replay && !errors_.cancelled()) {
+    bool all_in = true;
+    for (auto& st : states_) all_in = all_in && st->completed && st->failed == 0 && st->error.empty();
+    if (all_in) {
+      if (auto s = replay_oplog_now(**control); !s) fail(s);
+    } else {
+      log(LogLevel::kInfo, "not replaying the oplog: some namespaces did not restore completely");
+    }
+  }
+  if (journal_ && !errors_.cancelled()) {
+    bool ok = true;
+    for (auto& st : states_) ok = ok && st->completed && st->failed == 0 && st->error.empty();
+    if (ok)
+      if (auto s = journal_->record_complete(); !s) errors_.set_error(s);
+  }
   {
     std::lock_guard lock(wd_mu_);
     wd_stop_ = true;

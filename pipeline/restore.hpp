@@ -49,6 +49,16 @@ struct RestoreOptions {
   bool swap = false;                          // load into a temporary collection, index it, rename it over the live one
   std::size_t batch_bytes = 8 * 1024 * 1024;  // bytes per queued batch (memory: ~ batch_bytes x queue x collections)
   std::size_t queue_batches = 0;              // per collection queue capacity; 0 = 2 x workers
+  // --resume: continue the run recorded in the journal (skip its inserted batches; re-send the
+  // others treating duplicate-key errors on _id as already inserted). Exactly once holds for
+  // documents with an _id; documents without one get a new _id from the server on every attempt.
+  // With no journal yet, starts a new journaled run. Refused for standard input and with --swap.
+  bool resume = false;
+  // --journal: where the journal goes; "" = <dump>/.bsonpipe-restore-journal (directory input),
+  // <archive>.journal (archive file). A run is journaled with --resume, with --journal, or when a
+  // journal already exists at that path (a run without --resume replaces it).
+  std::filesystem::path journal;
+  std::string oplog_limit;  // --oplogLimit <seconds>[:ordinal]: replay entries strictly before it
   ProgressOptions progress{.mode = ProgressMode::kNone};  // live progress (pipeline/progress.hpp); off by default
   const std::atomic<bool>* interrupt = nullptr;           // SIGINT/SIGTERM flag; stops the run cleanly
   // Messages for the user (skipped files, per-namespace results). Called from any thread, one
@@ -65,6 +75,7 @@ struct NamespaceReport {
   std::uint64_t duplicates = 0;
   std::uint64_t failed = 0;
   std::vector<std::string> failure_reasons;  // distinct reasons, at most 10
+  std::uint64_t already_restored = 0;        // --resume: journaled batches skipped, or found inserted on re-send
   std::size_t indexes_created = 0;
   bool completed = false;  // data loaded, indexes built (and swapped in)
   std::string error;       // a namespace-level failure (create, indexes, rename)
@@ -78,6 +89,14 @@ struct RestoreReport {
   std::uint64_t inserted = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t failed = 0;
+  std::uint64_t already_restored = 0;
+  bool already_complete = false;  // --resume found a completed journal: nothing was done
+  std::string journal;            // the journal written ("" = none)
+  // --oplogReplay
+  bool oplog_replayed = false;
+  std::uint64_t oplog_applied = 0;
+  std::uint64_t oplog_skipped = 0;      // no-ops and entries of namespaces not restored
+  std::uint64_t oplog_after_limit = 0;  // at or after --oplogLimit
   // Success: no stopping error, no failed document, every namespace completed.
   bool ok() const;
 };

@@ -119,7 +119,8 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
             {ErrorCode::kInvalidBson,
              "truncated document: length " + std::to_string(len) + " but only " + std::to_string(avail) + " bytes left",
              at});
-      if (!out.data.empty()) return ReadResult::kBatch;  // hand out what is whole first
+      // Keep filling rather than handing out a short batch: cut points then depend only on the
+      // documents and the limits, never on read sizes (a resumed restore relies on that).
       if (auto s = fill(); !s) return s;
       continue;
     }

@@ -55,6 +55,13 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
       "%llu document(s) restored successfully. %llu document(s) failed to restore. %llu duplicate key error(s).\n",
       static_cast<unsigned long long>(rep.inserted), static_cast<unsigned long long>(rep.failed),
       static_cast<unsigned long long>(rep.duplicates));
+  if (rep.already_restored > 0)
+    std::fprintf(stderr, "%llu document(s) were already restored by the interrupted run (--resume).\n",
+                 static_cast<unsigned long long>(rep.already_restored));
+  if (rep.oplog_replayed)
+    std::fprintf(stderr, "oplog replay: %llu entr(ies) applied, %llu skipped, %llu at or after --oplogLimit.\n",
+                 static_cast<unsigned long long>(rep.oplog_applied), static_cast<unsigned long long>(rep.oplog_skipped),
+                 static_cast<unsigned long long>(rep.oplog_after_limit));
 }
 
 int run(RestoreFlags& f) {
@@ -91,6 +98,10 @@ int run(RestoreFlags& f) {
     std::fprintf(stderr, "%s\n", msg.c_str());
   };
   auto rep = pipeline::run_restore(o);
+  if (rep.already_complete) {
+    if (!f.quiet) std::fprintf(stderr, "restore already complete (per its journal): nothing to do\n");
+    return 0;
+  }
   print_report(rep, f.quiet);
   if (!rep.status.is_ok()) {
     if (rep.status.code() == ErrorCode::kCancelled) return fail("restore", "interrupted: stopped before completion");
@@ -145,7 +156,18 @@ void add_restore_command(CLI::App& app, int& exit_code) {
                 "refuse, writing nothing, if any target collection holds documents");
   cmd->add_flag("--swap", o.swap,
                 "load into a temporary collection, build its indexes, then rename it over the live one");
-  cmd->add_flag("--oplogReplay", o.plan.oplog_replay, "replay the oplog (not supported yet: refused)");
+  cmd->add_flag("--oplogReplay", o.plan.oplog_replay,
+                "after all data and indexes, apply the dump's oplog.bson (or the archive's oplog) with applyOps");
+  cmd->add_option("--oplogLimit", o.oplog_limit,
+                  "with --oplogReplay: apply only entries before this timestamp, <seconds>[:ordinal]");
+  cmd->add_flag("--resume", o.resume,
+                "continue an interrupted restore from its journal (or start a journaled one): journaled batches "
+                "are skipped, the rest re-sent with duplicate-key errors on _id taken as already inserted. Exactly "
+                "once holds for documents with an _id; documents without one get a new _id on every attempt. Give "
+                "the same dump and options; not for standard input or --swap");
+  cmd->add_option("--journal", o.journal,
+                  "restore journal path (default: <dump>/.bsonpipe-restore-journal, <archive>.journal); given, the "
+                  "run is journaled");
   cmd->add_flag("--restoreDbUsersAndRoles", o.plan.restore_users_and_roles,
                 "restore users and roles (not supported yet: refused)");
   cmd->add_option("--progress", flags->progress, "auto, bar, plain, json or none")->capture_default_str();
