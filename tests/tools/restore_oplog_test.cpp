@@ -1,0 +1,313 @@
+// bsonpipe restore --oplogReplay (+ --oplogLimit): a dump --oplog taken while a writer inserts,
+// updates and deletes restores to exactly the source's final state; the mongo-tools oplog
+// fixtures (directory and archive) end with the documents their oplogs imply; --oplogLimit cuts
+// at the right entry; a truncated oplog.bson is a clear error naming the file and the offset.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "formats/bson.hpp"
+#include "formats/hash.hpp"
+#include "io/commands.hpp"
+#include "io/uri.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace bsonpipe {
+namespace {
+
+namespace fs = std::filesystem;
+using formats::Builder;
+using formats::Bytes;
+using formats::DocView;
+
+fs::path testdata() {
+  return test::fixtures_dir() / "mongo-tools-testdata/mongorestore/testdata";
+}
+
+test::RunResult bsonpipe(std::vector<std::string> args) {
+  args.insert(args.begin(), test::program("bsonpipe").string());
+  return test::run(args, std::chrono::seconds(300));
+}
+
+std::string show(const test::RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+std::unique_ptr<io::Connection> connect(const std::string& uri) {
+  auto u = io::parse_uri(uri);
+  EXPECT_TRUE(u.is_ok());
+  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
+  EXPECT_TRUE(c.is_ok()) << c.error().to_string();
+  return std::move(*c);
+}
+
+std::vector<Bytes> all_docs(io::Connection& c, const std::string& db, const std::string& coll) {
+  std::vector<Bytes> out;
+  auto cur = io::find(c, db, coll);
+  EXPECT_TRUE(cur.is_ok()) << cur.error().to_string();
+  if (!cur) return out;
+  for (;;) {
+    for (auto doc : cur->batch()) out.emplace_back(doc.begin(), doc.end());
+    if (cur->exhausted()) break;
+    auto more = cur->next_batch();
+    EXPECT_TRUE(more.is_ok());
+    if (!more || !*more) break;
+  }
+  return out;
+}
+
+formats::MultisetDigest digest(io::Connection& c, const std::string& db, const std::string& coll) {
+  formats::MultisetDigest d;
+  for (auto& doc : all_docs(c, db, coll)) d.add(doc);
+  return d;
+}
+
+// The values of an int32 field of every document, sorted.
+std::vector<int> field_values(io::Connection& c, const std::string& db, const std::string& coll,
+                              const std::string& field) {
+  std::vector<int> out;
+  for (auto& d : all_docs(c, db, coll)) out.push_back(DocView(d).find(field).as_int32());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<int> range(int from, int to) {
+  std::vector<int> v;
+  for (int i = from; i <= to; ++i) v.push_back(i);
+  return v;
+}
+
+bool collection_exists(io::Connection& c, const std::string& db, const std::string& coll) {
+  auto l = io::list_collections(c, db);
+  if (!l) return false;
+  for (auto& ci : *l)
+    if (ci.name == coll) return true;
+  return false;
+}
+
+Status run_write(io::Connection& c, std::string_view kind, DocView body) {
+  auto r = io::run_command(c, "w", body);
+  if (!r) return Status{ErrorCode::kServer, std::string(kind) + ": " + r.error().to_string()};
+  return {};
+}
+
+// Inserts, updates and deletes on w.c (and w.d) from another connection, `ops` of them, seeded.
+struct MixedWriter {
+  MixedWriter(const std::string& uri, int ops, std::uint64_t seed) {
+    thread = std::thread([this, uri, ops, seed] {
+      auto conn = connect(uri);
+      std::mt19937_64 rng(seed);
+      int next_id = 0;
+      for (int i = 0; i < ops; ++i) {
+        int choice = static_cast<int>(rng() % 10);
+        Status s;
+        std::string coll = rng() % 4 == 0 ? "d" : "c";
+        if (choice < 5 || next_id < 5) {
+          Builder b;
+          b.append_string("insert", coll).open_array("documents").open_document("0");
+          b.append_int32("_id", next_id++).append_int32("v", 0).append_string("pad", std::string(rng() % 200, 'p'));
+          b.close().close();
+          Bytes body = b.finish();
+          s = run_write(*conn, "insert", DocView(body));
+        } else if (choice < 8) {
+          Builder b;
+          b.append_string("update", coll).open_array("updates").open_document("0");
+          b.open_document("q").append_int32("_id", static_cast<int>(rng() % next_id)).close();
+          if (choice == 7) {
+            b.open_document("u").append_int32("v", -1).append_string("replaced", "yes").close();
+          } else {
+            b.open_document("u").open_document("$inc").append_int32("v", 1).close().close();
+          }
+          b.close().close();
+          Bytes body = b.finish();
+          s = run_write(*conn, "update", DocView(body));
+        } else {
+          Builder b;
+          b.append_string("delete", coll).open_array("deletes").open_document("0");
+          b.open_document("q").append_int32("_id", static_cast<int>(rng() % next_id)).close();
+          b.append_int32("limit", 1).close().close();
+          Bytes body = b.finish();
+          s = run_write(*conn, "delete", DocView(body));
+        }
+        if (!s) {
+          error = s.to_string();
+          break;
+        }
+        written = i + 1;
+      }
+      done_at = std::chrono::steady_clock::now();
+    });
+  }
+  ~MixedWriter() {
+    if (thread.joinable()) thread.join();
+  }
+  std::atomic<int> written{0};
+  std::string error;
+  std::chrono::steady_clock::time_point done_at;
+  std::thread thread;
+};
+
+TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
+  // Replies are delayed so the dump (hundreds of round trips) outlasts the writer.
+  test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "4"});
+  auto dir = test::temp_dir("restore-oplog-live");
+  constexpr int kOps = 250;
+  {
+    // Some documents exist before the dump starts, so updates and deletes hit dumped data too.
+    auto conn = connect(source.uri());
+    Bytes c = Builder().append_string("create", "c").finish();
+    Bytes d = Builder().append_string("create", "d").finish();
+    ASSERT_TRUE(io::run_command(*conn, "w", DocView(c)).is_ok());
+    ASSERT_TRUE(io::run_command(*conn, "w", DocView(d)).is_ok());
+  }
+  MixedWriter w(source.uri(), kOps, 77);
+  while (w.written < 20 && w.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto r = bsonpipe({"dump", "--uri", source.uri(), "--out", (dir / "d").string(), "--oplog", "--batchSize", "20",
+                     "--progress", "none"});
+  auto dump_end = std::chrono::steady_clock::now();
+  w.thread.join();
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  ASSERT_TRUE(w.error.empty()) << w.error;
+  ASSERT_EQ(w.written, kOps);
+  ASSERT_TRUE(w.done_at < dump_end) << "inconclusive: the writer outlasted the dump";
+
+  test::MiniMongod target;
+  r = bsonpipe({"restore", "--uri", target.uri(), (dir / "d").string(), "--oplogReplay", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  std::printf("[restore-oplog] %s", r.err.c_str());
+  EXPECT_NE(r.err.find("oplog replay:"), std::string::npos) << r.err;
+  auto src = connect(source.uri());
+  auto dst = connect(target.uri());
+  for (auto [db, coll] : {std::pair{"w", "c"}, std::pair{"w", "d"}, std::pair{"s", "big"}}) {
+    auto want = digest(*src, db, coll);
+    auto got = digest(*dst, db, coll);
+    EXPECT_EQ(got.count(), want.count()) << db << "." << coll;
+    EXPECT_TRUE(got == want) << db << "." << coll << ": the restored documents differ from the source's";
+  }
+  // Without the replay the restore is not the final state (the test can fail).
+  test::MiniMongod plain;
+  r = bsonpipe({"restore", "--uri", plain.uri(), (dir / "d").string(), "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  auto pl = connect(plain.uri());
+  EXPECT_FALSE(digest(*pl, "w", "c") == digest(*src, "w", "c") && digest(*pl, "w", "d") == digest(*src, "w", "d"))
+      << "inconclusive: every write landed in the dumped data";
+}
+
+// oplogdump/: db1.c1.bson holds x = 1451..1455 (5 documents); oplog.bson holds, in order,
+//   ts 1511064038:28  insert x=1456
+//   ts 1511064038:29  applyOps [insert x=1457, x=1458, x=1459] (a command entry on admin.$cmd)
+//   ts 1511064038:32  insert x=1460
+// (read with a throwaway BSON decoder and by hand). So the full replay ends with x = 1451..1460;
+// a limit of 1511064038:29 stops before the applyOps (x = 1451..1456); 1511064038:32 stops before
+// the last insert (x = 1451..1459). admin.system.version is never restored.
+TEST(RestoreOplog, FixtureDirectory) {
+  fs::path dump = testdata() / "oplogdump";
+  struct Case {
+    std::string limit;
+    int last;
+    std::uint64_t after_limit;
+  };
+  for (const Case& c : {Case{"", 1460, 0}, Case{"1511064038:29", 1456, 2}, Case{"1511064038:32", 1459, 1},
+                        Case{"1511064038", 1455, 3}, Case{"1511064039", 1460, 0}}) {
+    test::MiniMongod server;
+    std::vector<std::string> args = {"restore",       "--uri",      server.uri(), dump.string(),
+                                     "--oplogReplay", "--progress", "none"};
+    if (!c.limit.empty()) {
+      args.push_back("--oplogLimit");
+      args.push_back(c.limit);
+    }
+    auto r = bsonpipe(args);
+    ASSERT_EQ(r.exit_code, 0) << "limit '" << c.limit << "': " << show(r);
+    auto conn = connect(server.uri());
+    EXPECT_EQ(field_values(*conn, "db1", "c1", "x"), range(1451, c.last)) << "limit '" << c.limit << "'";
+    EXPECT_NE(r.err.find(std::to_string(c.after_limit) + " at or after --oplogLimit"), std::string::npos)
+        << "limit '" << c.limit << "': " << r.err;
+    EXPECT_FALSE(collection_exists(*conn, "admin", "system.version"));
+  }
+  // Renamed: the oplog follows the data into the new namespace.
+  test::MiniMongod server;
+  auto r = bsonpipe({"restore", "--uri", server.uri(), dump.string(), "--oplogReplay", "--nsFrom", "db1.c1", "--nsTo",
+                     "other.renamed", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  auto conn = connect(server.uri());
+  EXPECT_EQ(field_values(*conn, "other", "renamed", "x"), range(1451, 1460));
+  EXPECT_FALSE(collection_exists(*conn, "db1", "c1"));
+  // Excluded: its oplog entries are skipped too.
+  test::MiniMongod server2;
+  r = bsonpipe({"restore", "--uri", server2.uri(), dump.string(), "--oplogReplay", "--nsExclude", "db1.*", "--progress",
+                "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  auto conn2 = connect(server2.uri());
+  EXPECT_FALSE(collection_exists(*conn2, "db1", "c1"));
+}
+
+// dump-w-oplog.archive: test.foo holds a = 1..25 (25 documents); its oplog re-inserts a = 10..25
+// (the same _ids: the dump raced with the inserts) and inserts two config.system.sessions
+// documents. Replayed, test.foo still holds exactly a = 1..25 (oplog inserts of an existing _id
+// replace it) and config.system.sessions is not restored (an internal collection).
+TEST(RestoreOplog, FixtureArchive) {
+  test::MiniMongod server;
+  auto r = bsonpipe({"restore", "--uri", server.uri(), "--archive=" + (testdata() / "dump-w-oplog.archive").string(),
+                     "--oplogReplay", "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  auto conn = connect(server.uri());
+  EXPECT_EQ(field_values(*conn, "test", "foo", "a"), range(1, 25));
+  EXPECT_FALSE(collection_exists(*conn, "config", "system.sessions"));
+  EXPECT_NE(r.err.find("oplog replay: 16 entr(ies) applied, 2 skipped"), std::string::npos) << r.err;
+  // Without --oplogReplay the oplog is left alone.
+  test::MiniMongod plain;
+  r = bsonpipe({"restore", "--uri", plain.uri(), "--archive=" + (testdata() / "dump-w-oplog.archive").string(),
+                "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("not replaying the oplog"), std::string::npos) << r.err;
+}
+
+TEST(RestoreOplog, BadOplogAndBadFlags) {
+  fs::path dump = test::temp_dir("restore-oplog-bad") / "dump";
+  fs::create_directories(dump);
+  fs::copy(testdata() / "oplogdump", dump, fs::copy_options::recursive);
+  for (auto& e : fs::recursive_directory_iterator(dump))
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  fs::permissions(dump, fs::perms::owner_write, fs::perm_options::add);
+  Bytes oplog = test::read_file(dump / "oplog.bson");
+  ASSERT_EQ(oplog.size(), 681u);
+  test::write_file(dump / "oplog.bson", formats::ByteSpan(oplog.data(), oplog.size() - 10));
+  std::size_t last = oplog.size();
+  {
+    // Offset of the last entry: walk the lengths.
+    std::size_t pos = 0;
+    while (pos < oplog.size()) {
+      last = pos;
+      pos += formats::load_u32(oplog.data() + pos);
+    }
+  }
+  test::MiniMongod server;
+  auto r = bsonpipe({"restore", "--uri", server.uri(), dump.string(), "--oplogReplay", "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("oplog.bson"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("truncated"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("at offset " + std::to_string(last)), std::string::npos) << r.err;
+  auto conn = connect(server.uri());
+  EXPECT_FALSE(collection_exists(*conn, "db1", "c1")) << "a bad oplog is found before anything is written";
+
+  r = bsonpipe({"restore", "--uri", server.uri(), dump.string(), "--oplogLimit", "5", "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--oplogReplay"), std::string::npos) << r.err;
+  r = bsonpipe(
+      {"restore", "--uri", server.uri(), dump.string(), "--oplogReplay", "--oplogLimit", "x:1", "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--oplogLimit must be"), std::string::npos) << r.err;
+  r = bsonpipe({"restore", "--uri", server.uri(), (testdata() / "oplogdump" / "db1").string(), "--db", "db1",
+                "--oplogReplay", "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no oplog"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace bsonpipe
