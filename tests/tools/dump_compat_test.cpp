@@ -8,7 +8,7 @@
 
 #include "formats/bson.hpp"
 #include "formats/dump_layout.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/cli_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe {
@@ -18,14 +18,8 @@ namespace fs = std::filesystem;
 using formats::Bytes;
 using formats::DocView;
 
-std::vector<std::string> documents(const fs::path& file) {
-  Bytes b = test::read_file(file);
-  std::vector<std::string> out;
-  for (std::size_t pos = 0; pos < b.size();) {
-    auto len = static_cast<std::size_t>(formats::load_i32(b.data() + pos));
-    out.emplace_back(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + len));
-    pos += len;
-  }
+std::vector<Bytes> documents(const fs::path& file) {
+  auto out = test::split_documents(test::read_file(file));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -52,14 +46,12 @@ formats::CollectionMetadata metadata(const fs::path& file) {
 class DumpCompat : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DumpCompat, RestoredFixtureDumpsBackToTheSameFiles) {
-  fs::path fixture = test::fixtures_dir() / "mongo-tools-testdata" / "mongorestore" / "testdata" / GetParam();
+  fs::path fixture = test::restore_testdata() / GetParam();
   test::MiniMongod server;
-  auto restore = test::run(
-      {test::program("bsonpipe").string(), "restore", "--uri", server.uri(), fixture.string(), "--progress", "none"});
+  auto restore = test::bsonpipe({"restore", "--uri", server.uri(), fixture.string(), "--progress", "none"});
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
   auto out = test::temp_dir("compat") / "d";
-  auto dump = test::run(
-      {test::program("bsonpipe").string(), "dump", "--uri", server.uri(), "--out", out.string(), "--progress", "none"});
+  auto dump = test::bsonpipe({"dump", "--uri", server.uri(), "--out", out.string(), "--progress", "none"});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
 
   std::size_t compared = 0;

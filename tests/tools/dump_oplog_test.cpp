@@ -10,7 +10,7 @@
 #include "formats/bson.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/cli_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe {
@@ -21,23 +21,8 @@ using formats::Builder;
 using formats::Bytes;
 using formats::DocView;
 
-std::unique_ptr<io::Connection> connect(const std::string& uri) {
-  auto u = io::parse_uri(uri);
-  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
-  EXPECT_TRUE(c.is_ok()) << c.error().to_string();
-  return std::move(*c);
-}
-
-std::vector<Bytes> split(const Bytes& file) {
-  std::vector<Bytes> out;
-  for (std::size_t pos = 0; pos < file.size();) {
-    auto len = static_cast<std::size_t>(formats::load_i32(file.data() + pos));
-    out.emplace_back(file.begin() + static_cast<std::ptrdiff_t>(pos),
-                     file.begin() + static_cast<std::ptrdiff_t>(pos + len));
-    pos += len;
-  }
-  return out;
-}
+using test::connect;
+using test::split_documents;
 
 // Writes documents {_id: i} into w.c from another connection: `limit` of them, or until told to
 // stop (limit 0).
@@ -82,9 +67,10 @@ TEST(DumpOplog, WritesDuringTheDumpAreInTheDataOrTheOplog) {
   ASSERT_TRUE(w.done_at < dump_end) << "inconclusive: the writer outlasted the dump";
   ASSERT_TRUE(fs::exists(dir / "d" / "oplog.bson"));
   std::set<int> seen;
-  for (auto& d : split(test::read_file(dir / "d" / "w" / "c.bson"))) seen.insert(DocView(d).find("_id").as_int32());
+  for (auto& d : split_documents(test::read_file(dir / "d" / "w" / "c.bson")))
+    seen.insert(DocView(d).find("_id").as_int32());
   std::size_t in_data = seen.size(), inserts = 0;
-  for (auto& e : split(test::read_file(dir / "d" / "oplog.bson"))) {
+  for (auto& e : split_documents(test::read_file(dir / "d" / "oplog.bson"))) {
     DocView entry(e);
     ASSERT_TRUE(entry.find("ts").valid());
     if (entry.find("op").as_string() == "i" && entry.find("ns").as_string() == "w.c") {

@@ -7,7 +7,7 @@
 #include "formats/bson.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/cli_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe {
@@ -17,26 +17,9 @@ namespace fs = std::filesystem;
 using formats::Builder;
 using formats::Bytes;
 using formats::DocView;
-
-fs::path testdata() {
-  return test::fixtures_dir() / "mongo-tools-testdata/mongorestore/testdata";
-}
-
-test::RunResult bsonpipe(std::vector<std::string> args) {
-  args.insert(args.begin(), test::program("bsonpipe").string());
-  return test::run(args);
-}
-
-std::string show(const test::RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
-
-std::unique_ptr<io::Connection> connect(const std::string& uri) {
-  auto u = io::parse_uri(uri);
-  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
-  EXPECT_TRUE(c.is_ok());
-  return std::move(*c);
-}
+using test::bsonpipe;
+using test::connect;
+using test::show;
 
 std::vector<std::string> index_names(io::Connection& c, const std::string& db, const std::string& coll) {
   std::vector<std::string> out;
@@ -50,7 +33,7 @@ std::vector<std::string> index_names(io::Connection& c, const std::string& db, c
 
 TEST(IndexRebuild, PlanThenCreate) {
   test::MiniMongod server;
-  std::string dump = (testdata() / "coll_with_index").string();
+  std::string dump = (test::restore_testdata() / "coll_with_index").string();
   auto r = bsonpipe({"restore", "--uri", server.uri(), "--noIndexRestore", dump});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto c = connect(server.uri());
@@ -76,7 +59,7 @@ TEST(IndexRebuild, PlanThenCreate) {
 
 TEST(IndexRebuild, ReportsDifferentSpecAndLeavesIt) {
   test::MiniMongod server;
-  std::string dump = (testdata() / "coll_with_index").string();
+  std::string dump = (test::restore_testdata() / "coll_with_index").string();
   ASSERT_EQ(bsonpipe({"restore", "--uri", server.uri(), "--noIndexRestore", dump}).exit_code, 0);
   auto c = connect(server.uri());
   Builder k;
@@ -100,12 +83,12 @@ TEST(IndexRebuild, ReportsDifferentSpecAndLeavesIt) {
 
 TEST(IndexRebuild, FromArchiveAndMissingCollection) {
   test::MiniMongod server;
-  auto r = bsonpipe(
-      {"index", "rebuild", "--uri", server.uri(), "--from", (testdata() / "indextestdump").string(), "--plan"});
+  auto r = bsonpipe({"index", "rebuild", "--uri", server.uri(), "--from",
+                     (test::restore_testdata() / "indextestdump").string(), "--plan"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.out.find("collection-missing"), std::string::npos) << r.out;
-  auto bad =
-      bsonpipe({"index", "rebuild", "--uri", server.uri(), "--from", (testdata() / "bad-format.archive").string()});
+  auto bad = bsonpipe({"index", "rebuild", "--uri", server.uri(), "--from",
+                       (test::restore_testdata() / "bad-format.archive").string()});
   EXPECT_NE(bad.exit_code, 0) << show(bad);
 }
 

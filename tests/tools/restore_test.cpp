@@ -16,7 +16,7 @@
 #include "formats/hash.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/cli_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe {
@@ -26,27 +26,9 @@ namespace fs = std::filesystem;
 using formats::Builder;
 using formats::Bytes;
 using formats::DocView;
-
-fs::path testdata() {
-  return test::fixtures_dir() / "mongo-tools-testdata/mongorestore/testdata";
-}
-
-test::RunResult bsonpipe(std::vector<std::string> args, const std::string& stdin_data = {}) {
-  args.insert(args.begin(), test::program("bsonpipe").string());
-  return test::run(args, std::chrono::seconds(300), stdin_data);
-}
-
-std::string show(const test::RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
-
-std::unique_ptr<io::Connection> connect(const std::string& uri) {
-  auto u = io::parse_uri(uri);
-  EXPECT_TRUE(u.is_ok());
-  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
-  EXPECT_TRUE(c.is_ok()) << c.error().to_string();
-  return std::move(*c);
-}
+using test::bsonpipe;
+using test::connect;
+using test::show;
 
 std::int64_t doc_count(io::Connection& c, const std::string& db, const std::string& coll) {
   auto n = io::count(c, db, coll);
@@ -161,7 +143,7 @@ class FixtureDirTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FixtureDirTest, RestoresCountsAndIndexes) {
   test::MiniMongod server;
-  fs::path dir = testdata() / GetParam();
+  fs::path dir = test::restore_testdata() / GetParam();
   auto r = bsonpipe({"restore", "--uri", server.uri(), dir.string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto want = expected_from_dir(dir);
@@ -178,7 +160,7 @@ INSTANTIATE_TEST_SUITE_P(MongoToolsFixtures, FixtureDirTest,
 
 TEST(RestoreFixtures, TestdirsSkipsWhatMongorestoreSkips) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), (testdata() / "testdirs").string()});
+  auto r = bsonpipe({"restore", "--uri", server.uri(), (test::restore_testdata() / "testdirs").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("badfile.txt\", skipping"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("baddir\", skipping"), std::string::npos) << r.err;
@@ -192,7 +174,7 @@ TEST(RestoreFixtures, TestdirsSkipsWhatMongorestoreSkips) {
 
 TEST(RestoreFixtures, LongCollectionNameFromMetadata) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), (testdata() / "longcollectionname").string()});
+  auto r = bsonpipe({"restore", "--uri", server.uri(), (test::restore_testdata() / "longcollectionname").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   // The invalid root-level file is skipped with a message.
   EXPECT_NE(r.err.find("someMadeUpInvalidHashString.bson\", skipping"), std::string::npos) << r.err;
@@ -204,12 +186,12 @@ TEST(RestoreFixtures, LongCollectionNameFromMetadata) {
 
 TEST(RestoreFixtures, UsersdumpIsSkippedWithMessage) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), (testdata() / "usersdump").string()});
+  auto r = bsonpipe({"restore", "--uri", server.uri(), (test::restore_testdata() / "usersdump").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("admin.system.users"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--restoreDbUsersAndRoles"), std::string::npos) << r.err;
-  auto r2 =
-      bsonpipe({"restore", "--uri", server.uri(), "--restoreDbUsersAndRoles", (testdata() / "usersdump").string()});
+  auto r2 = bsonpipe({"restore", "--uri", server.uri(), "--restoreDbUsersAndRoles",
+                      (test::restore_testdata() / "usersdump").string()});
   EXPECT_NE(r2.exit_code, 0);
   EXPECT_NE(r2.err.find("not supported yet"), std::string::npos) << r2.err;
 }
@@ -218,14 +200,16 @@ TEST(RestoreFixtures, UsersdumpIsSkippedWithMessage) {
 // fails, as it does with mongorestore without --oplogReplay, and the run says so.
 TEST(RestoreFixtures, DuplicateIndexKeyWithoutOplogFailsClearly) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), (testdata() / "duplicate_index_key_with_oplog").string()});
+  auto r = bsonpipe(
+      {"restore", "--uri", server.uri(), (test::restore_testdata() / "duplicate_index_key_with_oplog").string()});
   EXPECT_NE(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("creating indexes on test.foo: DuplicateKey"), std::string::npos) << r.err;
 }
 
 TEST(RestoreFixtures, OplogReplayIsRefusedClearly) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), "--oplogReplay", (testdata() / "oplogdump").string()});
+  auto r =
+      bsonpipe({"restore", "--uri", server.uri(), "--oplogReplay", (test::restore_testdata() / "oplogdump").string()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--oplogReplay is not supported yet"), std::string::npos) << r.err;
   auto c = connect(server.uri());
@@ -242,7 +226,7 @@ class FixtureArchiveTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FixtureArchiveTest, RestoresCounts) {
   test::MiniMongod server;
-  fs::path file = testdata() / GetParam();
+  fs::path file = test::restore_testdata() / GetParam();
   auto r = bsonpipe({"restore", "--uri", server.uri(), "--archive=" + file.string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   Bytes data = test::read_file(file);
@@ -277,7 +261,7 @@ INSTANTIATE_TEST_SUITE_P(MongoToolsArchives, FixtureArchiveTest,
 
 TEST(RestoreArchive, FromStdinAndGzip) {
   test::MiniMongod server;
-  fs::path file = testdata() / "test.bar.archive";
+  fs::path file = test::restore_testdata() / "test.bar.archive";
   std::string data = test::read_text(file);
   auto r = bsonpipe({"restore", "--uri", server.uri(), "--archive"}, data);
   ASSERT_EQ(r.exit_code, 0) << show(r);
@@ -298,7 +282,7 @@ TEST(RestoreArchive, FromStdinAndGzip) {
 TEST(RestoreFlags, NsFromNsToRenames) {
   test::MiniMongod server;
   auto r = bsonpipe({"restore", "--uri", server.uri(), "--nsFrom", "db1.$c$", "--nsTo", "renamed.$c$_copy",
-                     (testdata() / "testdirs").string()});
+                     (test::restore_testdata() / "testdirs").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto c = connect(server.uri());
   EXPECT_EQ(doc_count(*c, "renamed", "c1_copy"), 100);
@@ -310,7 +294,7 @@ TEST(RestoreFlags, NsFromNsToRenames) {
 TEST(RestoreFlags, NsIncludeExclude) {
   test::MiniMongod server;
   auto r = bsonpipe({"restore", "--uri", server.uri(), "--nsInclude", "db1.*", "--nsExclude", "db1.c4",
-                     (testdata() / "testdirs").string()});
+                     (test::restore_testdata() / "testdirs").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto c = connect(server.uri());
   EXPECT_EQ(doc_count(*c, "db1", "c1"), 100);
@@ -321,7 +305,7 @@ TEST(RestoreFlags, NsIncludeExclude) {
 TEST(RestoreFlags, SingleFileWithDbAndCollection) {
   test::MiniMongod server;
   auto r = bsonpipe({"restore", "--uri", server.uri(), "--db", "x", "--collection", "y",
-                     (testdata() / "testdirs/db1/c1.bson").string()});
+                     (test::restore_testdata() / "testdirs/db1/c1.bson").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto c = connect(server.uri());
   EXPECT_EQ(doc_count(*c, "x", "y"), 100);
@@ -329,7 +313,7 @@ TEST(RestoreFlags, SingleFileWithDbAndCollection) {
 
 TEST(RestoreFlags, DropReplacesAndDuplicatesAreCounted) {
   test::MiniMongod server;
-  std::string dir = (testdata() / "testdirs").string();
+  std::string dir = (test::restore_testdata() / "testdirs").string();
   ASSERT_EQ(bsonpipe({"restore", "--uri", server.uri(), "--nsInclude", "db1.c1", dir}).exit_code, 0);
   auto c = connect(server.uri());
   // An extra document that --drop must remove.
@@ -357,7 +341,8 @@ TEST(RestoreFlags, DropReplacesAndDuplicatesAreCounted) {
 
 TEST(RestoreFlags, DryRunWritesNothing) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), "--dryRun", "--drop", (testdata() / "testdirs").string()});
+  auto r = bsonpipe(
+      {"restore", "--uri", server.uri(), "--dryRun", "--drop", (test::restore_testdata() / "testdirs").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("would restore collection db1.c1 -> db1.c1 (100 documents"), std::string::npos) << r.err;
   auto c = connect(server.uri());
@@ -367,7 +352,8 @@ TEST(RestoreFlags, DryRunWritesNothing) {
 
 TEST(RestoreFlags, RequireEmptyRefusesAndWritesNothing) {
   test::MiniMongod server({"--generate", "db1.c4:3:100"});
-  auto r = bsonpipe({"restore", "--uri", server.uri(), "--require-empty", (testdata() / "testdirs").string()});
+  auto r =
+      bsonpipe({"restore", "--uri", server.uri(), "--require-empty", (test::restore_testdata() / "testdirs").string()});
   EXPECT_NE(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("db1.c4 (3 documents)"), std::string::npos) << r.err;
   auto c = connect(server.uri());
@@ -377,7 +363,8 @@ TEST(RestoreFlags, RequireEmptyRefusesAndWritesNothing) {
 
 TEST(RestoreFlags, PreserveUuidNeedsDrop) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), "--preserveUUID", (testdata() / "foodump").string()});
+  auto r =
+      bsonpipe({"restore", "--uri", server.uri(), "--preserveUUID", (test::restore_testdata() / "foodump").string()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--preserveUUID without --drop"), std::string::npos) << r.err;
   auto c = connect(server.uri());
@@ -387,12 +374,12 @@ TEST(RestoreFlags, PreserveUuidNeedsDrop) {
 TEST(RestoreFlags, WorkersBatchSizeAndOrder) {
   test::MiniMongod server;
   auto r = bsonpipe({"restore", "--uri", server.uri(), "--numInsertionWorkersPerCollection", "3", "--batchSize", "7",
-                     "-j", "2", "--objcheck", (testdata() / "testdirs").string()});
+                     "-j", "2", "--objcheck", (test::restore_testdata() / "testdirs").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto c = connect(server.uri());
   EXPECT_EQ(doc_count(*c, "db1", "c1"), 100);
   auto r2 = bsonpipe({"restore", "--uri", server.uri(), "--drop", "--maintainInsertionOrder", "--writeConcern",
-                      "majority", (testdata() / "testdirs").string()});
+                      "majority", (test::restore_testdata() / "testdirs").string()});
   ASSERT_EQ(r2.exit_code, 0) << show(r2);
   EXPECT_EQ(doc_count(*c, "db1", "c1"), 100);
 }
@@ -507,7 +494,7 @@ struct BadCase {
 fs::path copy_testdirs_c1(const std::string& name) {
   fs::path root = test::temp_dir(name);
   fs::create_directories(root / "db1");
-  fs::copy_file(testdata() / "testdirs/db1/c1.bson", root / "db1/c1.bson");
+  fs::copy_file(test::restore_testdata() / "testdirs/db1/c1.bson", root / "db1/c1.bson");
   fs::permissions(root / "db1/c1.bson", fs::perms::owner_write, fs::perm_options::add);
   return root;
 }
@@ -569,11 +556,12 @@ TEST(RestoreBadInput, EachFailsClearly) {
 
 TEST(RestoreBadInput, BadArchives) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), "--archive=" + (testdata() / "bad-format.archive").string()});
+  auto r = bsonpipe(
+      {"restore", "--uri", server.uri(), "--archive=" + (test::restore_testdata() / "bad-format.archive").string()});
   EXPECT_NE(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("bsonpipe restore: archive"), std::string::npos) << r.err;
 
-  Bytes a = test::read_file(testdata() / "test.bar.archive");
+  Bytes a = test::read_file(test::restore_testdata() / "test.bar.archive");
   fs::path tmp = test::temp_dir("restore_bad_archive");
   Bytes cut(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(a.size() - 10));
   test::write_file(tmp / "cut.archive", cut);
@@ -582,8 +570,8 @@ TEST(RestoreBadInput, BadArchives) {
   EXPECT_NE(r2.err.find("offset"), std::string::npos) << r2.err;
 
   // Not gzip although --gzip says so.
-  auto r3 =
-      bsonpipe({"restore", "--uri", server.uri(), "--gzip", "--archive=" + (testdata() / "test.bar.archive").string()});
+  auto r3 = bsonpipe({"restore", "--uri", server.uri(), "--gzip",
+                      "--archive=" + (test::restore_testdata() / "test.bar.archive").string()});
   EXPECT_NE(r3.exit_code, 0) << show(r3);
   EXPECT_NE(r3.err.find("not gzip"), std::string::npos) << r3.err;
 }

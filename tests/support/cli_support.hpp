@@ -1,0 +1,59 @@
+// Helpers shared by the integration tests of the bsonpipe CLI: run it, connect to a server,
+// split .bson bytes into documents, find the mongo-tools fixtures.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "formats/bson.hpp"
+#include "io/commands.hpp"
+#include "io/uri.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace bsonpipe::test {
+
+// mongorestore's test data from the mongo-tools repository (real mongodump output).
+inline std::filesystem::path restore_testdata() {
+  return fixtures_dir() / "mongo-tools-testdata" / "mongorestore" / "testdata";
+}
+
+// Runs the built bsonpipe with `args`.
+inline RunResult bsonpipe(std::vector<std::string> args, const std::string& stdin_data = {}) {
+  args.insert(args.begin(), program("bsonpipe").string());
+  return run(args, std::chrono::seconds(300), stdin_data);
+}
+
+// Exit code and both outputs, for assertion messages.
+inline std::string show(const RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+}
+
+// A connection to the primary of `uri`; fails the test (and returns null) if there is none.
+inline std::unique_ptr<io::Connection> connect(const std::string& uri) {
+  auto u = io::parse_uri(uri);
+  EXPECT_TRUE(u.is_ok()) << u.status().to_string();
+  if (!u) return nullptr;
+  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
+  EXPECT_TRUE(c.is_ok()) << c.error().to_string();
+  if (!c) return nullptr;
+  return std::move(*c);
+}
+
+// The documents of a .bson file's bytes (which must be well formed).
+inline std::vector<formats::Bytes> split_documents(formats::ByteSpan b) {
+  std::vector<formats::Bytes> out;
+  for (std::size_t pos = 0; pos + 4 <= b.size();) {
+    auto len = static_cast<std::size_t>(formats::load_i32(b.data() + pos));
+    EXPECT_TRUE(len >= 5 && pos + len <= b.size()) << "bad document length at offset " << pos;
+    if (len < 5 || pos + len > b.size()) break;
+    out.emplace_back(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + len));
+    pos += len;
+  }
+  return out;
+}
+
+}  // namespace bsonpipe::test
