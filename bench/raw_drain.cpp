@@ -39,6 +39,8 @@ struct Args {
   std::string db;                       // find: only this database (empty = every user database)
   int readers = 1;                      // find: cursors per collection (by _id range); insert: workers
   int jobs = 1;                         // find: collections drained at once
+  // insert: payload bytes per insert (restore's default batch size; capped by the server's limit).
+  std::size_t batch_bytes = 8u << 20;
 };
 
 // The work of one thread: a cursor over a namespace, optionally bounded to an _id range.
@@ -67,7 +69,7 @@ struct Totals {
 
 void usage() {
   std::cerr << "usage: raw_drain find --uri U [--ns db.coll]... [--readers N] [-j N]\n"
-               "       raw_drain insert --uri U --into-db DB [--readers N] FILE.bson...\n"
+               "       raw_drain insert --uri U --into-db DB [--readers N] [--batch-bytes B] FILE.bson...\n"
                "       raw_drain drop --uri U --into-db DB\n";
   std::exit(2);
 }
@@ -90,6 +92,8 @@ Args parse_args(int argc, char** argv) {
       a.readers = std::max(1, std::atoi(value().c_str()));
     } else if (s == "-j") {
       a.jobs = std::max(1, std::atoi(value().c_str()));
+    } else if (s == "--batch-bytes") {
+      a.batch_bytes = static_cast<std::size_t>(std::max(1LL, std::atoll(value().c_str())));
     } else if (s == "--db") {
       a.db = value();
     } else if (s == "--into-db") {
@@ -247,7 +251,7 @@ int main(int argc, char** argv) {
     std::vector<Bytes> contents;
     std::vector<InsertJob> jobs;
     std::size_t max_docs = control->server().max_write_batch_size;
-    std::size_t max_bytes = io::insert_payload_limit(control->server());
+    std::size_t max_bytes = std::min(a.batch_bytes, io::insert_payload_limit(control->server()));
     for (const auto& f : a.files) {
       std::ifstream in(f, std::ios::binary);
       if (!in) die("cannot read " + f);
