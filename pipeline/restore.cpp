@@ -552,6 +552,11 @@ Bytes Restorer::journal_identity() const {
   namespace fs = std::filesystem;
   auto file_key = [](Builder& b, const fs::path& p) {
     std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      // Its own mtime changes with the journal inside it: the files below identify the dump.
+      b.append_string("path", fs::absolute(p).lexically_normal().string());
+      return;
+    }
     auto size = fs::file_size(p, ec);
     auto mtime = fs::last_write_time(p, ec);
     b.append_string("path", fs::absolute(p).lexically_normal().string());
@@ -566,18 +571,6 @@ Bytes Restorer::journal_identity() const {
   BatchLimits lim = limits();
   Builder b;
   b.append_int32("version", 1);
-  b.append_bool("archive", o_.archive);
-  b.open_document("input");
-  file_key(b, o_.archive ? fs::path(o_.archive_path) : o_.input);
-  b.close();
-  b.open_array("files");
-  for (auto& t : plan_.targets) {
-    b.open_document(b.next_array_key());
-    b.append_string("ns", t.source_ns() + " -> " + t.ns());
-    if (!t.data_file.empty()) file_key(b, t.data_file);
-    b.close();
-  }
-  b.close();
   b.append_string("db", o_.plan.db);
   b.append_string("collection", o_.plan.collection);
   strings(b, "nsInclude", o_.plan.ns_include);
@@ -594,6 +587,18 @@ Bytes Restorer::journal_identity() const {
   b.append_bool("maintainInsertionOrder", o_.maintain_insertion_order);
   b.append_bool("oplogReplay", o_.plan.oplog_replay);
   b.append_string("oplogLimit", o_.oplog_limit);
+  b.append_bool("archive", o_.archive);
+  b.open_document("input");
+  file_key(b, o_.archive ? fs::path(o_.archive_path) : o_.input);
+  b.close();
+  b.open_array("files");
+  for (auto& t : plan_.targets) {
+    b.open_document(b.next_array_key());
+    b.append_string("ns", t.source_ns() + " -> " + t.ns());
+    if (!t.data_file.empty()) file_key(b, t.data_file);
+    b.close();
+  }
+  b.close();
   return b.finish();
 }
 

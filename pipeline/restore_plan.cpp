@@ -327,6 +327,8 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
     }
     if (name == "prelude.json" || name == "prelude.json.gz" || name == "prelude.json.zst" || name == "manifest.json")
       continue;
+    // Our restore journal (--resume) and its temporary name while being created.
+    if (name.starts_with(".bsonpipe-restore-journal")) continue;
     plan.skipped.push_back("don't know what to do with file \"" + e.path().string() + "\", skipping...");
   }
   return plan;

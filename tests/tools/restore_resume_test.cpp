@@ -1,0 +1,269 @@
+// bsonpipe restore --resume: a restore interrupted at random points (SIGKILL of bsonpipe at a
+// random delay, or a server that closes every connection after N replies) and resumed until it
+// succeeds ends with exactly the dump's documents, each once; the journal refuses a different
+// restore, says "already complete" after success, and cannot be used with standard input.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "formats/bson.hpp"
+#include "formats/hash.hpp"
+#include "io/commands.hpp"
+#include "io/uri.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace bsonpipe {
+namespace {
+
+namespace fs = std::filesystem;
+using formats::Bytes;
+using formats::DocView;
+
+const std::vector<std::pair<std::string, std::string>> kNamespaces = {{"ra", "c1"}, {"ra", "c2"}, {"rb", "c3"}};
+
+test::RunResult bsonpipe(std::vector<std::string> args) {
+  args.insert(args.begin(), test::program("bsonpipe").string());
+  return test::run(args, std::chrono::seconds(300));
+}
+
+std::string show(const test::RunResult& r) {
+  return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\nstderr:\n" + r.err;
+}
+
+std::unique_ptr<io::Connection> connect(const std::string& uri) {
+  auto u = io::parse_uri(uri);
+  EXPECT_TRUE(u.is_ok());
+  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
+  EXPECT_TRUE(c.is_ok()) << c.error().to_string();
+  return std::move(*c);
+}
+
+formats::MultisetDigest file_digest(const fs::path& p) {
+  formats::MultisetDigest d;
+  Bytes b = test::read_file(p);
+  for (std::size_t pos = 0; pos < b.size();) {
+    auto len = static_cast<std::size_t>(formats::load_u32(b.data() + pos));
+    d.add(formats::ByteSpan(b.data() + pos, len));
+    pos += len;
+  }
+  return d;
+}
+
+formats::MultisetDigest server_digest(io::Connection& c, const std::string& db, const std::string& coll) {
+  formats::MultisetDigest d;
+  // One batch: a server with --fault-close-after N closes this connection too after N replies.
+  io::FindOptions fo;
+  fo.batch_size = 1'000'000;
+  auto cur = io::find(c, db, coll, fo);
+  EXPECT_TRUE(cur.is_ok()) << cur.error().to_string();
+  if (!cur) return d;
+  for (;;) {
+    for (auto doc : cur->batch()) d.add(doc);
+    if (cur->exhausted()) break;
+    auto more = cur->next_batch();
+    EXPECT_TRUE(more.is_ok());
+    if (!more || !*more) break;
+  }
+  return d;
+}
+
+// The source: a few namespaces of generated documents (each with an ObjectId _id), dumped once as
+// a directory and once as an archive.
+struct Source {
+  fs::path root;
+  fs::path dir;
+  fs::path archive;
+  std::map<std::string, formats::MultisetDigest> expected;  // "db.coll" -> documents
+};
+
+const Source& source() {
+  static Source s = [] {
+    Source s;
+    s.root = test::temp_dir("restore-resume-src");
+    test::MiniMongod server(
+        {"--generate", "ra.c1:1500:200:1", "--generate", "ra.c2:900:300:2", "--generate", "rb.c3:700:120:3"});
+    s.dir = s.root / "dump";
+    s.archive = s.root / "dump.archive";
+    auto r = bsonpipe({"dump", "--uri", server.uri(), "--out", s.dir.string(), "--progress", "none"});
+    EXPECT_EQ(r.exit_code, 0) << show(r);
+    r = bsonpipe({"dump", "--uri", server.uri(), "--archive=" + s.archive.string(), "--progress", "none"});
+    EXPECT_EQ(r.exit_code, 0) << show(r);
+    for (auto& [db, coll] : kNamespaces) s.expected[db + "." + coll] = file_digest(s.dir / db / (coll + ".bson"));
+    return s;
+  }();
+  return s;
+}
+
+// Exactly the source's documents, each once, in every namespace.
+void expect_exact(const std::string& uri, const std::string& what) {
+  for (auto& [db, coll] : kNamespaces) {
+    auto conn = connect(uri);
+    const auto& want = source().expected.at(db + "." + coll);
+    auto got = server_digest(*conn, db, coll);
+    EXPECT_EQ(got.count(), want.count()) << what << ": " << db << "." << coll;
+    EXPECT_TRUE(got == want) << what << ": " << db << "." << coll << " differs from the dump (lost or duplicated)";
+  }
+}
+
+// Starts bsonpipe in the background (through a shell that execs it, so the pid is bsonpipe's).
+test::Child start_bsonpipe(const std::vector<std::string>& args, const fs::path& err_file) {
+  std::string cmd = "echo started; exec '" + test::program("bsonpipe").string() + "'";
+  for (auto& a : args) cmd += " '" + a + "'";
+  cmd += " 2>'" + err_file.string() + "'";
+  std::string line;
+  return test::Child::start({"/bin/sh", "-c", cmd}, "started", &line);
+}
+
+TEST(RestoreResume, InterruptedAtRandomPointsEndsWithEveryDocumentOnce) {
+  const Source& src = source();
+  ASSERT_EQ(src.expected.size(), 3u);
+  std::uint64_t seed = 20261122;
+  if (const char* env = std::getenv("BSONPIPE_RESUME_SEED")) seed = std::strtoull(env, nullptr, 10);
+  std::printf("[restore-resume] seed %llu (set BSONPIPE_RESUME_SEED to replay)\n",
+              static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  fs::path tmp = test::temp_dir("restore-resume-runs");
+
+  // How long an uninterrupted restore takes here: kill delays are drawn up to a bit beyond it.
+  double full_ms = 0;
+  {
+    test::MiniMongod server;
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--batchSize", "40", "--progress", "none"});
+    full_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(r.exit_code, 0) << show(r);
+    expect_exact(server.uri(), "uninterrupted");
+  }
+
+  constexpr int kRuns = 24;
+  int kills = 0, finished_before_kill = 0, fault_failures = 0, resumes = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    bool archive = rng() % 2 == 1;
+    bool use_kill = rng() % 2 == 0;
+    int workers = 1 + static_cast<int>(rng() % 3);
+    std::string what = "run " + std::to_string(run) + (archive ? " (archive" : " (directory") +
+                       (use_kill ? ", SIGKILL" : ", fault-close-after");
+    fs::path journal = archive ? fs::path(src.archive.string() + ".journal") : src.dir / ".bsonpipe-restore-journal";
+    fs::remove(journal);
+    std::vector<std::string> flags;
+    int close_after = 0;
+    if (!use_kill) {
+      // Each connection of every attempt gets N replies: small enough to cut most runs several
+      // times, large enough (handshake, catalog commands) for every attempt to make progress.
+      close_after = 6 + static_cast<int>(rng() % 20);
+      flags = {"--fault-close-after", std::to_string(close_after)};
+      what += " " + std::to_string(close_after);
+    }
+    what += ", " + std::to_string(workers) + " worker(s))";
+    test::MiniMongod server(flags);
+    std::vector<std::string> cmd = {"restore",
+                                    "--uri",
+                                    server.uri(),
+                                    "--drop",
+                                    "--batchSize",
+                                    "40",
+                                    "--numInsertionWorkersPerCollection",
+                                    std::to_string(workers),
+                                    "-j",
+                                    "2",
+                                    "--progress",
+                                    "none",
+                                    "--resume"};
+    if (archive) {
+      cmd.push_back("--archive=" + src.archive.string());
+    } else {
+      cmd.push_back(src.dir.string());
+    }
+
+    bool done = false;
+    if (use_kill) {
+      auto delay = std::chrono::microseconds(
+          static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(1000 * (full_ms * 1.2 + 1))));
+      fs::path err = tmp / ("run" + std::to_string(run) + ".err");
+      test::Child child = start_bsonpipe(cmd, err);
+      std::this_thread::sleep_for(delay);
+      child.signal(SIGKILL);
+      int rc = child.wait();
+      if (rc == -SIGKILL) {
+        ++kills;
+      } else {
+        ++finished_before_kill;
+        ASSERT_EQ(rc, 0) << what << ": " << test::read_text(err);
+        done = true;
+      }
+      std::printf("[restore-resume] %s: killed after %.1f ms%s\n", what.c_str(), delay.count() / 1000.0,
+                  rc == -SIGKILL ? "" : " (had already finished)");
+    }
+    // Resume (the first attempt, for fault runs) until it succeeds.
+    int attempts = 0;
+    while (!done) {
+      ASSERT_LT(attempts, 200) << what << ": no progress";
+      auto r = bsonpipe(cmd);
+      ++attempts;
+      if (r.exit_code == 0) {
+        done = true;
+        break;
+      }
+      ASSERT_FALSE(use_kill) << what << ": a resume after a kill failed without a fault: " << show(r);
+      ASSERT_EQ(r.err.find("different restore"), std::string::npos) << what << ": " << show(r);
+      ASSERT_EQ(r.err.find("corrupt"), std::string::npos) << what << ": " << show(r);
+      if (fault_failures == 0) std::printf("[restore-resume] a fault-injected failure: %s", r.err.c_str());
+      ++fault_failures;
+    }
+    resumes += use_kill ? attempts : std::max(0, attempts - 1);
+    std::printf("[restore-resume] %s: %d attempt(s) after the first run\n", what.c_str(),
+                use_kill ? attempts : attempts - 1);
+    expect_exact(server.uri(), what);
+    if (HasFailure()) return;
+    // Done means done: a further --resume finds the completed journal.
+    auto again = bsonpipe(cmd);
+    EXPECT_EQ(again.exit_code, 0) << show(again);
+    EXPECT_NE(again.err.find("already complete"), std::string::npos) << what << ": " << again.err;
+  }
+  std::printf(
+      "[restore-resume] seed %llu: %d runs, %d SIGKILLs (%d runs finished before their kill), %d "
+      "fault-injected failures, %d resumed runs in all\n",
+      static_cast<unsigned long long>(seed), kRuns, kills, finished_before_kill, fault_failures, resumes);
+  EXPECT_GT(kills, 0);
+  EXPECT_GT(fault_failures, 0);
+}
+
+TEST(RestoreResume, RefusesADifferentRestoreAndStandardInput) {
+  const Source& src = source();
+  test::MiniMongod server;
+  fs::path journal = test::temp_dir("restore-resume-refuse") / "j";
+  auto r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--batchSize", "40", "--journal",
+                     journal.string(), "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  ASSERT_TRUE(fs::exists(journal));
+  // Different batch options: refused, naming the option.
+  r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--batchSize", "41", "--journal", journal.string(),
+                "--resume", "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("different restore"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("batchDocuments"), std::string::npos) << r.err;
+  // Different filters: refused.
+  r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--batchSize", "40", "--nsExclude", "rb.*",
+                "--journal", journal.string(), "--resume", "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("nsExclude"), std::string::npos) << r.err;
+  // The same: already complete.
+  r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--batchSize", "40", "--journal", journal.string(),
+                "--resume", "--progress", "none"});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("already complete"), std::string::npos) << r.err;
+  // Standard input cannot resume.
+  r = bsonpipe({"restore", "--uri", server.uri(), "--archive", "--resume", "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("standard input"), std::string::npos) << r.err;
+  expect_exact(server.uri(), "after the refusals");
+}
+
+}  // namespace
+}  // namespace bsonpipe
