@@ -229,13 +229,20 @@ Result<OplogReplayStats> replay_oplog(io::Connection& conn, const OplogReplayOpt
       if (opts.bypass_document_validation) cmd.append_bool("bypassDocumentValidation", true);
       Bytes body = cmd.finish();
       auto r = io::run_command(conn, "admin", DocView(body));
-      if (!r)
+      bool reapplied = !r && opts.tolerate_reapplied_commands && cur.entries.size() == 1 &&
+                       str(DocView(cur.entries.front()), "op") == "c" &&
+                       (r.error().code() == 48 || r.error().code() == 26);
+      if (!r && !reapplied)
         return Status{ErrorCode::kServer,
                       "replaying the oplog (" + name + "): applyOps of " + std::to_string(cur.entries.size()) +
                           " entr" + (cur.entries.size() == 1 ? "y" : "ies") + " starting at offset " +
                           std::to_string(cur.first_entry_offset) + " failed: " + r.error().to_string(),
                       cur.first_entry_offset};
-      stats.applied += cur.entries.size();
+      if (reapplied) {
+        ++stats.skipped_resumed;
+      } else {
+        stats.applied += cur.entries.size();
+      }
     }
     if (opts.applied)
       if (auto s = opts.applied(cur.begin, cur.end, cur.entries.size()); !s) return s;

@@ -41,6 +41,10 @@ struct OplogReplayOptions {
   // Called after each applied batch (journal it).
   std::function<Status(std::int64_t begin, std::int64_t end, std::uint64_t count)> applied;
   std::function<bool()> cancelled;
+  // Resume: a batch not journaled may have been applied already. CRUD entries re-apply
+  // idempotently; a lone command that fails with NamespaceExists (48) or NamespaceNotFound (26)
+  // is taken as applied before.
+  bool tolerate_reapplied_commands = false;
 };
 
 struct OplogReplayStats {

@@ -654,7 +654,10 @@ Status Restorer::replay_oplog_now(io::Connection& conn) {
   ro.preserve_uuid = o_.preserve_uuid;
   ro.bypass_document_validation = o_.bypass_document_validation;
   ro.max_ops = std::min<std::size_t>(server_.max_write_batch_size, 1000);
-  if (resuming_) ro.already_applied = [this](std::int64_t b, std::int64_t e) { return prior_.oplog_batch_done(b, e); };
+  if (resuming_) {
+    ro.already_applied = [this](std::int64_t b, std::int64_t e) { return prior_.oplog_batch_done(b, e); };
+    ro.tolerate_reapplied_commands = true;
+  }
   if (journal_)
     ro.applied = [this](std::int64_t b, std::int64_t e, std::uint64_t n) {
       return journal_->record_oplog_batch(b, e, n);

@@ -157,7 +157,8 @@ TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   // Replies are delayed so the dump (hundreds of round trips) outlasts the writer.
   test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "4"});
   auto dir = test::temp_dir("restore-oplog-live");
-  constexpr int kOps = 250;
+  // Each write is delayed like each of the dump's getMores: 150 writes against ~800 round trips.
+  constexpr int kOps = 150;
   {
     // Some documents exist before the dump starts, so updates and deletes hit dumped data too.
     auto conn = connect(source.uri());
@@ -168,7 +169,7 @@ TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   }
   MixedWriter w(source.uri(), kOps, 77);
   while (w.written < 20 && w.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  auto r = bsonpipe({"dump", "--uri", source.uri(), "--out", (dir / "d").string(), "--oplog", "--batchSize", "20",
+  auto r = bsonpipe({"dump", "--uri", source.uri(), "--out", (dir / "d").string(), "--oplog", "--batchSize", "5",
                      "--progress", "none"});
   auto dump_end = std::chrono::steady_clock::now();
   w.thread.join();
@@ -266,6 +267,33 @@ TEST(RestoreOplog, FixtureArchive) {
                 "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("not replaying the oplog"), std::string::npos) << r.err;
+}
+
+// A restore whose oplog replay fails (the server refuses the first applyOps) resumes: the
+// collections the journal says are done are not touched again, and the oplog is applied once.
+TEST(RestoreOplog, ReplayFailureResumes) {
+  fs::path dump = test::temp_dir("restore-oplog-resume") / "dump";
+  fs::create_directories(dump);
+  fs::copy(testdata() / "oplogdump", dump, fs::copy_options::recursive);
+  for (auto& e : fs::recursive_directory_iterator(dump))
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  fs::permissions(dump, fs::perms::owner_write, fs::perm_options::add);
+  test::MiniMongod server({"--fault-fail", "applyOps:8:1"});
+  std::vector<std::string> cmd = {"restore", "--uri",    server.uri(), dump.string(), "--oplogReplay",
+                                  "--drop",  "--resume", "--progress", "none"};
+  auto r = bsonpipe(cmd);
+  ASSERT_NE(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("applyOps"), std::string::npos) << r.err;
+  auto conn = connect(server.uri());
+  EXPECT_EQ(field_values(*conn, "db1", "c1", "x"), range(1451, 1455)) << "data restored, oplog not applied";
+  r = bsonpipe(cmd);
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("resuming from"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("finished restoring db1.c1"), std::string::npos) << "db1.c1 was done: " << r.err;
+  EXPECT_EQ(field_values(*conn, "db1", "c1", "x"), range(1451, 1460));
+  r = bsonpipe(cmd);
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("already complete"), std::string::npos) << r.err;
 }
 
 TEST(RestoreOplog, BadOplogAndBadFlags) {
