@@ -57,20 +57,22 @@ class GzipCompressor final : public BlockCompressor {
   Status compress(ByteSpan in, Bytes& out) override {
     if (!ok_) return {ErrorCode::kInternal, "gzip: deflateInit2 failed"};
     deflateReset(&zs_);
-    std::size_t start = out.size();
-    out.resize(start + deflateBound(&zs_, in.size()));
+    // Into the reused scratch (zero-filled once, not per block), then only the result is kept.
+    std::size_t bound = deflateBound(&zs_, in.size());
+    if (scratch_.size() < bound) scratch_.resize(bound);
     zs_.next_in = const_cast<Bytef*>(in.data());
     zs_.avail_in = static_cast<uInt>(in.size());
-    zs_.next_out = out.data() + start;
-    zs_.avail_out = static_cast<uInt>(out.size() - start);
+    zs_.next_out = scratch_.data();
+    zs_.avail_out = static_cast<uInt>(bound);
     int rc = deflate(&zs_, Z_FINISH);
     if (rc != Z_STREAM_END) return zerr("gzip compression failed", rc, zs_);
-    out.resize(out.size() - zs_.avail_out);
+    out.insert(out.end(), scratch_.data(), scratch_.data() + (bound - zs_.avail_out));
     return {};
   }
 
  private:
   z_stream zs_;
+  Bytes scratch_;
   bool ok_ = false;
 };
 
@@ -79,16 +81,17 @@ class ZstdCompressor final : public BlockCompressor {
   explicit ZstdCompressor(int level) : cctx_(ZSTD_createCCtx()), level_(level) {}
   ~ZstdCompressor() override { ZSTD_freeCCtx(cctx_); }
   Status compress(ByteSpan in, Bytes& out) override {
-    std::size_t start = out.size();
-    out.resize(start + ZSTD_compressBound(in.size()));
-    std::size_t n = ZSTD_compressCCtx(cctx_, out.data() + start, out.size() - start, in.data(), in.size(), level_);
+    std::size_t bound = ZSTD_compressBound(in.size());
+    if (scratch_.size() < bound) scratch_.resize(bound);
+    std::size_t n = ZSTD_compressCCtx(cctx_, scratch_.data(), bound, in.data(), in.size(), level_);
     if (ZSTD_isError(n)) return {ErrorCode::kIo, std::string("zstd compression failed: ") + ZSTD_getErrorName(n)};
-    out.resize(start + n);
+    out.insert(out.end(), scratch_.data(), scratch_.data() + n);
     return {};
   }
 
  private:
   ZSTD_CCtx* cctx_;
+  Bytes scratch_;
   int level_;
 };
 

@@ -503,7 +503,12 @@ Status Dumper::run_range(io::Connection& conn, const RangeJob& job) {
     if (!range.min.empty()) fo.min = DocView(range.min);
     if (!range.max.empty()) fo.max = DocView(range.max);
   }
+  // About 1 MiB per reply unless the user chose: a reply then stays in cache while it is parsed,
+  // copied and hashed, and blocks are cut near block_bytes (the server's default is 16 MiB).
   fo.batch_size = opts_.batch_size;
+  if (fo.batch_size == 0 && c.count > 0 && c.size > 0)
+    fo.batch_size = static_cast<std::int32_t>(
+        std::clamp<std::int64_t>((1 << 20) / std::max<std::int64_t>(1, c.size / c.count), 1, 100000));
   fo.no_cursor_timeout = true;
   if (read_mode_ != io::ReadPreferenceMode::kPrimary) fo.read_preference = read_mode_;
   auto cur = io::find(conn, c.db, c.data_name, fo);
