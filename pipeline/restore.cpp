@@ -72,6 +72,7 @@ struct NsState {
   std::atomic<std::uint64_t> duplicates{0};
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> already{0};  // --resume: journaled, or found inserted on re-send
+  std::atomic<std::uint64_t> present{0};  // ... found inserted on re-send
   std::atomic<std::uint64_t> bytes{0};
   std::mutex mu;
   std::vector<std::string> reasons;
@@ -405,6 +406,7 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs, InsertOutc
     }
     st.duplicates += dups;
     st.already += present;
+    st.present += present;
     st.failed += others;
     out.failed += others;
     if (!io_opts.ordered || w.write_errors.empty()) {
@@ -609,6 +611,13 @@ Status Restorer::open_journal() {
   std::error_code ec;
   bool exists = fs::exists(path, ec);
   if (!o_.resume && o_.journal.empty() && !exists) return {};  // not asked for: no journal
+  // A batch is journaled once the server acknowledged it: unacknowledged writes prove nothing.
+  if (!write_concern_.empty()) {
+    auto w = DocView(write_concern_).find("w");
+    if (w.valid() && w.type() == formats::BsonType::kInt32 && w.as_int32() == 0)
+      return {ErrorCode::kInvalidArgument,
+              "--resume/--journal need acknowledged writes: not with --writeConcern w:0 (use w:1 or more)"};
+  }
   archive_source_ = o_.archive ? fs::absolute(o_.archive_path).string() : std::string();
   Bytes identity = journal_identity();
   if (o_.resume && exists) {
@@ -1034,6 +1043,7 @@ RestoreReport Restorer::report() {
     n.duplicates = s.duplicates;
     n.failed = s.failed;
     n.already_restored = s.already;
+    n.found_present = s.present;
     {
       std::lock_guard lock(s.mu);
       n.failure_reasons = s.reasons;
@@ -1045,6 +1055,7 @@ RestoreReport Restorer::report() {
     rep.duplicates += n.duplicates;
     rep.failed += n.failed;
     rep.already_restored += n.already_restored;
+    rep.found_present += n.found_present;
     rep.namespaces.push_back(std::move(n));
   }
   return rep;

@@ -76,6 +76,7 @@ struct NamespaceReport {
   std::uint64_t failed = 0;
   std::vector<std::string> failure_reasons;  // distinct reasons, at most 10
   std::uint64_t already_restored = 0;        // --resume: journaled batches skipped, or found inserted on re-send
+  std::uint64_t found_present = 0;           // ... of which found inserted on re-send (duplicate key on _id)
   std::size_t indexes_created = 0;
   bool completed = false;  // data loaded, indexes built (and swapped in)
   std::string error;       // a namespace-level failure (create, indexes, rename)
@@ -90,6 +91,7 @@ struct RestoreReport {
   std::uint64_t duplicates = 0;
   std::uint64_t failed = 0;
   std::uint64_t already_restored = 0;
+  std::uint64_t found_present = 0;
   bool already_complete = false;  // --resume found a completed journal: nothing was done
   std::string journal;            // the journal written ("" = none)
   // --oplogReplay

@@ -143,6 +143,9 @@ TEST(RestoreResume, InterruptedAtRandomPointsEndsWithEveryDocumentOnce) {
 
   constexpr int kRuns = 24;
   int kills = 0, finished_before_kill = 0, fault_failures = 0, resumes = 0;
+  int journal_resumes = 0;   // attempts that found a journal to continue
+  int skipping_resumes = 0;  // ... and skipped journaled batches or found re-sent ones in already
+  int resent_dups = 0;       // ... where a re-sent (unjournaled) batch met duplicate keys on _id
   for (int run = 0; run < kRuns; ++run) {
     bool archive = rng() % 2 == 1;
     bool use_kill = rng() % 2 == 0;
@@ -206,6 +209,12 @@ TEST(RestoreResume, InterruptedAtRandomPointsEndsWithEveryDocumentOnce) {
       ASSERT_LT(attempts, 200) << what << ": no progress";
       auto r = bsonpipe(cmd);
       ++attempts;
+      if (r.err.find("resuming from") != std::string::npos) ++journal_resumes;
+      if (r.err.find("already restored by the interrupted run") != std::string::npos) ++skipping_resumes;
+      if (auto at = r.err.find(" of them were found inserted"); at != std::string::npos) {
+        auto start = r.err.rfind(' ', at - 1);
+        if (std::strtoull(r.err.c_str() + start + 1, nullptr, 10) > 0) ++resent_dups;
+      }
       if (r.exit_code == 0) {
         done = true;
         break;
@@ -228,10 +237,14 @@ TEST(RestoreResume, InterruptedAtRandomPointsEndsWithEveryDocumentOnce) {
   }
   std::printf(
       "[restore-resume] seed %llu: %d runs, %d SIGKILLs (%d runs finished before their kill), %d "
-      "fault-injected failures, %d resumed runs in all\n",
-      static_cast<unsigned long long>(seed), kRuns, kills, finished_before_kill, fault_failures, resumes);
+      "fault-injected failures, %d resumed runs in all (%d continued a journal, %d of them finding documents "
+      "already in, %d re-sending a batch that was partly or wholly in)\n",
+      static_cast<unsigned long long>(seed), kRuns, kills, finished_before_kill, fault_failures, resumes,
+      journal_resumes, skipping_resumes, resent_dups);
   EXPECT_GT(kills, 0);
   EXPECT_GT(fault_failures, 0);
+  // The loop proves something only if resumes really continued interrupted restores.
+  EXPECT_GT(skipping_resumes, kRuns / 4);
 }
 
 TEST(RestoreResume, RefusesADifferentRestoreAndStandardInput) {
@@ -258,6 +271,19 @@ TEST(RestoreResume, RefusesADifferentRestoreAndStandardInput) {
                 "--resume", "--progress", "none"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("already complete"), std::string::npos) << r.err;
+  // Without --resume, a different restore replaces the journal (and then resumes from it).
+  r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--batchSize", "41", "--journal", journal.string(),
+                "--progress", "none"});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--batchSize", "41", "--journal", journal.string(),
+                "--resume", "--progress", "none"});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("already complete"), std::string::npos) << r.err;
+  // Unacknowledged writes cannot be journaled.
+  r = bsonpipe({"restore", "--uri", server.uri(), src.dir.string(), "--writeConcern", "0", "--resume", "--journal",
+                journal.string(), "--progress", "none"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("acknowledged"), std::string::npos) << r.err;
   // Standard input cannot resume.
   r = bsonpipe({"restore", "--uri", server.uri(), "--archive", "--resume", "--progress", "none"});
   EXPECT_NE(r.exit_code, 0);

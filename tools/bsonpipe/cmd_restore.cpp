@@ -56,8 +56,11 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
       static_cast<unsigned long long>(rep.inserted), static_cast<unsigned long long>(rep.failed),
       static_cast<unsigned long long>(rep.duplicates));
   if (rep.already_restored > 0)
-    std::fprintf(stderr, "%llu document(s) were already restored by the interrupted run (--resume).\n",
-                 static_cast<unsigned long long>(rep.already_restored));
+    std::fprintf(stderr,
+                 "%llu document(s) were already restored by the interrupted run (--resume); %llu of them were found "
+                 "inserted when their unjournaled batch was sent again.\n",
+                 static_cast<unsigned long long>(rep.already_restored),
+                 static_cast<unsigned long long>(rep.found_present));
   if (rep.oplog_replayed)
     std::fprintf(stderr, "oplog replay: %llu entr(ies) applied, %llu skipped, %llu at or after --oplogLimit.\n",
                  static_cast<unsigned long long>(rep.oplog_applied), static_cast<unsigned long long>(rep.oplog_skipped),
