@@ -4,6 +4,12 @@
 // then one createIndexes per collection as soon as its data is in. Every document is accounted
 // for per namespace: inserted, duplicate (E11000) or failed (with the reason).
 //
+// Resumable (--resume, pipeline/restore_journal.hpp): batches are cut from the input bytes and
+// the batch options alone, and each is journaled (fsync'ed) once the server acknowledged all of
+// it; a resumed run skips journaled batches, re-sends the others (duplicate keys on _id = already
+// in), does not drop again what it began, and skips namespaces it finished. --oplogReplay applies
+// the dump's oplog last, after every namespace's data and indexes (pipeline/oplog_replay.hpp).
+//
 // Threading: run_restore() blocks; it owns every thread it starts and joins them all before it
 // returns. Exceptions never leave a worker: they become the run's first error. The first error
 // (or the interrupt flag) cancels every stage.

@@ -25,7 +25,7 @@ struct PlanOptions {
   std::vector<std::string> ns_from;  // paired with ns_to, same length
   std::vector<std::string> ns_to;
   bool restore_users_and_roles = false;  // --restoreDbUsersAndRoles (refused by the runner for now)
-  bool oplog_replay = false;             // --oplogReplay (refused by the runner for now)
+  bool oplog_replay = false;             // --oplogReplay (pipeline/oplog_replay.hpp)
 };
 
 enum class TargetKind : std::uint8_t { kCollection, kView, kTimeseries };
