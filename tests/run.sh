@@ -12,5 +12,5 @@ ctest --preset dev
 if [ "${BSONPIPE_SKIP_TSAN:-0}" != 1 ]; then
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan --target pipeline_test minimongod_test
-  TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -L concurrency --no-tests=ignore
+  TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -L concurrency --no-tests=error
 fi
