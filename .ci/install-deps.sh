@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present; both README commands and .ci/run call it.
 set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config git
-      libtbb-dev libzstd-dev zstd zlib1g-dev gzip libboost1.81-dev libssl-dev openssl
+      libzstd-dev zstd zlib1g-dev gzip libboost1.81-dev libssl-dev openssl
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libxxhash-dev xxhash libdeflate-dev
       python3 python3-pymongo python3-bson clang libclang-rt-14-dev)
 missing=()

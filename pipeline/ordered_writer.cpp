@@ -1,30 +1,28 @@
 #include "pipeline/ordered_writer.hpp"
 
-#include <algorithm>
+#include <thread>
+#include <vector>
 
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/task_arena.h>
+#include "pipeline/bounded_queue.hpp"
 
 namespace bsonpipe::pipeline {
 
-// Producers are plain threads (mostly blocked on sockets), so the arena reserves no slot for
-// them and TBB may run `threads` workers even on a machine with fewer cores.
+// Plain threads on a bounded queue. (A oneTBB arena did this before, but Debian's libtbb is not
+// built for ThreadSanitizer, which then cannot see its hand-offs; this pool is fully checked.)
+// The queue bound is the back-pressure on submit(); each writer's window bounds its own tasks.
 struct CompressionPool::Impl {
-  explicit Impl(int threads)
-      : parallelism(
-            tbb::global_control::max_allowed_parallelism,
-            std::max<std::size_t>(tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism),
-                                  static_cast<std::size_t>(threads) + 1)),
-        arena(threads, 0) {}
-  ~Impl() {
-    std::unique_lock lock(mu);
-    idle.wait(lock, [&] { return outstanding == 0; });
+  explicit Impl(int threads) : tasks(static_cast<std::size_t>(threads) * 8) {
+    for (int i = 0; i < threads; ++i)
+      workers.emplace_back([this] {
+        while (auto task = tasks.pop()) (*task)();
+      });
   }
-  tbb::global_control parallelism;
-  tbb::task_arena arena;
-  std::mutex mu;
-  std::condition_variable idle;
-  std::size_t outstanding = 0;
+  ~Impl() {
+    tasks.finish();  // run what is queued, then stop
+    for (auto& w : workers) w.join();
+  }
+  BoundedQueue<std::function<void()>> tasks;
+  std::vector<std::thread> workers;
 };
 
 CompressionPool::CompressionPool(int threads)
@@ -33,17 +31,8 @@ CompressionPool::CompressionPool(int threads)
 CompressionPool::~CompressionPool() = default;
 
 void CompressionPool::submit(std::function<void()> fn) {
-  {
-    std::lock_guard lock(impl_->mu);
-    ++impl_->outstanding;
-  }
-  auto task = std::make_shared<std::function<void()>>(std::move(fn));
-  impl_->arena.enqueue([impl = impl_.get(), task] {
-    (*task)();
-    *task = nullptr;  // release captured state before the pool may be destroyed
-    std::lock_guard lock(impl->mu);
-    if (--impl->outstanding == 0) impl->idle.notify_all();
-  });
+  // push fails only after finish(), which happens in the destructor: no submit can race it.
+  (void)impl_->tasks.push(std::move(fn));
 }
 
 namespace {

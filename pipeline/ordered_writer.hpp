@@ -1,5 +1,5 @@
 // Parallel compression with ordered output: a single producer hands raw blocks in order; each is
-// compressed on a shared oneTBB arena while the producer goes on; finished blocks are written in
+// compressed on a shared worker pool while the producer goes on; finished blocks are written in
 // submission order. At most `window` blocks are in flight: the window is the back-pressure (the
 // pzstd pattern, with the producer thread doing the in-order writes itself).
 #pragma once
