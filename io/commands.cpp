@@ -185,6 +185,20 @@ Error Cursor::kill() {
   return kill_cursors(*conn_, db_, collection_, {id});
 }
 
+namespace {
+// Runs a command that opens a cursor (find, aggregate) and wraps its checked reply.
+Expected<Cursor> open_cursor(Connection& conn, std::string_view db, std::string_view collection, const Bytes& cmd,
+                             std::chrono::milliseconds timeout, std::int32_t batch_size) {
+  auto r = run(conn, db, cmd, timeout);
+  if (!r) return r.error();
+  std::int64_t id = 0;
+  std::string ns;
+  std::vector<ByteSpan> docs;
+  if (Status s = Cursor::parse(r->body(), id, ns, docs); !s) return s;
+  return Cursor(conn, std::string(db), std::string(collection), id, std::move(*r), batch_size);
+}
+}  // namespace
+
 Expected<Cursor> find(Connection& conn, std::string_view db, std::string_view collection, const FindOptions& o) {
   Builder b;
   b.append_string("find", collection);
@@ -202,14 +216,7 @@ Expected<Cursor> find(Connection& conn, std::string_view db, std::string_view co
   if (present(o.max)) b.append_document("max", o.max);
   if (o.no_cursor_timeout) b.append_bool("noCursorTimeout", true);
   add_read_options(b, o);
-  Bytes cmd = b.finish();
-  auto r = run(conn, db, cmd, o.timeout);
-  if (!r) return r.error();
-  std::int64_t id = 0;
-  std::string ns;
-  std::vector<ByteSpan> docs;
-  if (Status s = Cursor::parse(r->body(), id, ns, docs); !s) return s;
-  return Cursor(conn, std::string(db), std::string(collection), id, std::move(*r), o.batch_size);
+  return open_cursor(conn, db, collection, b.finish(), o.timeout, o.batch_size);
 }
 
 Expected<Cursor> aggregate(Connection& conn, std::string_view db, std::string_view collection, DocView pipeline,
@@ -223,14 +230,7 @@ Expected<Cursor> aggregate(Connection& conn, std::string_view db, std::string_vi
   if (o.allow_disk_use) b.append_bool("allowDiskUse", true);
   if (present(o.hint)) b.append_document("hint", o.hint);
   add_read_options(b, o);
-  Bytes cmd = b.finish();
-  auto r = run(conn, db, cmd, o.timeout);
-  if (!r) return r.error();
-  std::int64_t id = 0;
-  std::string ns;
-  std::vector<ByteSpan> docs;
-  if (Status s = Cursor::parse(r->body(), id, ns, docs); !s) return s;
-  return Cursor(conn, std::string(db), std::string(collection), id, std::move(*r), o.batch_size);
+  return open_cursor(conn, db, collection, b.finish(), o.timeout, o.batch_size);
 }
 
 Expected<Reply> get_more(Connection& conn, std::string_view db, std::string_view collection, std::int64_t cursor_id,

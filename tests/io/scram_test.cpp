@@ -152,7 +152,9 @@ TEST(ScramTest, SaslprepAsciiOnly) {
   auto na = saslprep("p\xC3\xA4ss");
   ASSERT_FALSE(na);
   EXPECT_NE(na.status().message().find("non-ASCII"), std::string::npos);
-  EXPECT_FALSE(saslprep(std::string("a\x07" "b")));
+  EXPECT_FALSE(
+      saslprep(std::string("a\x07"
+                           "b")));
   EXPECT_FALSE(saslprep("a\x7f"));
   // The error surfaces from the client's first step, before any round trip.
   ScramClient c(ScramMechanism::kSha256, "u", "p\xC3\xA4ss");
