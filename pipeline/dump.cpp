@@ -199,7 +199,6 @@ class Dumper {
   std::unique_ptr<OrderedBlockWriter> archive_writer_;
   std::unique_ptr<BlockGatherer> archive_gather_;
   std::unique_ptr<formats::archive::Multiplexer> mux_;
-  std::mutex archive_mu_;  // guards archive_gather_ (called under the multiplexer's mutex anyway)
 
   std::int64_t start_ms_ = 0;
   // --oplog: the newest oplog entry's ts when the dump started (absent: the oplog was empty).
@@ -304,7 +303,7 @@ Status Dumper::plan_database(io::Connection& conn, const std::string& db, const 
       c->options.clear();
     } else {
       if (c->type == "timeseries") c->data_name = "system.buckets." + info.name;
-      auto idx = io::list_indexes(conn, db, c->data_name == c->name ? c->name : c->name);
+      auto idx = io::list_indexes(conn, db, c->name);
       if (!idx) return {ErrorCode::kServer, "listIndexes on " + c->ns() + " failed: " + idx.error().to_string()};
       c->indexes = std::move(*idx);
       auto st = io::coll_stats(conn, db, c->data_name);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "formats/bson.hpp"
+#include "formats/hash.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
 #include "tests/support/process.hpp"
@@ -27,9 +28,10 @@ inline RunResult bsonpipe(std::vector<std::string> args, const std::string& stdi
   return run(args, std::chrono::seconds(300), stdin_data);
 }
 
-// Exit code and both outputs, for assertion messages.
+// Exit code, signal and both outputs, for assertion messages.
 inline std::string show(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
+  return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\nstdout:\n" + r.out +
+         "\nstderr:\n" + r.err;
 }
 
 // A connection to the primary of `uri`; fails the test (and returns null) if there is none.
@@ -54,6 +56,33 @@ inline std::vector<formats::Bytes> split_documents(formats::ByteSpan b) {
     pos += len;
   }
   return out;
+}
+
+// Every document of db.coll as the server returns them (raw bytes); batch_size 0 = server default.
+inline std::vector<formats::Bytes> server_documents(io::Connection& c, const std::string& db, const std::string& coll,
+                                                    std::int32_t batch_size = 0) {
+  std::vector<formats::Bytes> out;
+  io::FindOptions fo;
+  fo.batch_size = batch_size;
+  auto cur = io::find(c, db, coll, fo);
+  EXPECT_TRUE(cur.is_ok()) << cur.error().to_string();
+  if (!cur) return out;
+  while (true) {
+    for (auto doc : cur->batch()) out.emplace_back(doc.begin(), doc.end());
+    if (cur->exhausted()) break;
+    auto more = cur->next_batch();
+    EXPECT_TRUE(more.is_ok()) << more.error().to_string();
+    if (!more || !*more) break;
+  }
+  return out;
+}
+
+// Order-independent digest of db.coll's documents on the server.
+inline formats::MultisetDigest server_digest(io::Connection& c, const std::string& db, const std::string& coll,
+                                             std::int32_t batch_size = 0) {
+  formats::MultisetDigest d;
+  for (auto& doc : server_documents(c, db, coll, batch_size)) d.add(doc);
+  return d;
 }
 
 }  // namespace bsonpipe::test

@@ -15,7 +15,7 @@
 #include "formats/hash.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/cli_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe {
@@ -25,54 +25,15 @@ namespace fs = std::filesystem;
 using formats::Builder;
 using formats::Bytes;
 using formats::DocView;
-
-fs::path testdata() {
-  return test::fixtures_dir() / "mongo-tools-testdata/mongorestore/testdata";
-}
-
-test::RunResult bsonpipe(std::vector<std::string> args) {
-  args.insert(args.begin(), test::program("bsonpipe").string());
-  return test::run(args, std::chrono::seconds(300));
-}
-
-std::string show(const test::RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-}
-
-std::unique_ptr<io::Connection> connect(const std::string& uri) {
-  auto u = io::parse_uri(uri);
-  EXPECT_TRUE(u.is_ok());
-  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
-  EXPECT_TRUE(c.is_ok()) << c.error().to_string();
-  return std::move(*c);
-}
-
-std::vector<Bytes> all_docs(io::Connection& c, const std::string& db, const std::string& coll) {
-  std::vector<Bytes> out;
-  auto cur = io::find(c, db, coll);
-  EXPECT_TRUE(cur.is_ok()) << cur.error().to_string();
-  if (!cur) return out;
-  for (;;) {
-    for (auto doc : cur->batch()) out.emplace_back(doc.begin(), doc.end());
-    if (cur->exhausted()) break;
-    auto more = cur->next_batch();
-    EXPECT_TRUE(more.is_ok());
-    if (!more || !*more) break;
-  }
-  return out;
-}
-
-formats::MultisetDigest digest(io::Connection& c, const std::string& db, const std::string& coll) {
-  formats::MultisetDigest d;
-  for (auto& doc : all_docs(c, db, coll)) d.add(doc);
-  return d;
-}
+using test::bsonpipe;
+using test::connect;
+using test::show;
 
 // The values of an int32 field of every document, sorted.
 std::vector<int> field_values(io::Connection& c, const std::string& db, const std::string& coll,
                               const std::string& field) {
   std::vector<int> out;
-  for (auto& d : all_docs(c, db, coll)) out.push_back(DocView(d).find(field).as_int32());
+  for (auto& d : test::server_documents(c, db, coll)) out.push_back(DocView(d).find(field).as_int32());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -186,8 +147,8 @@ TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   auto src = connect(source.uri());
   auto dst = connect(target.uri());
   for (auto [db, coll] : {std::pair{"w", "c"}, std::pair{"w", "d"}, std::pair{"s", "big"}}) {
-    auto want = digest(*src, db, coll);
-    auto got = digest(*dst, db, coll);
+    auto want = test::server_digest(*src, db, coll);
+    auto got = test::server_digest(*dst, db, coll);
     EXPECT_EQ(got.count(), want.count()) << db << "." << coll;
     EXPECT_TRUE(got == want) << db << "." << coll << ": the restored documents differ from the source's";
   }
@@ -196,7 +157,8 @@ TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   r = bsonpipe({"restore", "--uri", plain.uri(), (dir / "d").string(), "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto pl = connect(plain.uri());
-  EXPECT_FALSE(digest(*pl, "w", "c") == digest(*src, "w", "c") && digest(*pl, "w", "d") == digest(*src, "w", "d"))
+  EXPECT_FALSE(test::server_digest(*pl, "w", "c") == test::server_digest(*src, "w", "c") &&
+               test::server_digest(*pl, "w", "d") == test::server_digest(*src, "w", "d"))
       << "inconclusive: every write landed in the dumped data";
 }
 
@@ -208,7 +170,7 @@ TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
 // a limit of 1511064038:29 stops before the applyOps (x = 1451..1456); 1511064038:32 stops before
 // the last insert (x = 1451..1459). admin.system.version is never restored.
 TEST(RestoreOplog, FixtureDirectory) {
-  fs::path dump = testdata() / "oplogdump";
+  fs::path dump = test::restore_testdata() / "oplogdump";
   struct Case {
     std::string limit;
     int last;
@@ -254,8 +216,9 @@ TEST(RestoreOplog, FixtureDirectory) {
 // replace it) and config.system.sessions is not restored (an internal collection).
 TEST(RestoreOplog, FixtureArchive) {
   test::MiniMongod server;
-  auto r = bsonpipe({"restore", "--uri", server.uri(), "--archive=" + (testdata() / "dump-w-oplog.archive").string(),
-                     "--oplogReplay", "--progress", "none"});
+  auto r = bsonpipe({"restore", "--uri", server.uri(),
+                     "--archive=" + (test::restore_testdata() / "dump-w-oplog.archive").string(), "--oplogReplay",
+                     "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto conn = connect(server.uri());
   EXPECT_EQ(field_values(*conn, "test", "foo", "a"), range(1, 25));
@@ -263,8 +226,8 @@ TEST(RestoreOplog, FixtureArchive) {
   EXPECT_NE(r.err.find("oplog replay: 16 entr(ies) applied, 2 skipped"), std::string::npos) << r.err;
   // Without --oplogReplay the oplog is left alone.
   test::MiniMongod plain;
-  r = bsonpipe({"restore", "--uri", plain.uri(), "--archive=" + (testdata() / "dump-w-oplog.archive").string(),
-                "--progress", "none"});
+  r = bsonpipe({"restore", "--uri", plain.uri(),
+                "--archive=" + (test::restore_testdata() / "dump-w-oplog.archive").string(), "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("not replaying the oplog"), std::string::npos) << r.err;
 }
@@ -274,7 +237,7 @@ TEST(RestoreOplog, FixtureArchive) {
 TEST(RestoreOplog, ReplayFailureResumes) {
   fs::path dump = test::temp_dir("restore-oplog-resume") / "dump";
   fs::create_directories(dump);
-  fs::copy(testdata() / "oplogdump", dump, fs::copy_options::recursive);
+  fs::copy(test::restore_testdata() / "oplogdump", dump, fs::copy_options::recursive);
   for (auto& e : fs::recursive_directory_iterator(dump))
     fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
   fs::permissions(dump, fs::perms::owner_write, fs::perm_options::add);
@@ -299,7 +262,7 @@ TEST(RestoreOplog, ReplayFailureResumes) {
 TEST(RestoreOplog, BadOplogAndBadFlags) {
   fs::path dump = test::temp_dir("restore-oplog-bad") / "dump";
   fs::create_directories(dump);
-  fs::copy(testdata() / "oplogdump", dump, fs::copy_options::recursive);
+  fs::copy(test::restore_testdata() / "oplogdump", dump, fs::copy_options::recursive);
   for (auto& e : fs::recursive_directory_iterator(dump))
     fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
   fs::permissions(dump, fs::perms::owner_write, fs::perm_options::add);
@@ -331,8 +294,8 @@ TEST(RestoreOplog, BadOplogAndBadFlags) {
       {"restore", "--uri", server.uri(), dump.string(), "--oplogReplay", "--oplogLimit", "x:1", "--progress", "none"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--oplogLimit must be"), std::string::npos) << r.err;
-  r = bsonpipe({"restore", "--uri", server.uri(), (testdata() / "oplogdump" / "db1").string(), "--db", "db1",
-                "--oplogReplay", "--progress", "none"});
+  r = bsonpipe({"restore", "--uri", server.uri(), (test::restore_testdata() / "oplogdump" / "db1").string(), "--db",
+                "db1", "--oplogReplay", "--progress", "none"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("no oplog"), std::string::npos) << r.err;
 }

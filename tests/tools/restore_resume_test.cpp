@@ -15,7 +15,7 @@
 #include "formats/hash.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/cli_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe {
@@ -24,53 +24,21 @@ namespace {
 namespace fs = std::filesystem;
 using formats::Bytes;
 using formats::DocView;
+using test::bsonpipe;
+using test::connect;
+using test::show;
 
 const std::vector<std::pair<std::string, std::string>> kNamespaces = {{"ra", "c1"}, {"ra", "c2"}, {"rb", "c3"}};
 
-test::RunResult bsonpipe(std::vector<std::string> args) {
-  args.insert(args.begin(), test::program("bsonpipe").string());
-  return test::run(args, std::chrono::seconds(300));
-}
-
-std::string show(const test::RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.signal) + "\nstderr:\n" + r.err;
-}
-
-std::unique_ptr<io::Connection> connect(const std::string& uri) {
-  auto u = io::parse_uri(uri);
-  EXPECT_TRUE(u.is_ok());
-  auto c = io::connect_selected(*u, io::ReadPreferenceMode::kPrimary);
-  EXPECT_TRUE(c.is_ok()) << c.error().to_string();
-  return std::move(*c);
-}
-
 formats::MultisetDigest file_digest(const fs::path& p) {
   formats::MultisetDigest d;
-  Bytes b = test::read_file(p);
-  for (std::size_t pos = 0; pos < b.size();) {
-    auto len = static_cast<std::size_t>(formats::load_u32(b.data() + pos));
-    d.add(formats::ByteSpan(b.data() + pos, len));
-    pos += len;
-  }
+  for (auto& doc : test::split_documents(test::read_file(p))) d.add(doc);
   return d;
 }
 
 formats::MultisetDigest server_digest(io::Connection& c, const std::string& db, const std::string& coll) {
-  formats::MultisetDigest d;
   // One batch: a server with --fault-close-after N closes this connection too after N replies.
-  io::FindOptions fo;
-  fo.batch_size = 1'000'000;
-  auto cur = io::find(c, db, coll, fo);
-  EXPECT_TRUE(cur.is_ok()) << cur.error().to_string();
-  if (!cur) return d;
-  for (;;) {
-    for (auto doc : cur->batch()) d.add(doc);
-    if (cur->exhausted()) break;
-    auto more = cur->next_batch();
-    EXPECT_TRUE(more.is_ok());
-    if (!more || !*more) break;
-  }
-  return d;
+  return test::server_digest(c, db, coll, 1'000'000);
 }
 
 // The source: a few namespaces of generated documents (each with an ObjectId _id), dumped once as

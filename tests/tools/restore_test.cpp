@@ -28,6 +28,7 @@ using formats::Bytes;
 using formats::DocView;
 using test::bsonpipe;
 using test::connect;
+using test::server_digest;
 using test::show;
 
 std::int64_t doc_count(io::Connection& c, const std::string& db, const std::string& coll) {
@@ -58,21 +59,6 @@ std::size_t bson_file_count(const fs::path& p) {
   auto n = formats::walk_documents(b);
   EXPECT_TRUE(n.is_ok()) << p << ": " << n.status().to_string();
   return n ? *n : 0;
-}
-
-formats::MultisetDigest server_digest(io::Connection& c, const std::string& db, const std::string& coll) {
-  formats::MultisetDigest d;
-  auto cur = io::find(c, db, coll);
-  EXPECT_TRUE(cur.is_ok()) << cur.error().to_string();
-  if (!cur) return d;
-  for (;;) {
-    for (auto doc : cur->batch()) d.add(doc);
-    if (cur->exhausted()) break;
-    auto more = cur->next_batch();
-    EXPECT_TRUE(more.is_ok());
-    if (!more || !*more) break;
-  }
-  return d;
 }
 
 struct Expected {
