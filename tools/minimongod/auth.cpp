@@ -60,7 +60,12 @@ Expected<Bytes> Engine::cmd_sasl_start(Ctx& ctx) {
   const io::ScramCredentials* creds = nullptr;
   for (auto& c : credentials_)
     if (c.mechanism == *mech) creds = &c;
-  if (!auth_required() || *user != opts_.user || creds == nullptr) return auth_failed();
+  std::optional<io::ScramCredentials> stored;  // a user of admin.system.users (users.cpp)
+  if (!auth_required() || *user != opts_.user || creds == nullptr) {
+    stored = stored_credentials(ctx.db, *user, *mech);
+    if (!stored) return auth_failed();
+    creds = &*stored;
+  }
   auto first = conv->server.server_first(*creds);
   if (!first) return auth_failed();
   conv->id = ctx.session.next_conversation_id++;

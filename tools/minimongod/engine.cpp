@@ -242,6 +242,13 @@ struct EngineAccess {
         {"dbStats", &Engine::cmd_db_stats, true},
         {"renameCollection", &Engine::cmd_rename_collection, true},
         {"applyOps", &Engine::cmd_apply_ops, true},
+        {"createUser", &Engine::cmd_create_user, true},
+        {"dropUser", &Engine::cmd_drop_user, true},
+        {"usersInfo", &Engine::cmd_users_info, true},
+        {"createRole", &Engine::cmd_create_role, true},
+        {"dropRole", &Engine::cmd_drop_role, true},
+        {"rolesInfo", &Engine::cmd_roles_info, true},
+        {"_mergeAuthzCollections", &Engine::cmd_merge_authz_collections, true},
     };
     for (auto& c : kCommands)
       if (c.name == name) return &c;
@@ -340,6 +347,17 @@ Expected<Bytes> Engine::cmd_hello(Ctx& ctx) {
       b.open_array("saslSupportedMechs").append_string("0", "SCRAM-SHA-1").append_string("1", "SCRAM-SHA-256").close();
     }
   }
+  if (auto mechs = get_string(ctx.cmd, "saslSupportedMechs");
+      mechs && !(auth_required() && split_ns(*mechs).second == opts_.user)) {
+    // A user stored in admin.system.users (users.cpp).
+    auto [udb, uname] = split_ns(*mechs);
+    auto stored = stored_mechanisms(udb, uname);
+    if (!stored.empty()) {
+      b.open_array("saslSupportedMechs");
+      for (auto& m : stored) b.append_string(b.next_array_key(), m);
+      b.close();
+    }
+  }
   return finish_ok(b);
 }
 
@@ -369,6 +387,7 @@ Expected<Bytes> Engine::cmd_get_parameter(Ctx& ctx) {
         .append_string("1", "SCRAM-SHA-256")
         .close();
   if (all || ctx.cmd.find("maxBsonObjectSize").valid()) b.append_int32("maxBsonObjectSize", kMaxBsonObjectSize);
+  if (all || ctx.cmd.find("authSchemaVersion").valid()) b.append_int32("authSchemaVersion", 5);  // users.cpp
   return finish_ok(b);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -150,6 +151,24 @@ class Engine {
   Expected<Bytes> cmd_db_stats(Ctx& ctx);
   Expected<Bytes> cmd_rename_collection(Ctx& ctx);
   Expected<Bytes> cmd_apply_ops(Ctx& ctx);
+
+  // users.cpp: users and roles in admin.system.users/roles, the auth schema in admin.system.version
+  Expected<Bytes> cmd_create_user(Ctx& ctx);
+  Expected<Bytes> cmd_drop_user(Ctx& ctx);
+  Expected<Bytes> cmd_users_info(Ctx& ctx);
+  Expected<Bytes> cmd_create_role(Ctx& ctx);
+  Expected<Bytes> cmd_drop_role(Ctx& ctx);
+  Expected<Bytes> cmd_roles_info(Ctx& ctx);
+  Expected<Bytes> cmd_merge_authz_collections(Ctx& ctx);
+  Done ensure_auth_schema();
+  Done insert_authz(std::string_view coll, std::string_view key, Bytes doc, int exists_code, const std::string& what);
+  std::size_t remove_authz(std::string_view coll, const std::vector<Bytes>& ids);
+  Done merge_authz(std::string_view temp_ns, std::string_view target, std::string_view name_field, std::string_view db,
+                   bool drop);
+  // The SCRAM credentials stored for user@db (admin.system.users), and the mechanisms it has.
+  std::optional<io::ScramCredentials> stored_credentials(std::string_view db, std::string_view user,
+                                                         io::ScramMechanism m);
+  std::vector<std::string> stored_mechanisms(std::string_view db, std::string_view user);
 
   // Shared helpers.
   struct WriteResult;
