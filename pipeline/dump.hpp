@@ -15,6 +15,7 @@
 #include "formats/bson.hpp"
 #include "formats/status.hpp"
 #include "io/compress.hpp"
+#include "pipeline/bundle.hpp"
 #include "pipeline/progress.hpp"
 
 namespace bsonpipe::pipeline {
@@ -50,6 +51,8 @@ struct DumpOptions {
   bool oplog = false;                            // --oplog
   ProgressOptions progress;                      // how progress and the summary are shown
   const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
+  // --- bundled files (pipeline/bundle.hpp): --include-path trees copied into a directory dump ---
+  BundleOptions bundle;
 };
 
 struct DumpNamespaceStats {

@@ -1,12 +1,15 @@
 // `bsonpipe dump`: mongodump's command line on top of pipeline::run_dump.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "formats/extjson.hpp"
+#include "pipeline/catalog.hpp"
 #include "pipeline/dump.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
+#include "tools/bsonpipe/file_mode.hpp"
 
 namespace bsonpipe::tools {
 
@@ -14,15 +17,18 @@ namespace {
 
 struct DumpFlags {
   ConnectionFlags conn;
+  FileModeFlag file_mode;  // --file-mode: owner-only output by default
   pipeline::DumpOptions opts;
   std::string query, query_file, out, archive, progress = "auto", read_preference, zstd_level;
   bool gzip = false, zstd = false, quiet = false;
   int verbosity = 0;
   bool archive_given = false;
+  std::string catalog;  // --catalog ROOT (pipeline/catalog.hpp)
 };
 
 int run(DumpFlags& f) {
   auto& o = f.opts;
+  if (Status s = f.file_mode.apply(); !s) return fail("dump", s.to_string());
   auto uri = f.conn.resolve();
   if (!uri) return fail("dump", uri.status().to_string());
   o.uri = *uri;
@@ -54,6 +60,14 @@ int run(DumpFlags& f) {
     if (!q) return fail("dump", "--query is not valid Extended JSON: " + q.status().to_string());
     o.query = std::move(*q);
   }
+  if (!f.catalog.empty() && (f.archive_given || !f.out.empty()))
+    return fail("dump", "--catalog writes a directory dump under ROOT: it cannot be combined with --out or --archive");
+  if (!o.bundle.include_paths.empty() && (f.archive_given || f.out == "-"))
+    return fail("dump",
+                "--include-path needs a directory dump (--out DIR or --catalog ROOT), not an archive or stdout");
+  if (!o.bundle.excludes.empty() && o.bundle.include_paths.empty())
+    return fail("dump", "--exclude applies to --include-path trees: give --include-path");
+  o.bundle.interrupt = &interrupted();
   if (f.archive_given) {
     if (!f.out.empty()) return fail("dump", "--archive and --out cannot be combined");
     o.target = pipeline::DumpTarget::kArchive;
@@ -66,6 +80,7 @@ int run(DumpFlags& f) {
   }
   if (o.parallel_collections < 1) return fail("dump", "--numParallelCollections must be at least 1");
   if (o.readers < 1) return fail("dump", "--readers must be at least 1");
+  if (o.retries < 0) return fail("dump", "--retries must be 0 or more");
   if (!pipeline::parse_progress_mode(f.progress, o.progress.mode))
     return fail("dump", "--progress must be auto, bar, plain, json or none");
   o.progress.quiet = f.quiet;
@@ -73,6 +88,12 @@ int run(DumpFlags& f) {
   // Standard output carries data: progress must not mix into it.
   o.read_preference = f.read_preference;
   o.interrupt = &interrupted();
+  if (!f.catalog.empty()) {
+    auto c = pipeline::run_catalog_dump(f.catalog, o);
+    if (!c) return fail("dump", c.status().to_string());
+    std::printf("%s\n", c->id.c_str());  // the id, for scripts: id=$(bsonpipe dump --catalog ...)
+    return 0;
+  }
   auto r = pipeline::run_dump(o);
   if (!r) return fail("dump", r.status().to_string());
   return 0;
@@ -106,14 +127,33 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--split-threshold", o.split_min_bytes,
                   "collections of at least this many bytes are split into _id ranges (default 64 MiB)");
   cmd->add_option("--compress-threads", o.compress_threads, "compression threads (default: hardware threads)");
-  cmd->add_option("--batchSize", o.batch_size, "documents per find/getMore batch (default: server's)");
+  cmd->add_option("--batchSize", o.batch_size, "documents per find/getMore batch (default: ~1 MiB of documents)");
+  cmd->add_option("--retries", o.retries,
+                  "after a network error or a primary change, resume a read from its last _id up to N times in a "
+                  "row (default 5)");
   cmd->add_option("--readPreference", f->read_preference, "primary, secondary, secondaryPreferred, nearest...");
   cmd->add_flag("--dumpDbUsersAndRoles", o.dump_users_and_roles, "also dump the database's users and roles");
   cmd->add_flag("--viewsAsCollections", o.views_as_collections, "dump views' documents as collections");
   cmd->add_flag("--oplog", o.oplog, "capture the oplog during the dump (replica sets)");
   cmd->add_option("--progress", f->progress, "auto, bar, plain, json or none");
+  cmd->add_option("--catalog", f->catalog,
+                  "dump into the catalog ROOT, as ROOT/<UTC time>/ (locked: one writer at a time); prints the id")
+      ->type_name("ROOT");
+  cmd->add_option("--include-path", o.bundle.include_paths,
+                  "also copy this directory tree into the dump (bsonpipe.files/<n>/, repeatable)")
+      ->type_name("DIR");
+  cmd->add_option("--exclude", o.bundle.excludes,
+                  "leave out --include-path entries matching this glob (relative path or name, repeatable)")
+      ->type_name("GLOB");
+  f->file_mode.add_to(*cmd);
   cmd->add_flag("--quiet", f->quiet, "errors only");
   cmd->add_flag("-v,--verbose", f->verbosity, "more detail (repeatable)");
+  cmd->footer(
+      "Examples:\n"
+      "  bsonpipe dump --uri mongodb://host/ --out dump --gzip\n"
+      "  bsonpipe dump --uri mongodb://host/ --db shop --archive=shop.archive.gz --gzip\n"
+      "  bsonpipe dump --uri mongodb://host/ --gzip --catalog /backup/host --include-path /srv/app/uploads \\\n"
+      "      --exclude '*.tmp'      # nightly: /backup/host/<UTC time>/, see 'bsonpipe catalog --help'");
   cmd->callback([f, archive, zstd, &exit_code] {
     // Options that may be given without a value: what counts is that they were given.
     f->archive_given = archive->count() > 0;

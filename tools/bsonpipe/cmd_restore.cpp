@@ -4,9 +4,16 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <fstream>
+#include <sstream>
+
+#include "formats/manifest.hpp"
+#include "pipeline/bundle.hpp"
+#include "pipeline/catalog.hpp"
 #include "pipeline/restore.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
@@ -24,7 +31,37 @@ struct RestoreFlags {
   bool quiet = false;
   int verbose = 0;
   CLI::Option* archive_opt = nullptr;
+  // Catalog and bundled files (pipeline/catalog.hpp, pipeline/bundle.hpp).
+  std::string catalog, catalog_id, backup_first, restore_paths;
+  bool paths_only = false;
 };
+
+// --catalog ROOT --id ID|latest: the dump directory to restore.
+Result<std::string> catalog_input(const RestoreFlags& f) {
+  if (f.catalog_id.empty()) return Status(ErrorCode::kInvalidArgument, "--catalog needs --id ID (or --id latest)");
+  if (!f.positional.empty() || !f.dir.empty() || f.archive_opt->count() > 0)
+    return Status(ErrorCode::kInvalidArgument, "--catalog names the dump: give no dump path or --archive");
+  auto e = pipeline::find_catalog_entry(f.catalog, f.catalog_id);
+  if (!e) return e.status();
+  if (!e->complete())
+    return Status(ErrorCode::kInvalidArgument,
+                  "catalog dump " + e->id + " is " + std::string(pipeline::catalog_state_name(e->state)) +
+                      ": refusing to restore it" + (e->problem.empty() ? "" : " (" + e->problem + ")"));
+  return e->dir.string();
+}
+
+// The manifest of a directory dump, for --restore-paths (checked before anything is written).
+Result<formats::Manifest> read_manifest(const std::string& dump) {
+  std::string p = dump + "/" + std::string(formats::kManifestName);
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return Status(ErrorCode::kInvalidArgument, p + ": cannot read the manifest (--restore-paths needs one)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto m = formats::manifest_from_json(ss.str());
+  if (!m) return Status(m.status().code(), p + ": " + m.status().message());
+  if (!m->complete) return Status(ErrorCode::kInvalidArgument, p + ": the dump is not complete");
+  return m;
+}
 
 void print_report(const pipeline::RestoreReport& rep, bool quiet) {
   for (const auto& n : rep.namespaces) {
@@ -55,10 +92,13 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
       "%llu document(s) restored successfully. %llu document(s) failed to restore. %llu duplicate key error(s).\n",
       static_cast<unsigned long long>(rep.inserted), static_cast<unsigned long long>(rep.failed),
       static_cast<unsigned long long>(rep.duplicates));
+  if (rep.retries > 0)
+    std::fprintf(stderr, "%llu insert batch(es) were sent again after a retryable error.\n",
+                 static_cast<unsigned long long>(rep.retries));
   if (rep.already_restored > 0)
     std::fprintf(stderr,
-                 "%llu document(s) were already restored by the interrupted run (--resume); %llu of them were found "
-                 "inserted when their unjournaled batch was sent again.\n",
+                 "%llu document(s) were already restored by the interrupted run (--resume) or a failed attempt; %llu "
+                 "of them were found inserted when their batch was sent again.\n",
                  static_cast<unsigned long long>(rep.already_restored),
                  static_cast<unsigned long long>(rep.found_present));
   if (rep.oplog_replayed)
@@ -69,6 +109,13 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
 
 int run(RestoreFlags& f) {
   auto& o = f.opts;
+  if (!f.catalog.empty()) {
+    auto dir = catalog_input(f);
+    if (!dir) return fail("restore", dir.status().to_string());
+    f.positional = *dir;
+  } else if (!f.catalog_id.empty()) {
+    return fail("restore", "--id needs --catalog ROOT");
+  }
   o.archive = f.archive_opt->count() > 0;
   if (!f.positional.empty() && !f.dir.empty()) return fail("restore", "give the dump path once (positional or --dir)");
   std::string path = !f.positional.empty() ? f.positional : f.dir;
@@ -100,6 +147,65 @@ int run(RestoreFlags& f) {
     if (level == pipeline::LogLevel::kVerbose && verbose == 0) return;
     std::fprintf(stderr, "%s\n", msg.c_str());
   };
+  // Bundled files: the manifest is read and checked before anything is written.
+  std::optional<formats::Manifest> bundle_manifest;
+  if (f.paths_only && f.restore_paths.empty()) return fail("restore", "--paths-only needs --restore-paths TARGET");
+  if (!f.restore_paths.empty()) {
+    if (o.archive) return fail("restore", "--restore-paths needs a directory dump (bundled files are not in archives)");
+    auto m = read_manifest(o.input.string());
+    if (!m) return fail("restore", m.status().to_string());
+    if (m->bundled_roots.empty())
+      return fail("restore", o.input.string() + ": the dump has no bundled files (dump with --include-path)");
+    bundle_manifest = std::move(*m);
+  }
+  auto restore_files = [&]() -> int {
+    if (!bundle_manifest) return 0;
+    if (o.dry_run) {
+      if (!f.quiet)
+        std::fprintf(stderr, "dry run: %zu bundled entr(ies) would be restored under %s\n",
+                     bundle_manifest->bundled.size(), f.restore_paths.c_str());
+      return 0;
+    }
+    auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted());
+    if (!r) return fail("restore", "--restore-paths: " + r.status().to_string());
+    if (!f.quiet)
+      std::fprintf(stderr, "restored %llu bundled file(s) (%llu bytes), %llu director(ies), %llu link(s) under %s\n",
+                   static_cast<unsigned long long>(r->files), static_cast<unsigned long long>(r->bytes),
+                   static_cast<unsigned long long>(r->directories), static_cast<unsigned long long>(r->symlinks),
+                   f.restore_paths.c_str());
+    return 0;
+  };
+  if (f.paths_only) {
+    if (!f.backup_first.empty()) return fail("restore", "--backup-first backs up databases: not with --paths-only");
+    return restore_files();
+  }
+
+  // --backup-first ROOT: the target namespaces this restore overwrites go into the catalog first;
+  // if that fails, the restore does not start.
+  if (!f.backup_first.empty()) {
+    if (!o.drop && !o.swap)
+      return fail("restore", "--backup-first is for restores that replace data: give --drop or --swap");
+    if (o.dry_run) {
+      if (!f.quiet) std::fprintf(stderr, "dry run: no --backup-first backup taken\n");
+    } else {
+      auto targets = pipeline::restore_target_namespaces(o);
+      if (!targets) return fail("restore", "--backup-first: " + targets.status().to_string());
+      if (targets->empty()) {
+        if (!f.quiet) std::fprintf(stderr, "--backup-first: the restore writes no namespace; nothing to back up\n");
+      } else {
+        auto b = pipeline::backup_restore_targets(f.backup_first, o, *targets);
+        if (!b) return fail("restore", "--backup-first failed, nothing restored: " + b.status().to_string());
+        std::printf("%s\n", b->id.c_str());
+        std::fflush(stdout);
+        if (!f.quiet)
+          std::fprintf(stderr,
+                       "backed up %zu namespace(s) of the target (%llu documents) into %s as %s; undo with: "
+                       "bsonpipe restore --catalog %s --id %s --drop\n",
+                       b->summary.namespaces.size(), static_cast<unsigned long long>(b->summary.documents),
+                       f.backup_first.c_str(), b->id.c_str(), f.backup_first.c_str(), b->id.c_str());
+      }
+    }
+  }
   auto rep = pipeline::run_restore(o);
   if (rep.already_complete) {
     if (!f.quiet) std::fprintf(stderr, "restore already complete (per its journal): nothing to do\n");
@@ -111,7 +217,7 @@ int run(RestoreFlags& f) {
     return fail("restore", rep.status.to_string());
   }
   if (!rep.ok()) return fail("restore", "restore incomplete: see the errors above");
-  return 0;
+  return restore_files();
 }
 
 }  // namespace
@@ -150,6 +256,8 @@ void add_restore_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--batchSize", o.batch_size, "documents per insert (0 = the server's maxWriteBatchSize)");
   cmd->add_flag("--stopOnError", o.stop_on_error, "stop at the first write error (duplicates included)");
+  cmd->add_option("--retries", o.retries,
+                  "send a batch again after a network error or a primary change, up to N times in a row (default 5)");
   cmd->add_flag("--maintainInsertionOrder", o.maintain_insertion_order, "insert in file order (ordered, one worker)");
   cmd->add_option("--writeConcern", o.write_concern, "write concern: majority, <n> or a JSON document");
   cmd->add_flag("--bypassDocumentValidation", o.bypass_document_validation, "skip the collections' validators");
@@ -173,6 +281,22 @@ void add_restore_command(CLI::App& app, int& exit_code) {
                   "run is journaled");
   cmd->add_flag("--restoreDbUsersAndRoles", o.plan.restore_users_and_roles,
                 "restore users and roles (not supported yet: refused)");
+  cmd->add_option("--catalog", flags->catalog, "restore a dump of this catalog (see --id)")->type_name("ROOT");
+  cmd->add_option("--id", flags->catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
+  cmd->add_option("--backup-first", flags->backup_first,
+                  "with --drop/--swap: first dump the target namespaces this restore replaces into the catalog "
+                  "ROOT (prints its id); no restore if that fails")
+      ->type_name("ROOT");
+  cmd->add_option("--restore-paths", flags->restore_paths,
+                  "put the dump's bundled files (dump --include-path) back under TARGET/<name>/, checking hashes")
+      ->type_name("TARGET");
+  cmd->add_flag("--paths-only", flags->paths_only, "with --restore-paths: restore only the files, not the databases");
+  cmd->footer(
+      "Examples:\n"
+      "  bsonpipe restore --uri mongodb://target/ dump --drop\n"
+      "  bsonpipe restore --uri mongodb://target/ --catalog /backup/db1 --id latest --drop\n"
+      "  bsonpipe restore --uri mongodb://target/ dump --drop --backup-first /backup/db1   # undoable\n"
+      "  bsonpipe restore --catalog /backup/db1 --id 2026-11-22T01-00-00Z --restore-paths /srv/restore --paths-only");
   cmd->add_option("--progress", flags->progress, "auto, bar, plain, json or none")->capture_default_str();
   cmd->add_flag("-q,--quiet", flags->quiet, "only errors");
   cmd->add_flag("-v,--verbose", flags->verbose, "more messages");

@@ -1,0 +1,58 @@
+// Bundled files: directory trees copied into a dump beside the database (`dump --include-path`)
+// and put back under a target directory (`restore --restore-paths`), each file listed in the
+// manifest's "bundled" section with its size, permissions and XXH3-128.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "formats/manifest.hpp"
+#include "formats/status.hpp"
+
+namespace bsonpipe::pipeline {
+
+struct BundleOptions {
+  // Directories to copy (--include-path, repeatable). Default: none (nothing is bundled).
+  std::vector<std::filesystem::path> include_paths;
+  // Globs (fnmatch) matched against each entry's path relative to its include directory and
+  // against its base name; a matching directory is left out with everything under it. Default: none.
+  std::vector<std::string> excludes;
+  // SIGINT/SIGTERM flag; stops the copy with kCancelled. Default: none.
+  const std::atomic<bool>* interrupt = nullptr;
+};
+
+struct BundleResult {
+  std::vector<formats::BundledRoot> roots;
+  std::vector<formats::BundledFile> files;  // directories first within each tree, sorted by path
+  std::vector<std::string> notices;         // entries not copied (sockets, devices, fifos)
+  std::uint64_t bytes = 0;
+};
+
+// Copies every include path into `dump_root`/bsonpipe.files/<n>/ (n = 0, 1, ... in the order
+// given). Symbolic links are stored as links, never followed; permission bits are kept. Fails
+// naming the file on any read or write error. Runs on the calling thread.
+Result<BundleResult> copy_bundle(const std::filesystem::path& dump_root, const BundleOptions& opts);
+
+// Moves the copied trees from a staging directory to the finished dump (replacing an older
+// bsonpipe.files there). Nothing to do when nothing was bundled.
+Status move_bundle(const std::filesystem::path& staging, const std::filesystem::path& out, const BundleResult& bundle);
+
+struct RestorePathsReport {
+  std::uint64_t files = 0;
+  std::uint64_t directories = 0;
+  std::uint64_t symlinks = 0;
+  std::uint64_t bytes = 0;
+};
+
+// Puts a dump's bundled files back: each root's tree goes to `target`/<root.name>/. Every path
+// is checked to stay under `target` (no "..", no absolute path, no symbolic link on the way)
+// and every file's size and XXH3-128 are checked before it is moved into place (written under a
+// temporary name first). Existing files are replaced. Fails at the first problem, naming it.
+Result<RestorePathsReport> restore_bundle(const std::filesystem::path& dump_root, const formats::Manifest& manifest,
+                                          const std::filesystem::path& target,
+                                          const std::atomic<bool>* interrupt = nullptr);
+
+}  // namespace bsonpipe::pipeline

@@ -1,0 +1,149 @@
+// The catalog of nightly dumps: ROOT/<UTC timestamp>/ directory dumps written under a lock
+// (`dump --catalog`), listed, removed and pruned with GFS-style retention (`bsonpipe catalog`),
+// and found again by id for `restore --catalog ROOT --id ID|latest`.
+//
+// Layout: ROOT/.lock (flock'd by the one writer; holds "pid host time id" for messages),
+// ROOT/<id>.partial/ while a dump is staged, ROOT/<id>/ once moved into place (complete when its
+// manifest.json says so: the manifest is written last), ROOT/.verified/<id>.json (optional, a
+// verify report: the entry shows as "verified"). Ids look like 2026-11-22T01-00-00Z, with "-N"
+// appended when a dump in the same second already has that id.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "formats/manifest.hpp"
+#include "formats/status.hpp"
+#include "pipeline/dump.hpp"
+#include "pipeline/restore.hpp"
+
+namespace bsonpipe::pipeline {
+
+inline constexpr std::string_view kCatalogLockName = ".lock";
+inline constexpr std::string_view kCatalogVerifiedDir = ".verified";
+
+// Who holds a catalog's lock (as written in the lock file by the holder).
+struct CatalogLockHolder {
+  long pid = 0;
+  std::string host;
+  std::string since;              // UTC, ISO 8601
+  std::string id;                 // the dump being written ("" while the id is being chosen)
+  std::string to_string() const;  // "pid 123 on host h since 2026-... writing <id>"
+};
+
+// The catalog's write lock: an exclusive flock on ROOT/.lock, held until destruction. The lock
+// is the kernel's, so a crashed holder never leaves a stale lock behind.
+class CatalogLock {
+ public:
+  CatalogLock() = default;
+  CatalogLock(CatalogLock&& o) noexcept;
+  CatalogLock& operator=(CatalogLock&& o) noexcept;
+  CatalogLock(const CatalogLock&) = delete;
+  CatalogLock& operator=(const CatalogLock&) = delete;
+  ~CatalogLock();
+
+  // Creates ROOT if needed and takes the lock without waiting; fails (kInvalidArgument) naming
+  // the holder if another process (or another CatalogLock in this one) has it.
+  static Result<CatalogLock> acquire(const std::filesystem::path& root);
+  // Records the id being written in the lock file (for `catalog remove`/`prune` and messages).
+  Status set_id(const std::string& id);
+  void release();
+
+ private:
+  int fd_ = -1;
+  std::filesystem::path root_;
+};
+
+// The current holder, or nullopt if nobody holds the lock (or there is no lock file).
+std::optional<CatalogLockHolder> catalog_lock_holder(const std::filesystem::path& root);
+
+// "2026-11-22T01-00-00Z" for a UTC time in milliseconds since the epoch.
+std::string catalog_id_for(std::int64_t utc_ms);
+// The UTC milliseconds and the same-second sequence number of an id ("...Z" = 0, "...Z-3" = 3);
+// nullopt if `id` is not a catalog id.
+std::optional<std::pair<std::int64_t, int>> parse_catalog_id(std::string_view id);
+
+enum class CatalogState : std::uint8_t {
+  kComplete,    // manifest.json with complete: true
+  kIncomplete,  // a .partial directory, no manifest, complete: false, or an unreadable manifest
+  kWriting,     // being written right now (its id is the lock holder's)
+};
+std::string_view catalog_state_name(CatalogState s);
+
+struct CatalogEntry {
+  std::string id;
+  std::filesystem::path dir;  // ROOT/<id> or ROOT/<id>.partial
+  bool partial = false;       // the directory is ROOT/<id>.partial
+  CatalogState state = CatalogState::kIncomplete;
+  bool verified = false;     // ROOT/.verified/<id>.json exists (and the entry is complete)
+  std::int64_t time_ms = 0;  // the time the id names (UTC ms): when the dump started
+  int seq = 0;               // same-second sequence number from the id
+  std::uint64_t size = 0;    // bytes of every regular file under dir
+  std::optional<formats::Manifest> manifest;
+  std::string problem;                  // why the manifest could not be read ("" = fine or absent)
+  std::vector<std::string> namespaces;  // distinct namespaces in the manifest, sorted
+  bool complete() const { return state == CatalogState::kComplete; }
+};
+
+// Every entry of ROOT (directories named like catalog ids, with or without ".partial"), newest
+// first (by time, then sequence number). Other files and directories are ignored.
+Result<std::vector<CatalogEntry>> list_catalog(const std::filesystem::path& root);
+
+// One entry by id, or "latest" = the newest complete one. Fails naming the id when there is none.
+Result<CatalogEntry> find_catalog_entry(const std::filesystem::path& root, const std::string& id);
+
+// Removes an entry; refuses one being written (kInvalidArgument naming the lock holder).
+Status remove_catalog_entry(const std::filesystem::path& root, const std::string& id);
+
+struct PrunePolicy {
+  int keep_last = 0;    // the newest N complete dumps
+  int keep_daily = 0;   // the newest complete dump of each of the D most recent days (UTC) that have one
+  int keep_weekly = 0;  // the newest complete dump of each of the W most recent ISO weeks that have one
+};
+
+struct PruneDecision {
+  CatalogEntry entry;
+  bool keep = false;
+  std::string reason;  // every rule that keeps it ("last 1", "daily 2026-11-21", ...), or why it goes
+};
+
+// What prune would do, entry by entry (newest first). Rules: complete dumps are kept if any of
+// keep-last/daily/weekly selects them; the newest complete dump is always kept; an entry being
+// written is always kept; other incomplete entries are removed when older than the newest
+// complete dump and kept (as possibly still useful) when newer. Pure: reads nothing.
+std::vector<PruneDecision> plan_prune(const std::vector<CatalogEntry>& entries, const PrunePolicy& policy);
+
+// Lists, plans and (unless dry_run) removes. Entries found being written at removal time are
+// kept. Returns the decisions, with the reason of any removal that failed.
+Result<std::vector<PruneDecision>> prune_catalog(const std::filesystem::path& root, const PrunePolicy& policy,
+                                                 bool dry_run);
+
+struct CatalogDumpResult {
+  std::string id;
+  std::filesystem::path dir;
+  DumpSummary summary;
+};
+
+// A directory dump into the catalog: takes the lock, picks a fresh id from the current UTC time,
+// dumps into ROOT/<id> (staged in ROOT/<id>.partial, manifest last) and releases the lock.
+// `opts.out` and `opts.target` are set here. A failed dump leaves no ROOT/<id> behind.
+Result<CatalogDumpResult> run_catalog_dump(const std::filesystem::path& root, DumpOptions opts);
+
+// The target namespaces ("db.collection", after --nsFrom/--nsTo) a restore with these options
+// would write, from its plan (directory or archive file; standard input is refused: it cannot
+// be read twice).
+Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions& opts);
+
+// `restore --backup-first ROOT`: dumps those namespaces of the restore's target server into the
+// catalog (a catalog dump, locked as any other). Namespaces the server does not have are simply
+// absent from the backup. Fails without touching the target if nothing could be planned.
+Result<CatalogDumpResult> backup_restore_targets(const std::filesystem::path& root, const RestoreOptions& opts,
+                                                 const std::vector<std::string>& namespaces);
+
+// A namespace as an exact NsFilter pattern (escapes `*`, `$` and `\`).
+std::string exact_namespace_pattern(std::string_view ns);
+
+}  // namespace bsonpipe::pipeline
