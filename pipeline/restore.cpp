@@ -19,6 +19,7 @@
 #include "pipeline/oplog_replay.hpp"
 #include "pipeline/restore_journal.hpp"
 #include "pipeline/restore_source.hpp"
+#include "pipeline/users_roles.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -169,6 +170,7 @@ class Restorer {
     }
   };
   std::unique_ptr<OplogSpool> oplog_spool_;
+  std::unique_ptr<UsersRolesRestore> users_roles_;  // pipeline/users_roles.hpp
 
   bool started_before(const RestoreTarget& t) const { return resuming_ && prior_.started.count(t.ns()) > 0; }
   bool done_before(const RestoreTarget& t) const { return resuming_ && prior_.done.count(t.ns()) > 0; }
@@ -523,8 +525,7 @@ Status Restorer::check_options() {
   if ((o_.resume || !o_.journal.empty()) && o_.archive && (o_.archive_path.empty() || o_.archive_path == "-"))
     return {ErrorCode::kInvalidArgument,
             "--resume/--journal need an archive file: an archive read from standard input cannot be resumed"};
-  if (o_.plan.restore_users_and_roles)
-    return {ErrorCode::kInvalidArgument, "--restoreDbUsersAndRoles is not supported yet"};
+  if (auto s = check_restore_users_and_roles(o_); !s) return s;  // pipeline/users_roles.hpp
   if (o_.swap && o_.drop)
     return {ErrorCode::kInvalidArgument, "--swap replaces each collection already: do not combine it with --drop"};
   if (o_.num_parallel_collections < 1)
@@ -923,6 +924,14 @@ void Restorer::run_archive(archive::Reader& reader) {
         }
         continue;
       }
+      if (users_roles_) {  // --- users, roles, auth schema: kept for the end (pipeline/users_roles.hpp) ---
+        auto took = users_roles_->capture(*ev);
+        if (!took) {
+          fail(took.status());
+          break;
+        }
+        if (*took) continue;
+      }
       auto k = lookup(*ev);
       if (!k) continue;
       if (ev->kind == archive::EventKind::kDocuments) {
@@ -1100,6 +1109,11 @@ RestoreReport Restorer::run() {
     if (!p) return early(p.status());
     plan_ = std::move(*p);
   }
+  {  // --- users and roles leave the plan; restored after the collections (pipeline/users_roles.hpp) ---
+    auto ur = UsersRolesRestore::prepare(o_, plan_);
+    if (!ur) return early(ur.status());
+    if (!o_.dry_run) users_roles_ = std::move(*ur);
+  }
   if (plan_.has_oplog && !o_.plan.oplog_replay) plan_.skipped.push_back("not replaying the oplog (use --oplogReplay)");
   if (o_.plan.oplog_replay) {
     if (!plan_.has_oplog)
@@ -1172,6 +1186,13 @@ RestoreReport Restorer::run() {
     run_directory();
   }
   if (!o_.dry_run && !errors_.cancelled()) create_views(**control);
+  // --- as mongorestore: users and roles after every collection (pipeline/users_roles.hpp) ---
+  if (users_roles_ && !errors_.cancelled())
+    if (auto s = users_roles_->restore(**control, o_.drop, write_concern_, [this](const std::string& m) {
+          log(LogLevel::kInfo, m);
+        });
+        !s)
+      fail(s);
   // As mongorestore: the oplog goes last, after every collection's data and indexes, and only
   // when all of them made it.
   if (!o_.dry_run && o_.plan.oplog_replay && !errors_.cancelled()) {
