@@ -1188,9 +1188,8 @@ RestoreReport Restorer::run() {
   if (!o_.dry_run && !errors_.cancelled()) create_views(**control);
   // --- as mongorestore: users and roles after every collection (pipeline/users_roles.hpp) ---
   if (users_roles_ && !errors_.cancelled())
-    if (auto s = users_roles_->restore(**control, o_.drop, write_concern_, [this](const std::string& m) {
-          log(LogLevel::kInfo, m);
-        });
+    if (auto s = users_roles_->restore(**control, o_.drop, write_concern_,
+                                       [this](const std::string& m) { log(LogLevel::kInfo, m); });
         !s)
       fail(s);
   // As mongorestore: the oplog goes last, after every collection's data and indexes, and only
