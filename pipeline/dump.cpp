@@ -20,6 +20,7 @@
 #include "pipeline/error_holder.hpp"
 #include "pipeline/namespaces.hpp"
 #include "pipeline/ordered_writer.hpp"
+#include "pipeline/users_roles.hpp"
 #include "pipeline/version.hpp"
 
 namespace bsonpipe::pipeline {
@@ -205,6 +206,7 @@ class Dumper {
   std::int64_t start_ms_ = 0;
   // --oplog: the newest oplog entry's ts when the dump started (absent: the oplog was empty).
   std::optional<formats::Timestamp> oplog_start_;
+  std::vector<DbAuthzPart> authz_;  // --dumpDbUsersAndRoles (pipeline/users_roles.hpp)
 };
 
 io::Expected<std::unique_ptr<io::Connection>> Dumper::connect() {
@@ -261,6 +263,14 @@ Status Dumper::plan() {
   }
   for (auto& db : dbs)
     if (Status s = plan_database(**conn, db, filter); !s) return s;
+  // --- --dumpDbUsersAndRoles (pipeline/users_roles.hpp); --db admin has them already, as mongodump ---
+  if (opts_.dump_users_and_roles && opts_.db == "admin")
+    progress_.info("skipping users/roles dump, already dumped admin database");
+  if (opts_.dump_users_and_roles && opts_.db != "admin") {
+    auto parts = read_db_users_and_roles(**conn, opts_.db);
+    if (!parts) return parts.status();
+    authz_ = std::move(*parts);
+  }
   if (!opts_.collection.empty() && colls_.empty())
     progress_.info("dump: collection " + opts_.db + "." + opts_.collection + " does not exist; nothing to dump");
 
@@ -281,7 +291,7 @@ Status Dumper::plan_database(io::Connection& conn, const std::string& db, const 
   if (!colls) return {ErrorCode::kServer, "listCollections on " + db + " failed: " + colls.error().to_string()};
   for (auto& info : *colls) {
     if (!opts_.collection.empty() && info.name != opts_.collection) continue;
-    if (skip_collection(db, info, opts_.db.empty())) continue;
+    if (skip_collection(db, info, opts_.db.empty() || opts_.db == "admin")) continue;  // admin: as mongodump
     if (std::find(opts_.exclude_collections.begin(), opts_.exclude_collections.end(), info.name) !=
         opts_.exclude_collections.end())
       continue;
@@ -421,10 +431,16 @@ Status Dumper::write_archive_prelude() {
   prelude.header.tool_version = std::string(tool_version());
   for (auto& c : colls_) prelude.collections.push_back({c->db, c->name, metadata_json(*c), c->size, c->type});
   if (opts_.oplog) prelude.collections.push_back({"", "oplog", "", 0, ""});
+  for (auto& p : authz_) prelude.collections.push_back({opts_.db, p.collection, "", 0, ""});
   if (Status s = mux_->write_prelude(prelude); !s) return s;
   for (auto& c : colls_)
     if (!c->has_data)
       if (Status s = mux_->end_namespace(c->db, c->name); !s) return s;
+  for (auto& p : authz_) {  // --dumpDbUsersAndRoles: right after the prelude, as mongodump
+    if (!p.documents.empty())
+      if (Status s = mux_->write_documents(opts_.db, p.collection, p.documents); !s) return s;
+    if (Status s = mux_->end_namespace(opts_.db, p.collection); !s) return s;
+  }
   return {};
 }
 
@@ -747,10 +763,7 @@ Result<DumpSummary> Dumper::run() {
   if (opts_.oplog && (!opts_.db.empty() || opts_.target == DumpTarget::kStdoutBson))
     return Status(ErrorCode::kInvalidArgument,
                   "--oplog dumps the whole instance: it cannot be used with --db or --out -");
-  if (opts_.dump_users_and_roles)
-    return Status(ErrorCode::kInvalidArgument,
-                  "--dumpDbUsersAndRoles is not supported yet by bsonpipe dump (a whole-instance dump includes "
-                  "admin.system.users and admin.system.roles)");
+  if (Status s = check_dump_users_and_roles(opts_); !s) return s;  // pipeline/users_roles.hpp
   if (!opts_.collection.empty() && opts_.db.empty())
     return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
 
@@ -764,6 +777,11 @@ Result<DumpSummary> Dumper::run() {
     fs::create_directories(staging_, ec);
     if (ec) s = Status(ErrorCode::kIo, "cannot create " + staging_.string() + ": " + ec.message());
     if (s) s = write_metadata_files();
+    for (auto& p : authz_) {  // --- --dumpDbUsersAndRoles: <db>/$admin.system.users.bson, ... ---
+      auto rel = db_authz_file_path(opts_.db, p.collection, layout_compression(opts_.codec));
+      if (s && !rel) s = rel.status();
+      if (s) s = write_small_file(*rel, p.documents, opts_.db + "." + p.collection, "data", p.count);
+    }
     if (s) {
       formats::PreludeJson p{server_version_, std::string(tool_version())};
       std::string json = formats::write_prelude_json(p);
