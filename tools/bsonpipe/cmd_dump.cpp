@@ -132,7 +132,8 @@ void add_dump_command(CLI::App& app, int& exit_code) {
                   "after a network error or a primary change, resume a read from its last _id up to N times in a "
                   "row (default 5)");
   cmd->add_option("--readPreference", f->read_preference, "primary, secondary, secondaryPreferred, nearest...");
-  cmd->add_flag("--dumpDbUsersAndRoles", o.dump_users_and_roles, "also dump the database's users and roles");
+  cmd->add_flag("--dumpDbUsersAndRoles", o.dump_users_and_roles,
+                "also dump the --db database's users and roles (as $admin.system.users/roles/version)");
   cmd->add_flag("--viewsAsCollections", o.views_as_collections, "dump views' documents as collections");
   cmd->add_flag("--oplog", o.oplog, "capture the oplog during the dump (replica sets)");
   cmd->add_option("--progress", f->progress, "auto, bar, plain, json or none");

@@ -280,7 +280,8 @@ void add_restore_command(CLI::App& app, int& exit_code) {
                   "restore journal path (default: <dump>/.bsonpipe-restore-journal, <archive>.journal); given, the "
                   "run is journaled");
   cmd->add_flag("--restoreDbUsersAndRoles", o.plan.restore_users_and_roles,
-                "restore users and roles (not supported yet: refused)");
+                "restore the --db database's users and roles ($admin.system.users/roles of a dump made with "
+                "--dumpDbUsersAndRoles)");
   cmd->add_option("--catalog", flags->catalog, "restore a dump of this catalog (see --id)")->type_name("ROOT");
   cmd->add_option("--id", flags->catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
   cmd->add_option("--backup-first", flags->backup_first,
