@@ -102,9 +102,11 @@ std::shared_ptr<Collection> authz_collection(Catalog& catalog, std::string_view 
   bool created = false;
   auto c = catalog.get_or_create("admin", name, &created);
   std::unique_lock lock(c->mutex());
-  bool has = std::any_of(c->indexes().begin(), c->indexes().end(), [](const Index& i) { return i.unique; });
+  std::string name_of_index = std::string(key) + "_1_db_1";
+  bool has =
+      std::any_of(c->indexes().begin(), c->indexes().end(), [&](const Index& i) { return i.name == name_of_index; });
   if (!has && !key.empty()) {
-    auto idx = parse_index_spec(DocView(spec_of(key, std::string(key) + "_1_db_1")));
+    auto idx = parse_index_spec(DocView(spec_of(key, name_of_index)));
     if (idx) (void)c->add_index(std::move(*idx));
   }
   return c;
