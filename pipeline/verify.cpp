@@ -243,10 +243,12 @@ void check_indexes(Context& ctx, const std::string& rel, const std::string& ns, 
       auto t = e.type();
       bool number = t == formats::BsonType::kDouble || t == formats::BsonType::kInt32 ||
                     t == formats::BsonType::kInt64 || t == formats::BsonType::kDecimal128;
+      // Old servers accepted other values (true, {}, ...); restore converts them with
+      // --convertLegacyIndexes, so they are noted, not counted as damage.
       if (!number && t != formats::BsonType::kString)
-        ctx.problems.add(rel, ns,
-                         label + ": key field " + std::string(e.key()) + " has type " +
-                             std::string(formats::type_name(t)) + " (a number or an index type string is needed)");
+        ctx.report.notices.push_back(rel + ": " + label + ": key field " + std::string(e.key()) + " has type " +
+                                     std::string(formats::type_name(t)) +
+                                     " (a legacy spec: restore it with --convertLegacyIndexes)");
     }
   }
 }
