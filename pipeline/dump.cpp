@@ -411,11 +411,12 @@ Status Dumper::write_archive_prelude() {
   fs::path out = opts_.out;
   auto hashed_write = [this](ByteSpan b) -> Status {
     archive_hash_->update(b);
+    if (opts_.archive_sink) return opts_.archive_sink(b);  // bsonpipe copy
     if (archive_file_) return archive_file_->write(b);
     return io::write_all(1, b, "standard output");
   };
   archive_hash_ = std::make_unique<formats::Xxh3Hasher>();
-  if (!out.empty() && out != "-") {
+  if (!out.empty() && out != "-" && !opts_.archive_sink) {
     auto f = io::AtomicFileWriter::create(out);
     if (!f) return f.status();
     archive_file_ = std::make_unique<io::AtomicFileWriter>(std::move(*f));

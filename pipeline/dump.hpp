@@ -53,6 +53,9 @@ struct DumpOptions {
   const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
   // --- bundled files (pipeline/bundle.hpp): --include-path trees copied into a directory dump ---
   BundleOptions bundle;
+  // bsonpipe copy: with kArchive, the archive stream goes to this sink (called from one thread
+  // at a time, in stream order) instead of `out`. An error it returns fails the dump.
+  std::function<Status(formats::ByteSpan)> archive_sink;
 };
 
 struct DumpNamespaceStats {

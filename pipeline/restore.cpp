@@ -1088,16 +1088,21 @@ RestoreReport Restorer::run() {
   std::unique_ptr<ArchiveInput> archive_in;
   std::unique_ptr<archive::Reader> reader;
   if (o_.archive) {
-    auto in = ArchiveInput::open(o_.archive_path, o_.gzip);
-    if (!in) return early(in.status());
-    archive_in = std::move(*in);
+    std::string in_name = "archive stream";  // bsonpipe copy: o_.archive_source
+    archive::ByteSource src = o_.archive_source;
+    if (!src) {
+      auto in = ArchiveInput::open(o_.archive_path, o_.gzip);
+      if (!in) return early(in.status());
+      archive_in = std::move(*in);
+      src = archive_in->source();
+      in_name = archive_in->name();
+    }
     archive::ReaderOptions ro;
     ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
-    reader = std::make_unique<archive::Reader>(archive_in->source(), ro);
+    reader = std::make_unique<archive::Reader>(std::move(src), ro);
     auto prelude = reader->read_prelude();
     if (!prelude)
-      return early(
-          {prelude.status().code(), archive_in->name() + ": " + prelude.status().message(), prelude.status().offset()});
+      return early({prelude.status().code(), in_name + ": " + prelude.status().message(), prelude.status().offset()});
     auto p = plan_archive(**prelude, o_.plan);
     if (!p) return early(p.status());
     plan_ = std::move(*p);

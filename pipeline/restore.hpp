@@ -35,6 +35,9 @@ struct RestoreOptions {
   std::filesystem::path input;            // a dump directory, a database directory (with plan.db) or a .bson file
   bool archive = false;                   // read an archive instead of `input`
   std::string archive_path;               // "" or "-" = standard input
+  // bsonpipe copy: with `archive`, read the (uncompressed) archive stream from here instead of
+  // archive_path; never journaled. Called from one thread.
+  formats::archive::ByteSource archive_source;
   PlanOptions plan;                       // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
   bool gzip = false;                      // --gzip: archives must be gzip; files are also detected by name and magic
   bool drop = false;                      // --drop: drop each target collection before restoring it

@@ -1,0 +1,396 @@
+#include "pipeline/copy.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "io/commands.hpp"
+#include "io/uri.hpp"
+
+namespace bsonpipe::pipeline {
+
+using formats::Bytes;
+using formats::ByteSpan;
+using formats::DocView;
+
+// ---- BytePipe -----------------------------------------------------------------------------------
+
+struct BytePipe::Impl {
+  std::mutex mu;
+  std::condition_variable can_read;
+  std::condition_variable can_write;
+  std::deque<Bytes> chunks;
+  std::size_t front_pos = 0;  // bytes of chunks.front() already read
+  std::size_t buffered = 0;   // unread bytes in chunks
+  std::size_t capacity = 0;
+  bool write_closed = false;
+  bool read_closed = false;
+  Status error;  // set by close_write(error)
+};
+
+BytePipe::BytePipe(std::size_t capacity) : impl_(std::make_unique<Impl>()) {
+  impl_->capacity = std::max<std::size_t>(1, capacity);
+}
+
+BytePipe::~BytePipe() = default;
+
+Status BytePipe::write(ByteSpan data) {
+  if (data.empty()) return {};
+  Impl& p = *impl_;
+  std::unique_lock lock(p.mu);
+  // A write larger than the capacity still goes through once the pipe is empty.
+  p.can_write.wait(lock, [&] {
+    return p.read_closed || p.write_closed || p.buffered == 0 || p.buffered + data.size() <= p.capacity;
+  });
+  if (p.read_closed) return {ErrorCode::kCancelled, "the restore side stopped reading"};
+  if (p.write_closed) return p.error.is_ok() ? Status{ErrorCode::kCancelled, "the copy was stopped"} : p.error;
+  p.chunks.emplace_back(data.begin(), data.end());
+  p.buffered += data.size();
+  p.can_read.notify_one();
+  return {};
+}
+
+Result<std::size_t> BytePipe::read(std::span<std::uint8_t> buf) {
+  Impl& p = *impl_;
+  std::unique_lock lock(p.mu);
+  p.can_read.wait(lock, [&] { return !p.chunks.empty() || p.write_closed || p.read_closed; });
+  if (!p.error.is_ok()) return p.error;
+  if (p.read_closed || p.chunks.empty() || buf.empty()) return std::size_t{0};
+  std::size_t n = 0;
+  while (n < buf.size() && !p.chunks.empty()) {
+    Bytes& front = p.chunks.front();
+    std::size_t take = std::min(buf.size() - n, front.size() - p.front_pos);
+    std::memcpy(buf.data() + n, front.data() + p.front_pos, take);
+    n += take;
+    p.front_pos += take;
+    if (p.front_pos == front.size()) {
+      p.chunks.pop_front();
+      p.front_pos = 0;
+    }
+  }
+  p.buffered -= n;
+  p.can_write.notify_one();
+  return n;
+}
+
+void BytePipe::close_write(Status error) {
+  Impl& p = *impl_;
+  {
+    std::lock_guard lock(p.mu);
+    if (p.write_closed) return;  // the first close (and its error) stands
+    p.write_closed = true;
+    p.error = std::move(error);
+    if (!p.error.is_ok()) {
+      p.chunks.clear();
+      p.buffered = 0;
+      p.front_pos = 0;
+    }
+  }
+  p.can_read.notify_all();
+  p.can_write.notify_all();
+}
+
+void BytePipe::close_read() {
+  Impl& p = *impl_;
+  {
+    std::lock_guard lock(p.mu);
+    p.read_closed = true;
+    p.chunks.clear();
+    p.buffered = 0;
+    p.front_pos = 0;
+  }
+  p.can_read.notify_all();
+  p.can_write.notify_all();
+}
+
+// ---- CopyReport -----------------------------------------------------------------------------------
+
+bool CopyReport::ok() const {
+  if (!status.is_ok() || !restore.ok()) return false;
+  return std::all_of(verify.begin(), verify.end(), [](const VerifyResult& v) { return v.matches(); });
+}
+
+std::vector<std::string> CopyReport::mismatches() const {
+  std::vector<std::string> out;
+  for (auto& v : verify)
+    if (!v.matches()) out.push_back(v.source_ns == v.target_ns ? v.target_ns : v.source_ns + " -> " + v.target_ns);
+  return out;
+}
+
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::pair<std::string, std::string> split_ns(const std::string& ns) {
+  auto dot = ns.find('.');
+  if (dot == std::string::npos) return {ns, ""};
+  return {ns.substr(0, dot), ns.substr(dot + 1)};
+}
+
+Status check_options(const CopyOptions& o) {
+  const RestoreOptions& r = o.restore;
+  if (o.dump.oplog) return {ErrorCode::kInvalidArgument, "copy does not support --oplog"};
+  if (r.resume || !r.journal.empty())
+    return {ErrorCode::kInvalidArgument, "copy cannot be resumed (--resume/--journal are for restore)"};
+  if (r.dry_run) return {ErrorCode::kInvalidArgument, "copy has no --dryRun"};
+  if (r.plan.oplog_replay) return {ErrorCode::kInvalidArgument, "copy does not support --oplogReplay"};
+  if (!r.input.empty() || !r.archive_path.empty() || r.archive_source)
+    return {ErrorCode::kInvalidArgument, "copy reads from --from, not from a dump"};
+  if (o.dump.target != DumpTarget::kDirectory || o.dump.archive_sink)
+    return {ErrorCode::kInvalidArgument, "copy writes to --to, not to a dump"};
+  if (o.pipe_bytes == 0) return {ErrorCode::kInvalidArgument, "the copy pipe needs a capacity above 0"};
+  if (o.dump.parallel_collections < 1) return {ErrorCode::kInvalidArgument, "-j must be at least 1"};
+  if (o.dump.readers < 1) return {ErrorCode::kInvalidArgument, "--readers must be at least 1"};
+  return {};
+}
+
+struct Endpoints {
+  io::Uri from;
+  io::Uri to;
+  io::ReadPreferenceMode read_mode = io::ReadPreferenceMode::kPrimary;
+};
+
+// Connects to both sides before any thread starts: an unreachable or read-only side fails here,
+// in one line naming the side.
+Status preflight(const CopyOptions& o, Endpoints& ep) {
+  auto from = io::parse_uri(o.dump.uri);
+  if (!from) return {from.status().code(), "--from: " + from.status().message()};
+  auto to = io::parse_uri(o.restore.uri);
+  if (!to) return {to.status().code(), "--to: " + to.status().message()};
+  ep.from = std::move(*from);
+  ep.to = std::move(*to);
+  ep.read_mode = ep.from.read_preference;
+  if (!o.dump.read_preference.empty()) {
+    auto m = io::parse_read_preference(o.dump.read_preference);
+    if (!m) return m.status();
+    ep.read_mode = *m;
+  }
+  auto dst = io::connect_selected(ep.to, io::ReadPreferenceMode::kPrimary);
+  if (!dst)
+    return {ErrorCode::kNetwork,
+            "cannot connect to the target (--to " + ep.to.redacted() + "): " + dst.error().to_string()};
+  if (!(*dst)->server().writable())
+    return {ErrorCode::kInvalidArgument,
+            "the target " + (*dst)->host().to_string() + " is not writable (not a primary)"};
+  auto src = io::connect_selected(ep.from, ep.read_mode);
+  if (!src)
+    return {ErrorCode::kNetwork,
+            "cannot connect to the source (--from " + ep.from.redacted() + "): " + src.error().to_string()};
+  // Copying a server onto itself without renaming would restore every collection into itself
+  // (and --drop would drop it before reading it).
+  if ((*src)->host() == (*dst)->host() && o.restore.plan.ns_from.empty())
+    return {ErrorCode::kInvalidArgument, "--from and --to are the same server (" + (*src)->host().to_string() +
+                                             "): give --nsFrom/--nsTo to copy into other namespaces"};
+  return {};
+}
+
+// Count and content digest of db.coll's documents (those matching `filter`, when not empty).
+Status digest_namespace(io::Connection& c, const std::string& db, const std::string& coll, ByteSpan filter,
+                        const std::atomic<bool>* interrupt, formats::MultisetDigest& out) {
+  io::FindOptions fo;
+  if (!filter.empty()) fo.filter = DocView(filter);
+  fo.no_cursor_timeout = true;
+  auto cur = io::find(c, db, coll, fo);
+  if (!cur) return {ErrorCode::kServer, "find on " + db + "." + coll + " failed: " + cur.error().to_string()};
+  while (true) {
+    if (interrupt != nullptr && interrupt->load(std::memory_order_relaxed))
+      return {ErrorCode::kCancelled, "interrupted"};
+    for (ByteSpan d : cur->batch()) out.add(d);
+    if (cur->exhausted()) break;
+    auto more = cur->next_batch();
+    if (!more) return {ErrorCode::kServer, "getMore on " + db + "." + coll + " failed: " + more.error().to_string()};
+    if (!*more) break;
+  }
+  return {};
+}
+
+// --verify: every copied collection's count and digest on both sides, -j namespaces at a time.
+Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
+  auto interrupted = [&] { return o.interrupt != nullptr && o.interrupt->load(); };
+  for (const auto& n : rep.restore.namespaces) {
+    if (n.kind == TargetKind::kView) continue;
+    VerifyResult v;
+    v.source_ns = n.source_ns;
+    v.target_ns = n.target_ns;
+    rep.verify.push_back(std::move(v));
+  }
+  std::atomic<std::size_t> next{0};
+  std::mutex err_mu;
+  Status first;
+  auto worker = [&] {
+    std::unique_ptr<io::Connection> src, dst;
+    for (;;) {
+      std::size_t i = next.fetch_add(1);
+      if (i >= rep.verify.size() || interrupted()) return;
+      VerifyResult& v = rep.verify[i];
+      const NamespaceReport* n = nullptr;
+      for (const auto& r : rep.restore.namespaces)
+        if (r.target_ns == v.target_ns) n = &r;
+      auto [sdb, scoll] = split_ns(v.source_ns);
+      auto [tdb, tcoll] = split_ns(v.target_ns);
+      if (n != nullptr && n->kind == TargetKind::kTimeseries) {  // the documents live in the buckets
+        scoll = "system.buckets." + scoll;
+        tcoll = "system.buckets." + tcoll;
+      }
+      Status s;
+      if (!src) {
+        auto c = io::connect_selected(ep.from, ep.read_mode);
+        if (c)
+          src = std::move(*c);
+        else
+          s = {ErrorCode::kNetwork, "cannot connect to the source: " + c.error().to_string()};
+      }
+      if (s && !dst) {
+        auto c = io::connect_selected(ep.to, io::ReadPreferenceMode::kPrimary);
+        if (c)
+          dst = std::move(*c);
+        else
+          s = {ErrorCode::kNetwork, "cannot connect to the target: " + c.error().to_string()};
+      }
+      if (s) s = digest_namespace(*src, sdb, scoll, o.dump.query, o.interrupt, v.source);
+      if (s) s = digest_namespace(*dst, tdb, tcoll, {}, o.interrupt, v.target);
+      if (!s) {
+        v.error = s.message();
+        std::lock_guard lock(err_mu);
+        if (first.is_ok()) first = {s.code(), "verify " + v.target_ns + ": " + s.message()};
+        src.reset();  // a failed connection is not reused
+        dst.reset();
+      }
+    }
+  };
+  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.dump.parallel_collections)),
+                                        std::max<std::size_t>(1, rep.verify.size()));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < m; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  if (interrupted()) return {ErrorCode::kCancelled, "interrupted"};
+  return first;
+}
+
+}  // namespace
+
+CopyReport run_copy(const CopyOptions& opts) {
+  CopyReport rep;
+  double t0 = now_seconds();
+  auto finish = [&](Status s) {
+    rep.status = std::move(s);
+    rep.seconds = now_seconds() - t0;
+    return rep;
+  };
+  if (Status s = check_options(opts); !s) return finish(s);
+  Endpoints ep;
+  if (Status s = preflight(opts, ep); !s) return finish(s);
+
+  // The shared stop flag cancels both sides; the first error (or the interrupt) raises it.
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::condition_variable done_cv;
+  int done = 0;
+  Status first;
+  auto record = [&](Status s) {
+    if (s.is_ok()) return;
+    std::lock_guard lock(mu);
+    if (first.is_ok()) first = std::move(s);
+    stop.store(true);
+  };
+
+  BytePipe pipe(opts.pipe_bytes);
+  DumpOptions d = opts.dump;
+  d.target = DumpTarget::kArchive;
+  d.out.clear();
+  d.codec = io::Codec::kNone;
+  d.archive_sink = [&pipe](ByteSpan b) { return pipe.write(b); };
+  d.interrupt = &stop;
+  d.progress.mode = ProgressMode::kNone;
+  d.progress.quiet = true;
+  RestoreOptions r = opts.restore;
+  r.archive = true;
+  r.gzip = false;
+  r.archive_source = [&pipe](std::span<std::uint8_t> b) { return pipe.read(b); };
+  r.interrupt = &stop;
+
+  auto mark_done = [&] {
+    std::lock_guard lock(mu);
+    ++done;
+    done_cv.notify_all();
+  };
+  std::thread dump_thread([&] {
+    Status s;
+    try {
+      auto res = run_dump(d);
+      if (res)
+        rep.dump = std::move(*res);
+      else
+        s = res.status();
+    } catch (const std::exception& e) {
+      s = {ErrorCode::kInternal, std::string("dump: ") + e.what()};
+    }
+    if (!s) {
+      record({s.code(), "source: " + s.message(), s.offset()});
+      pipe.close_write(s);
+    } else {
+      pipe.close_write();
+    }
+    mark_done();
+  });
+  std::thread restore_thread([&] {
+    rep.restore = run_restore(r);  // never throws
+    if (!rep.restore.status.is_ok())
+      record({rep.restore.status.code(), "target: " + rep.restore.status.message(), rep.restore.status.offset()});
+    else if (!rep.restore.ok())
+      record({ErrorCode::kServer, "target: the restore is incomplete (see the namespace errors)"});
+    pipe.close_read();  // a dump blocked on a full pipe wakes and stops
+    mark_done();
+  });
+  {
+    std::unique_lock lock(mu);
+    while (done < 2) {
+      done_cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (done < 2 && opts.interrupt != nullptr && opts.interrupt->load() && !stop.load()) {
+        if (first.is_ok()) first = {ErrorCode::kCancelled, "interrupted"};
+        stop.store(true);
+        lock.unlock();
+        pipe.close_write({ErrorCode::kCancelled, "interrupted"});
+        pipe.close_read();
+        lock.lock();
+      }
+    }
+  }
+  dump_thread.join();
+  restore_thread.join();
+  if (!first.is_ok()) return finish(first);
+
+  if (opts.verify) {
+    Status s = verify_all(opts, ep, rep);
+    rep.verified = s.is_ok();
+    if (!s) return finish(s);
+    if (opts.log)
+      for (auto& v : rep.verify) {
+        std::string side = v.source_ns == v.target_ns ? v.target_ns : v.source_ns + " -> " + v.target_ns;
+        if (v.matches())
+          opts.log("verified " + side + ": " + std::to_string(v.target.count()) + " document(s), digest " +
+                   v.target.hex());
+        else
+          opts.log("verify: " + side + " differs: source " + std::to_string(v.source.count()) +
+                   " document(s), digest " + v.source.hex() + "; target " + std::to_string(v.target.count()) +
+                   " document(s), digest " + v.target.hex());
+      }
+    auto bad = rep.mismatches();
+    if (!bad.empty()) {
+      std::string list;
+      for (auto& b : bad) list += (list.empty() ? "" : ", ") + b;
+      return finish({ErrorCode::kServer, "verify failed: the target differs from the source in " +
+                                             std::to_string(bad.size()) + " namespace(s): " + list});
+    }
+  }
+  return finish({});
+}
+
+}  // namespace bsonpipe::pipeline
