@@ -25,12 +25,14 @@ struct ManifestFile {
 };
 
 // Bundled files (`dump --include-path DIR`): directory trees copied beside the database dump,
-// under "bsonpipe.files/<n>/" (a name no database directory can have). Section "bundled" of the
-// manifest; absent when nothing was bundled.
-inline constexpr std::string_view kBundleDir = "bsonpipe.files";
+// under "bsonpipe_files/<n>/" (a valid database name, so that restore tools scanning the dump
+// see a database directory holding only subdirectories, which they skip; a dump that holds a
+// database of that name cannot bundle files). Section "bundled" of the manifest; absent when
+// nothing was bundled.
+inline constexpr std::string_view kBundleDir = "bsonpipe_files";
 
 struct BundledRoot {
-  std::string dir;     // "bsonpipe.files/<n>", relative to the dump root
+  std::string dir;     // "bsonpipe_files/<n>", relative to the dump root
   std::string name;    // restored as TARGET/<name>: the source directory's base name, made unique
   std::string source;  // the --include-path as given (absolute), for information only
   bool operator==(const BundledRoot&) const = default;

@@ -132,8 +132,15 @@ Result<BundleResult> copy_bundle(const fs::path& dump_root, const BundleOptions&
   if (opts.include_paths.empty()) return result;
   fs::path base = dump_root / std::string(formats::kBundleDir);
   std::error_code ec;
-  fs::create_directories(base, ec);
-  if (ec) return Status(ErrorCode::kIo, "cannot create " + base.string() + ": " + ec.message());
+  // Exclusive: a database of that name already dumped here would get mixed with the files.
+  if (::mkdir(base.c_str(), 0700) != 0) {
+    if (errno == EEXIST)
+      return Status(ErrorCode::kInvalidArgument, "--include-path: the dump holds a database named " +
+                                                     std::string(formats::kBundleDir) +
+                                                     ", where bundled files go; leave it out (--nsExclude) or dump "
+                                                     "it separately");
+    return io_error("cannot create", base, errno);
+  }
   std::set<std::string> names;
   Copier copier{opts, result};
   for (std::size_t i = 0; i < opts.include_paths.size(); ++i) {

@@ -31,13 +31,13 @@ struct BundleResult {
   std::uint64_t bytes = 0;
 };
 
-// Copies every include path into `dump_root`/bsonpipe.files/<n>/ (n = 0, 1, ... in the order
+// Copies every include path into `dump_root`/bsonpipe_files/<n>/ (n = 0, 1, ... in the order
 // given). Symbolic links are stored as links, never followed; permission bits are kept. Fails
 // naming the file on any read or write error. Runs on the calling thread.
 Result<BundleResult> copy_bundle(const std::filesystem::path& dump_root, const BundleOptions& opts);
 
 // Moves the copied trees from a staging directory to the finished dump (replacing an older
-// bsonpipe.files there). Nothing to do when nothing was bundled.
+// bsonpipe_files there). Nothing to do when nothing was bundled.
 Status move_bundle(const std::filesystem::path& staging, const std::filesystem::path& out, const BundleResult& bundle);
 
 struct RestorePathsReport {

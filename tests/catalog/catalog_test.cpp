@@ -327,7 +327,8 @@ TEST(CatalogRestore, IdLatestRestoresTheNewestComplete) {
   auto d2 = bsonpipe({"dump", "--uri", source.uri(), "--catalog", root.string(), "--progress", "none"});
   ASSERT_EQ(d2.exit_code, 0) << show(d2);
   // A newer but incomplete entry must not count as latest.
-  fabricate(root, id_at(now_ms() + 3'600'000), now_ms() + 3'600'000, false);
+  const std::int64_t later = now_ms() + 3'600'000;
+  fabricate(root, id_at(later), later, false);
 
   test::MiniMongod target;
   auto r =
@@ -342,8 +343,7 @@ TEST(CatalogRestore, IdLatestRestoresTheNewestComplete) {
   ASSERT_EQ(r1.exit_code, 0) << show(r1);
   EXPECT_EQ(server_digest(*t, "app", "items"), old_digest);
   // The incomplete one is refused by id.
-  auto bad =
-      bsonpipe({"restore", "--uri", target.uri(), "--catalog", root.string(), "--id", id_at(now_ms() + 3'600'000)});
+  auto bad = bsonpipe({"restore", "--uri", target.uri(), "--catalog", root.string(), "--id", id_at(later)});
   EXPECT_EQ(bad.exit_code, 1) << show(bad);
   EXPECT_NE(bad.err.find("incomplete"), std::string::npos) << bad.err;
 }
@@ -371,15 +371,15 @@ TEST(CatalogBackupFirst, DropBacksUpTheOldContentsAndTheyComeBack) {
   {
     auto lock = pipeline::CatalogLock::acquire(root);
     ASSERT_TRUE(lock.is_ok());
-    auto r = bsonpipe({"restore", "--uri", live.uri(), "--drop", "--backup-first", root.string(), "--nsFrom", "src.*",
-                       "--nsTo", "live.*", (tmp / "new").string()});
+    auto r = bsonpipe({"restore", "--uri", live.uri(), "--drop", "--backup-first", root.string(), "--nsFrom", "src.$c$",
+                       "--nsTo", "live.$c$", (tmp / "new").string()});
     EXPECT_EQ(r.exit_code, 1) << show(r);
     EXPECT_NE(r.err.find("--backup-first failed"), std::string::npos) << r.err;
     EXPECT_EQ(server_digest(*c, "live", "items"), old_digest);
   }
 
-  auto r = bsonpipe({"restore", "--uri", live.uri(), "--drop", "--backup-first", root.string(), "--nsFrom", "src.*",
-                     "--nsTo", "live.*", (tmp / "new").string(), "--progress", "none"});
+  auto r = bsonpipe({"restore", "--uri", live.uri(), "--drop", "--backup-first", root.string(), "--nsFrom", "src.$c$",
+                     "--nsTo", "live.$c$", (tmp / "new").string(), "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   std::string id = trim(r.out);
   ASSERT_TRUE(pipeline::parse_catalog_id(id)) << show(r);
@@ -445,7 +445,7 @@ TEST(CatalogBundle, IncludePathRoundTripWithExcludesAndTamperedManifests) {
   EXPECT_EQ(m->bundled_roots[0].name, "uploads");
   std::set<std::string> paths;
   for (auto& f : m->bundled) paths.insert(f.path);
-  const std::string b = "bsonpipe.files/0/";
+  const std::string b = "bsonpipe_files/0/";
   EXPECT_EQ(paths, (std::set<std::string>{b + "a", b + "a/b", b + "a/b/deep.bin", b + "a/script.sh", b + "empty",
                                           b + "link", b + "top.txt"}));
   // The database part is untouched by the bundle, and still restorable.
@@ -466,6 +466,18 @@ TEST(CatalogBundle, IncludePathRoundTripWithExcludesAndTamperedManifests) {
   EXPECT_FALSE(fs::exists(out / "a" / "skip.tmp"));
   EXPECT_FALSE(fs::exists(out / "cache"));
 
+  // With the databases: the bundle's directory does not disturb the database restore.
+  test::MiniMongod target_server;
+  fs::path target_b = tmp / "restored_b";
+  auto full = bsonpipe({"restore", "--uri", target_server.uri(), "--catalog", root.string(), "--id", id,
+                        "--restore-paths", target_b.string(), "--progress", "none"});
+  ASSERT_EQ(full.exit_code, 0) << show(full);
+  auto tc = connect(target_server.uri());
+  auto sc = connect(server.uri());
+  EXPECT_EQ(server_digest(*tc, "app", "c"), server_digest(*sc, "app", "c"));
+  EXPECT_EQ(server_digest(*tc, "app", "c").count(), 10u);
+  EXPECT_EQ(test::read_text(target_b / "uploads" / "a" / "script.sh"), "#!/bin/sh\necho hi\n");
+
   // Tampered: a path that climbs out of the target.
   std::string tampered = manifest_text;
   auto pos = tampered.find("\"" + b + "top.txt\"");
@@ -480,7 +492,7 @@ TEST(CatalogBundle, IncludePathRoundTripWithExcludesAndTamperedManifests) {
   EXPECT_FALSE(fs::exists(tmp / "t2" / "x"));
   EXPECT_FALSE(fs::exists(target2 / "uploads"));
 
-  // Also under the root's prefix: bsonpipe.files/0/../../x.
+  // Also under the root's prefix: bsonpipe_files/0/../../x.
   std::string tampered2 = manifest_text;
   tampered2.replace(tampered2.find("\"" + b + "top.txt\""), b.size() + 9, "\"" + b + "../../x\"");
   std::ofstream(dump / "manifest.json", std::ios::trunc) << tampered2;
@@ -492,7 +504,7 @@ TEST(CatalogBundle, IncludePathRoundTripWithExcludesAndTamperedManifests) {
   // A changed byte in a bundled file is found by its hash, and the file is not put in place.
   std::ofstream(dump / "manifest.json", std::ios::trunc) << manifest_text;
   {
-    std::fstream f(dump / "bsonpipe.files" / "0" / "a" / "b" / "deep.bin",
+    std::fstream f(dump / "bsonpipe_files" / "0" / "a" / "b" / "deep.bin",
                    std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(1000);
     f.put('\x08');

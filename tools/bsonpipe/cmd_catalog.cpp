@@ -209,8 +209,11 @@ int run_prune(const CatalogFlags& f) {
                 d.reason.c_str());
     if (!d.keep) ++removed;
   }
-  std::fprintf(stderr, "%s%zu removed, %zu kept%s\n", f.dry_run ? "dry run: " : "", f.dry_run ? 0 : removed,
-               r->size() - removed, f.dry_run ? (" (" + std::to_string(removed) + " would be removed)").c_str() : "");
+  if (f.dry_run)
+    std::fprintf(stderr, "dry run: %zu would be removed, %zu kept; nothing was removed\n", removed,
+                 r->size() - removed);
+  else
+    std::fprintf(stderr, "%zu removed, %zu kept\n", removed, r->size() - removed);
   return 0;
 }
 

@@ -141,7 +141,7 @@ void add_dump_command(CLI::App& app, int& exit_code) {
                   "dump into the catalog ROOT, as ROOT/<UTC time>/ (locked: one writer at a time); prints the id")
       ->type_name("ROOT");
   cmd->add_option("--include-path", o.bundle.include_paths,
-                  "also copy this directory tree into the dump (bsonpipe.files/<n>/, repeatable)")
+                  "also copy this directory tree into the dump (bsonpipe_files/<n>/, repeatable)")
       ->type_name("DIR");
   cmd->add_option("--exclude", o.bundle.excludes,
                   "leave out --include-path entries matching this glob (relative path or name, repeatable)")
