@@ -131,19 +131,36 @@ Cursor::Cursor(Cursor&& o) noexcept
       id_(o.id_),
       batch_size_(o.batch_size_),
       reply_(std::move(o.reply_)),
+      pending_(std::exchange(o.pending_, 0)),
       docs_(std::move(o.docs_)),
       batch_bytes_(o.batch_bytes_) {
   o.id_ = 0;
   o.conn_ = nullptr;
 }
 
+void Cursor::settle_pending() {
+  // A prefetched reply must be read off the connection before it can carry another command.
+  if (pending_ == 0 || conn_ == nullptr || conn_->broken()) return;
+  auto r = conn_->receive_reply(std::exchange(pending_, 0));
+  if (r) {
+    std::int64_t id = 0;
+    std::string ns;
+    std::vector<ByteSpan> docs;
+    if (parse(r->body(), id, ns, docs)) id_ = id;
+  } else if (r.error().kind() == ErrorCode::kServer) {
+    id_ = 0;  // the server dropped the cursor
+  }
+}
+
 Cursor::~Cursor() {
+  settle_pending();
   if (id_ != 0 && conn_ != nullptr && !conn_->broken()) {
     (void)kill();  // best effort: the server reaps it after its idle timeout anyway
   }
 }
 
 Status Cursor::load(Reply reply) {
+  if (conn_ != nullptr) conn_->recycle(std::move(reply_.message.bytes));
   reply_ = std::move(reply);
   std::string ns;
   Status s = parse(reply_.body(), id_, ns, docs_);
@@ -163,7 +180,8 @@ Expected<bool> Cursor::next_batch() {
     batch_bytes_ = 0;
     return false;
   }
-  auto r = get_more(*conn_, db_, collection_, id_, batch_size_);
+  auto r = pending_ != 0 ? conn_->receive_reply(std::exchange(pending_, 0))
+                         : get_more(*conn_, db_, collection_, id_, batch_size_);
   if (!r) {
     Error e = r.error();
     // The server forgets cursors on errors like CursorNotFound; do not try to kill it again.
@@ -178,7 +196,24 @@ Expected<bool> Cursor::next_batch() {
   return true;
 }
 
+Error Cursor::prefetch() {
+  if (id_ == 0 || pending_ != 0 || conn_ == nullptr) return {};
+  Builder b;
+  b.append_int64("getMore", id_);
+  b.append_string("collection", collection_);
+  if (batch_size_ > 0) b.append_int32("batchSize", batch_size_);
+  Bytes cmd = b.finish();
+  auto id = conn_->send_command(CommandRequest{.db = db_, .command = DocView(cmd)});
+  if (!id) {
+    id_ = 0;  // the connection is broken; nothing left to kill
+    return id.error();
+  }
+  pending_ = *id;
+  return {};
+}
+
 Error Cursor::kill() {
+  settle_pending();
   if (id_ == 0 || conn_ == nullptr) return {};
   std::int64_t id = id_;
   id_ = 0;

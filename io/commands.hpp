@@ -44,6 +44,10 @@ class Cursor {
   // Fetches the next batch with getMore. Returns false (and an empty batch) once the server said
   // the cursor is exhausted.
   Expected<bool> next_batch();
+  // Sends the getMore for the next batch now, without waiting for it, so the server prepares it
+  // while the caller processes the current one; next_batch() then only receives it. No-op once
+  // exhausted or when already requested. The current batch stays valid until next_batch().
+  Error prefetch();
   bool exhausted() const { return id_ == 0; }
   std::int64_t id() const { return id_; }
   const std::string& ns() const { return ns_; }
@@ -55,6 +59,7 @@ class Cursor {
 
  private:
   Status load(Reply reply);
+  void settle_pending();
 
   Connection* conn_;
   std::string db_;
@@ -63,6 +68,7 @@ class Cursor {
   std::int64_t id_ = 0;
   std::int32_t batch_size_ = 0;
   Reply reply_;
+  std::int32_t pending_ = 0;  // request id of a prefetched getMore, 0 = none
   std::vector<ByteSpan> docs_;
   std::size_t batch_bytes_ = 0;
 };

@@ -379,7 +379,15 @@ Expected<OwnedMessage> Connection::receive(milliseconds timeout) {
   if (Error e = read_exact(head, kHeaderSize); !e) return fail(e);
   auto h = parse_header({head, kHeaderSize}, info_.max_message_size_bytes);
   if (!h) return fail(Error::network(what + ": " + h.status().to_string()));
-  Bytes buf(static_cast<std::size_t>(h->message_length));
+  const auto length = static_cast<std::size_t>(h->message_length);
+  Bytes buf;
+  for (auto it = spare_.begin(); it != spare_.end(); ++it)
+    if (it->capacity() >= length) {
+      buf = std::move(*it);
+      spare_.erase(it);
+      break;
+    }
+  buf.resize(length);  // zero-fills only what a recycled buffer did not hold before
   std::memcpy(buf.data(), head, kHeaderSize);
   if (Error e = read_exact(buf.data() + kHeaderSize, buf.size() - kHeaderSize); !e) return fail(e);
   auto m = decode_owned(std::move(buf), {.max_message_size = info_.max_message_size_bytes});
@@ -474,7 +482,26 @@ Expected<Reply> Connection::run_command(std::string_view db, DocView command) {
   return run_command(CommandRequest{.db = db, .command = command});
 }
 
+void Connection::recycle(Bytes&& buffer) {
+  if (buffer.capacity() == 0) return;
+  if (spare_.size() >= 2) {
+    // Keep the larger ones.
+    auto smallest = std::min_element(spare_.begin(), spare_.end(),
+                                     [](const Bytes& a, const Bytes& b) { return a.capacity() < b.capacity(); });
+    if (smallest->capacity() >= buffer.capacity()) return;
+    *smallest = std::move(buffer);
+    return;
+  }
+  spare_.push_back(std::move(buffer));
+}
+
 Expected<Reply> Connection::run_command(const CommandRequest& req) {
+  auto id = send_command(req);
+  if (!id) return id.error();
+  return receive_reply(*id, req.timeout);
+}
+
+Expected<std::int32_t> Connection::send_command(const CommandRequest& req) {
   Builder b;
   bool has_db = false;
   for (auto e : req.command) {
@@ -495,6 +522,11 @@ Expected<Reply> Connection::run_command(const CommandRequest& req) {
   } else {
     if (Error e = send(*msg, timeout); !e) return e;
   }
+  return id;
+}
+
+Expected<Reply> Connection::receive_reply(std::int32_t id, milliseconds timeout_override) {
+  const milliseconds timeout = effective(timeout_override);
   auto m = receive(timeout);
   if (!m) return m.error();
   if (m->view.header.response_to != id || m->view.msg() == nullptr) {

@@ -109,6 +109,15 @@ class Connection {
   Expected<Reply> run_command(const CommandRequest& req);
   // Shorthand: run `command` against `db`.
   Expected<Reply> run_command(std::string_view db, DocView command);
+  // The two halves of run_command, for pipelining one request ahead (a cursor asks for its next
+  // batch before it processes the current one): send returns the request id to pass to
+  // receive_reply. At most one request may be outstanding.
+  Expected<std::int32_t> send_command(const CommandRequest& req);
+  Expected<Reply> receive_reply(std::int32_t request_id, std::chrono::milliseconds timeout = {});
+
+  // Gives a finished reply's buffer back, so the next receive reuses it instead of allocating and
+  // zero-filling a new one (at most two are kept).
+  void recycle(Bytes&& buffer);
 
   // Any thread: abort the in-flight operation (or the next one) with kCancelled.
   void cancel();
@@ -129,6 +138,7 @@ class Connection {
   ServerInfo info_;
   std::unique_ptr<Impl> impl_;
   bool broken_ = false;
+  std::vector<Bytes> spare_;  // recycled receive buffers
 };
 
 // Parses a hello / isMaster reply into ServerInfo (exposed for server selection and tests).

@@ -1,6 +1,7 @@
 #include "io/file.hpp"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,6 +73,49 @@ Status write_all(int fd, ByteSpan data, const std::string& what) {
     p += n;
     left -= static_cast<std::size_t>(n);
   }
+  return {};
+}
+
+Status write_all_gather(int fd, std::span<const ByteSpan> pieces, const std::string& what) {
+  constexpr std::size_t kMaxIov = 1024;  // IOV_MAX on Linux
+  iovec iov[kMaxIov];
+  std::size_t next = 0;  // first piece not yet queued in iov
+  std::size_t skip = 0;  // bytes of pieces[next] already written (after a short write)
+  while (next < pieces.size()) {
+    std::size_t n = 0;
+    for (std::size_t i = next; i < pieces.size() && n < kMaxIov; ++i) {
+      std::size_t off = i == next ? skip : 0;
+      if (pieces[i].size() == off) continue;
+      iov[n].iov_base = const_cast<std::uint8_t*>(pieces[i].data() + off);
+      iov[n].iov_len = pieces[i].size() - off;
+      ++n;
+    }
+    if (n == 0) return {};
+    ssize_t w = ::writev(fd, iov, static_cast<int>(n));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return {ErrorCode::kIo, "write to " + what + " failed: " + std::strerror(errno)};
+    }
+    // Advance (next, skip) by w bytes, skipping empty pieces.
+    auto done = static_cast<std::size_t>(w);
+    while (next < pieces.size()) {
+      std::size_t left = pieces[next].size() - skip;
+      if (done < left) {
+        skip += done;
+        break;
+      }
+      done -= left;
+      ++next;
+      skip = 0;
+    }
+  }
+  return {};
+}
+
+Status AtomicFileWriter::write_gather(std::span<const ByteSpan> pieces) {
+  if (fd_ < 0) return {ErrorCode::kIo, "write to a closed file " + partial_.string()};
+  if (Status s = write_all_gather(fd_, pieces, partial_.string()); !s) return s;
+  for (ByteSpan p : pieces) written_ += p.size();
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "formats/bson.hpp"
@@ -32,6 +33,8 @@ class AtomicFileWriter {
 
   static Result<AtomicFileWriter> create(const std::filesystem::path& path);
   Status write(ByteSpan data);
+  // Writes the pieces in order with writev (no copy into one buffer first).
+  Status write_gather(std::span<const ByteSpan> pieces);
   // fsync, rename into place, fsync the directory. After commit the writer is closed.
   Status commit();
   // Removes the partial file (idempotent).
@@ -48,6 +51,8 @@ class AtomicFileWriter {
 
 // Appends bytes to an ordinary file descriptor (stdout for `--archive` / `--out -`).
 Status write_all(int fd, ByteSpan data, const std::string& what);
+// writev of all the pieces, in order, resuming after short writes; `what` names the file.
+Status write_all_gather(int fd, std::span<const ByteSpan> pieces, const std::string& what);
 
 // Sequential reader of a file (or stdin with path "-") in chunks.
 class FileReader {

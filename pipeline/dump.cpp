@@ -165,7 +165,7 @@ class Dumper {
   Status split(io::Connection& conn, CollectionJob& c);
   Status run_jobs();
   void worker();
-  Status run_range(io::Connection& conn, const RangeJob& job);
+  Status run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& job);
   Status finish_collection(CollectionJob& c);
   Status write_metadata_files();
   Status write_archive_prelude();
@@ -188,6 +188,7 @@ class Dumper {
   std::vector<std::unique_ptr<CollectionJob>> colls_;
   std::vector<RangeJob> jobs_;
   std::atomic<std::size_t> next_job_{0};
+  std::atomic<std::uint64_t> retries_{0};  // reads resumed after a retryable error
 
   // Directory mode: files go under staging_ and are moved to opts_.out at the end.
   fs::path staging_;
@@ -200,8 +201,6 @@ class Dumper {
   std::unique_ptr<OrderedBlockWriter> archive_writer_;
   std::unique_ptr<BlockGatherer> archive_gather_;
   std::unique_ptr<formats::archive::Multiplexer> mux_;
-
-  BundleResult bundle_;  // --- bundled files (pipeline/bundle.hpp) ---
 
   BundleResult bundle_;  // --- bundled files (pipeline/bundle.hpp) ---
 
@@ -227,6 +226,22 @@ Status Dumper::connect_all() {
     read_mode_ = uri_.read_preference;
   }
   return {};
+}
+
+bool has_id_index(const CollectionJob& c) {
+  for (const Bytes& spec : c.indexes) {
+    auto key = DocView(spec).find("key");
+    if (!key.valid() || key.type() != formats::BsonType::kDocument) continue;
+    DocView k = key.as_document();
+    if (k.count() == 1 && k.find("_id").valid()) return true;
+  }
+  return false;
+}
+
+bool is_capped(const CollectionJob& c) {
+  if (c.options.empty()) return false;
+  auto capped = DocView(c.options).find("capped");
+  return capped.valid() && capped.type() == formats::BsonType::kBool && capped.as_bool();
 }
 
 // mongodump's rules for what a database dump contains.
@@ -335,6 +350,7 @@ Status Dumper::split(io::Connection& conn, CollectionJob& c) {
   int parts = opts_.target == DumpTarget::kStdoutBson ? 1 : std::max(1, opts_.readers);
   if (parts > 1 && static_cast<std::uint64_t>(c.size) < opts_.split_min_bytes) parts = 1;
   if (parts > 1 && c.count < parts * 2) parts = 1;
+  if (is_capped(c)) parts = 1;  // capped collections are read whole, in natural order
   if (parts == 1) {
     c.ranges.push_back({});
     return {};
@@ -470,7 +486,7 @@ void Dumper::worker() {
       }
       conn = std::move(*c);
     }
-    Status s = run_range(*conn, jobs_[i]);
+    Status s = run_range(conn, jobs_[i]);
     if (!s) {
       // Name the namespace in the one-line error, unless the message already does.
       std::string ns = jobs_[i].coll->ns();
@@ -482,7 +498,7 @@ void Dumper::worker() {
   }
 }
 
-Status Dumper::run_range(io::Connection& conn, const RangeJob& job) {
+Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& job) {
   CollectionJob& c = *job.coll;
   const IdRange& range = c.ranges[job.index];
   const bool multi = c.ranges.size() > 1;
@@ -515,49 +531,127 @@ Status Dumper::run_range(io::Connection& conn, const RangeJob& job) {
     writer = std::make_unique<OrderedBlockWriter>(
         &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)}, sink);
 
-  io::FindOptions fo;
-  if (!opts_.query.empty()) fo.filter = DocView(opts_.query);
-  Bytes hint = Builder().append_int32("_id", 1).finish();
-  if (!range.min.empty() || !range.max.empty()) {
-    fo.hint = DocView(hint);
-    if (!range.min.empty()) fo.min = DocView(range.min);
-    if (!range.max.empty()) fo.max = DocView(range.max);
-  }
-  // About 1 MiB per reply unless the user chose: a reply then stays in cache while it is parsed,
-  // copied and hashed, and blocks are cut near block_bytes (the server's default is 16 MiB).
-  fo.batch_size = opts_.batch_size;
-  if (fo.batch_size == 0 && c.count > 0 && c.size > 0)
-    fo.batch_size = static_cast<std::int32_t>(
-        std::clamp<std::int64_t>((1 << 20) / std::max<std::int64_t>(1, c.size / c.count), 1, 100000));
-  fo.no_cursor_timeout = true;
-  if (read_mode_ != io::ReadPreferenceMode::kPrimary) fo.read_preference = read_mode_;
-  auto cur = io::find(conn, c.db, c.data_name, fo);
-  if (!cur) return {ErrorCode::kServer, "find on " + c.db + "." + c.data_name + " failed: " + cur.error().to_string()};
+  // Uncompressed file output skips the block: documents go from the reply to the file with one
+  // writev per batch, and are hashed while they are still in cache.
+  const bool direct = file != nullptr && opts_.codec == io::Codec::kNone;
+  std::vector<ByteSpan> pieces;
+  auto write_direct = [&](std::span<const ByteSpan> docs) -> Status {
+    if (hash)
+      for (ByteSpan d : docs) hash->update(d);
+    return file->write_gather(docs);
+  };
 
   Bytes block;
-  block.reserve(opts_.block_bytes + (1u << 20));
+  if (!direct) block.reserve(opts_.block_bytes + (1u << 20));
   std::uint64_t docs = 0, raw = 0;
-  while (true) {
-    if (errors_.cancelled()) return errors_.status();
-    std::size_t n = cur->batch().size();
-    if (n > 0) {
-      std::size_t before = block.size();
-      cur->append_batch_to(block);
-      docs += n;
-      raw += block.size() - before;
-      c.progress->documents.fetch_add(n, std::memory_order_relaxed);
-      c.progress->bytes.fetch_add(block.size() - before, std::memory_order_relaxed);
-      if (block.size() >= opts_.block_bytes) {
-        Status s = writer ? writer->add(std::move(block)) : mux_->write_documents(c.db, c.data_name, block);
-        if (!s) return s;
-        block = Bytes();
-        block.reserve(opts_.block_bytes + (1u << 20));
+  auto take = [&](std::span<const ByteSpan> batch) -> Status {
+    std::uint64_t bytes = 0;
+    for (ByteSpan d : batch) bytes += d.size();
+    docs += batch.size();
+    raw += bytes;
+    c.progress->documents.fetch_add(batch.size(), std::memory_order_relaxed);
+    c.progress->bytes.fetch_add(bytes, std::memory_order_relaxed);
+    if (direct) return write_direct(batch);
+    for (ByteSpan d : batch) block.insert(block.end(), d.begin(), d.end());
+    if (block.size() < opts_.block_bytes) return {};
+    Status s = writer ? writer->add(std::move(block)) : mux_->write_documents(c.db, c.data_name, block);
+    block = Bytes();
+    block.reserve(opts_.block_bytes + (1u << 20));
+    return s;
+  };
+
+  // Read in _id order (as mongodump hints {_id: 1}) when the collection has that index and is not
+  // capped (capped collections keep their natural order): then a read that fails with a retryable
+  // error (network, primary stepped down) continues from the last _id taken, on a new connection.
+  const bool resumable = has_id_index(c) && !is_capped(c);
+  Bytes hint = Builder().append_int32("_id", 1).finish();
+  Bytes last_id;  // {_id: v} of the last document taken
+  int retries_left = opts_.retries;
+  auto backoff = std::chrono::milliseconds(opts_.retry_backoff_ms);
+  // One attempt: open a cursor from where the last one stopped and read to the end of the range.
+  // Returns ok when the range is done; otherwise the error, with what failed in `failed_op`.
+  std::string failed_op;
+  Status taken;  // a local failure (write error, cancel): never retried
+  auto attempt = [&]() -> io::Error {
+    io::FindOptions fo;
+    if (!opts_.query.empty()) fo.filter = DocView(opts_.query);
+    if (resumable || !range.min.empty() || !range.max.empty()) fo.hint = DocView(hint);
+    if (!range.min.empty()) fo.min = DocView(range.min);
+    if (!last_id.empty()) fo.min = DocView(last_id);
+    if (!range.max.empty()) fo.max = DocView(range.max);
+    // About 1 MiB per reply unless the user chose: a reply then stays in cache while it is
+    // written and hashed (the server's default is 16 MiB).
+    fo.batch_size = opts_.batch_size;
+    if (fo.batch_size == 0 && c.count > 0 && c.size > 0)
+      fo.batch_size = static_cast<std::int32_t>(
+          std::clamp<std::int64_t>((1 << 20) / std::max<std::int64_t>(1, c.size / c.count), 1, 100000));
+    fo.no_cursor_timeout = true;
+    if (read_mode_ != io::ReadPreferenceMode::kPrimary) fo.read_preference = read_mode_;
+    failed_op = "find";
+    auto cur = io::find(*conn, c.db, c.data_name, fo);
+    if (!cur) return cur.error();
+    failed_op = "getMore";
+    bool first = !last_id.empty();  // a resumed read starts at the last _id taken: skip it
+    while (true) {
+      if (errors_.cancelled()) {
+        taken = errors_.status();
+        return {};
       }
+      std::span<const ByteSpan> batch = cur->batch();
+      if (first && !batch.empty()) {
+        first = false;
+        auto id = DocView(batch.front()).find("_id");
+        if (id.valid() && formats::compare_values(id, DocView(last_id).find("_id")) == 0) batch = batch.subspan(1);
+      }
+      // Ask for the next batch before working on this one, so the server prepares it meanwhile.
+      if (!cur->exhausted())
+        if (io::Error e = cur->prefetch(); !e) return e;
+      if (!batch.empty()) {
+        if (Status s = take(batch); !s) {
+          taken = s;
+          return {};
+        }
+        if (resumable) {
+          auto id = DocView(batch.back()).find("_id");
+          if (id.valid()) last_id = Builder().append_element("_id", id).finish();
+        }
+      }
+      if (cur->exhausted()) return {};
+      auto more = cur->next_batch();
+      if (!more) return more.error();
     }
-    if (cur->exhausted()) break;
-    auto more = cur->next_batch();
-    if (!more) {
-      return {ErrorCode::kServer, "getMore on " + c.db + "." + c.data_name + " failed: " + more.error().to_string()};
+  };
+  std::uint64_t docs_at_failure = 0;
+  while (true) {
+    io::Error failure = attempt();
+    if (!taken) return taken;
+    if (failure) break;
+    // The budget bounds failures in a row: an attempt that made progress earns it back.
+    if (docs > docs_at_failure) {
+      retries_left = opts_.retries;
+      backoff = std::chrono::milliseconds(opts_.retry_backoff_ms);
+    }
+    docs_at_failure = docs;
+    const std::string what = failed_op + " on " + c.db + "." + c.data_name + " failed: " + failure.to_string();
+    if (!failure.is_retryable() || (!resumable && docs > 0) || errors_.cancelled()) return {ErrorCode::kServer, what};
+    if (retries_left <= 0)
+      return {ErrorCode::kServer,
+              what + " (gave up after " + std::to_string(opts_.retries) + " retries without progress)"};
+    --retries_left;
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    progress_.info("retrying " + c.db + "." + c.data_name + " after: " + failure.to_string());
+    for (auto waited = std::chrono::milliseconds(0); waited < backoff && !errors_.cancelled();
+         waited += std::chrono::milliseconds(10))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    if (failure.is_network() || failure.is_not_writable_primary() || conn->broken()) {
+      auto fresh = connect();
+      if (!fresh) {
+        if (retries_left <= 0)
+          return {ErrorCode::kNetwork, what + "; reconnecting failed: " + fresh.error().to_string()};
+        continue;  // counts as a failed attempt; the next one backs off further
+      }
+      conn = std::move(*fresh);
     }
   }
   if (!block.empty()) {
@@ -644,7 +738,6 @@ Status Dumper::finalize_directory() {
   for (auto& d : fs::directory_iterator(out, ec))
     if (d.is_directory()) (void)io::sync_directory(d.path());
   if (Status s = move_bundle(staging_, out, bundle_); !s) return s;  // --- bundled files ---
-  if (Status s = move_bundle(staging_, out, bundle_); !s) return s;  // --- bundled files ---
   fs::remove_all(staging_, ec);
 
   formats::Manifest m;
@@ -657,8 +750,6 @@ Status Dumper::finalize_directory() {
   m.start_ms = start_ms_;
   m.end_ms = now_utc_ms();
   m.files = files_;
-  m.bundled_roots = bundle_.roots;  // --- bundled files ---
-  m.bundled = bundle_.files;
   m.bundled_roots = bundle_.roots;  // --- bundled files ---
   m.bundled = bundle_.files;
   m.complete = true;
@@ -800,12 +891,6 @@ Result<DumpSummary> Dumper::run() {
       if (b) bundle_ = std::move(*b);
       if (!b) s = b.status();
     }
-    // --- bundled files (pipeline/bundle.hpp): copied into the staging directory ---
-    if (s && !opts_.bundle.include_paths.empty()) {
-      auto b = copy_bundle(staging_, opts_.bundle);
-      if (b) bundle_ = std::move(*b);
-      if (!b) s = b.status();
-    }
   } else if (s && opts_.target == DumpTarget::kArchive) {
     s = write_archive_prelude();
   }
@@ -832,6 +917,7 @@ Result<DumpSummary> Dumper::run() {
 
   DumpSummary sum;
   sum.seconds = secs;
+  sum.retries = retries_.load();
   for (auto& c : colls_) {
     sum.namespaces.push_back(
         {c->ns(), c->type, c->documents, c->raw_bytes, c->stored_bytes, static_cast<int>(c->ranges.size())});

@@ -16,7 +16,6 @@
 #include "formats/status.hpp"
 #include "io/compress.hpp"
 #include "pipeline/bundle.hpp"
-#include "pipeline/bundle.hpp"
 #include "pipeline/progress.hpp"
 
 namespace bsonpipe::pipeline {
@@ -50,10 +49,10 @@ struct DumpOptions {
   bool views_as_collections = false;             // --viewsAsCollections
   bool dump_users_and_roles = false;             // --dumpDbUsersAndRoles (with --db)
   bool oplog = false;                            // --oplog
+  int retries = 5;                               // --retries: resumed reads per range after retryable errors
+  int retry_backoff_ms = 100;                    // first wait before a retry; doubles up to 5 s
   ProgressOptions progress;                      // how progress and the summary are shown
   const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
-  // --- bundled files (pipeline/bundle.hpp): --include-path trees copied into a directory dump ---
-  BundleOptions bundle;
   // --- bundled files (pipeline/bundle.hpp): --include-path trees copied into a directory dump ---
   BundleOptions bundle;
   // bsonpipe copy: with kArchive, the archive stream goes to this sink (called from one thread
@@ -75,6 +74,7 @@ struct DumpSummary {
   std::uint64_t documents = 0;
   std::uint64_t raw_bytes = 0;
   std::uint64_t stored_bytes = 0;
+  std::uint64_t retries = 0;  // reads resumed after a retryable error
   double seconds = 0;
 };
 

@@ -116,8 +116,10 @@ class CollectionJob {
     bool complete = false;  // every document was sent and answered (not cancelled)
     std::uint64_t failed = 0;
   };
-  void worker(io::Connection* conn);
-  Status insert_all(io::Connection& conn, ByteSpan docs, InsertOutcome& out);
+  void worker(std::size_t conn_index);
+  Status insert_all(std::size_t conn_index, ByteSpan docs, InsertOutcome& out);
+  // Replaces worker `i`'s connection after a retryable failure; false if cancelled meanwhile.
+  io::Expected<bool> reconnect(std::size_t i);
   void join_workers();
 
   Restorer& r_;
@@ -144,7 +146,9 @@ class Restorer {
   // ---- shared with jobs ----
   const RestoreOptions& o_;
   io::Uri uri_;
+  std::string archive_name_;  // "archive PATH" (or "archive on standard input"), for stream errors
   ErrorHolder errors_;
+  std::atomic<std::uint64_t> retries_{0};  // insert batches sent again after a retryable error
   Plan plan_;
   std::vector<std::unique_ptr<NsState>> states_;
   Bytes write_concern_;
@@ -221,6 +225,11 @@ class Restorer {
   Status replay_oplog_now(io::Connection& conn);
   Status check_require_empty(io::Connection& conn);
   Status run_dry(archive::Reader* reader);
+  // A reader error named with the archive it came from (one line: "archive PATH: what (at offset N)").
+  Status in_archive(const Status& s) const {
+    if (archive_name_.empty() || s.message().starts_with(archive_name_ + ":")) return s;
+    return {s.code(), archive_name_ + ": " + s.message(), s.offset()};
+  }
   void run_directory();
   void run_archive(archive::Reader& reader);
   void run_one_file(std::size_t t);
@@ -311,11 +320,10 @@ Status CollectionJob::start() {
     conns_.push_back(std::move(*c));
   }
   r_.register_job(this);
-  for (auto& c : conns_) {
-    io::Connection* conn = c.get();
-    workers_.emplace_back([this, conn] {
+  for (std::size_t i = 0; i < conns_.size(); ++i) {
+    workers_.emplace_back([this, i] {
       try {
-        worker(conn);
+        worker(i);
       } catch (const std::exception& e) {
         r_.fail({ErrorCode::kInternal, std::string("insertion worker: ") + e.what()});
       } catch (...) {
@@ -339,13 +347,22 @@ void CollectionJob::join_workers() {
   workers_.clear();
 }
 
-void CollectionJob::worker(io::Connection* conn) {
+io::Expected<bool> CollectionJob::reconnect(std::size_t i) {
+  auto c = r_.connect();
+  if (!c) return c.error();
+  std::lock_guard lock(cancel_mu_);
+  if (r_.errors_.cancelled()) return false;
+  conns_[i] = std::move(*c);
+  return true;
+}
+
+void CollectionJob::worker(std::size_t conn_index) {
   const RestoreTarget& t = r_.plan_.targets[target_];
   const std::string& source = t.data_file.empty() ? r_.archive_source_ : t.data_file.string();
   while (auto b = queue_->pop()) {
     if (r_.errors_.cancelled()) return;
     InsertOutcome out;
-    if (auto s = insert_all(*conn, b->data, out); !s) {
+    if (auto s = insert_all(conn_index, b->data, out); !s) {
       r_.fail(s);
       return;
     }
@@ -362,7 +379,7 @@ void CollectionJob::worker(io::Connection* conn) {
   }
 }
 
-Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs, InsertOutcome& out) {
+Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOutcome& out) {
   const RestoreTarget& t = r_.plan_.targets[target_];
   NsState& st = *r_.states_[target_];
   const RestoreOptions& o = r_.o_;
@@ -373,15 +390,38 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs, InsertOutc
     io_opts.write_concern = DocView(r_.write_concern_);
   std::string target_name = t.db + "." + t.data_collection;
 
+  // A batch whose insert failed with a retryable error (network, primary change) is sent again
+  // on a new connection; duplicate-key errors on _id in that re-send are documents the failed
+  // attempt had already inserted. The budget bounds failures in a row.
+  int retries_left = o.retries;
+  auto backoff = std::chrono::milliseconds(o.retry_backoff_ms);
+  bool resending = false;
   while (!docs.empty()) {
     if (r_.errors_.cancelled()) return {};
     std::size_t count = 0;
     auto part = io::next_insert_batch(docs, max_docs_, max_bytes_, &count);
     if (!part) return Status{part.status().code(), target_name + ": " + part.status().to_string()};
-    auto res = io::insert(conn, t.db, load_collection_, *part, io_opts);
+    auto res = io::insert(*conns_[conn_index], t.db, load_collection_, *part, io_opts);
+    if (!res && res.error().is_retryable() && retries_left > 0 && !r_.errors_.cancelled()) {
+      --retries_left;
+      r_.retries_.fetch_add(1, std::memory_order_relaxed);
+      if (r_.o_.log)
+        r_.o_.log(LogLevel::kInfo, "retrying a batch of " + target_name + " after: " + res.error().to_string());
+      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !r_.errors_.cancelled();
+           waited += std::chrono::milliseconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      auto fresh = reconnect(conn_index);
+      if (fresh && !*fresh) return {};  // cancelled
+      resending = true;
+      continue;  // the same batch again (a failed reconnect counts as a failed attempt)
+    }
     if (!res) {
       io::Error e = res.error();
       if (r_.errors_.cancelled()) return {};
+      if (e.is_retryable() && o.retries > 0)
+        e = io::Error(Status(
+            e.kind(), e.to_string() + " (gave up after " + std::to_string(o.retries) + " retries without progress)"));
       st.failed += count;
       out.failed += count;
       st.add_reason(e.to_string());
@@ -397,8 +437,8 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs, InsertOutc
                     "inserting into " + target_name + ": write concern error: " + w.write_concern_error->errmsg};
     std::uint64_t dups = 0, others = 0, present = 0;
     for (auto& we : w.write_errors) {
-      if (we.code == kDuplicateKey && resent_ && we.errmsg.find("index: _id_") != std::string::npos) {
-        ++present;  // inserted by the interrupted run before it could journal the batch
+      if (we.code == kDuplicateKey && (resent_ || resending) && we.errmsg.find("index: _id_") != std::string::npos) {
+        ++present;  // inserted by the interrupted run (or failed attempt) before the failure
       } else if (we.code == kDuplicateKey) {
         ++dups;
       } else {
@@ -423,6 +463,9 @@ Status CollectionJob::insert_all(io::Connection& conn, ByteSpan docs, InsertOutc
       docs = docs.subspan(std::min(skip, part->size()));
     }
     if (r_.progress_) r_.ns_progress_[target_]->documents += count;
+    resending = false;
+    retries_left = o.retries;
+    backoff = std::chrono::milliseconds(o.retry_backoff_ms);
     if (o.stop_on_error && dups + others > 0) {
       const auto& we = w.write_errors.front();
       return Status{ErrorCode::kServer, "inserting into " + target_name + ": " + we.errmsg + " (code " +
@@ -532,6 +575,7 @@ Status Restorer::check_options() {
     return {ErrorCode::kInvalidArgument, "--numParallelCollections must be at least 1"};
   if (o_.insertion_workers < 1)
     return {ErrorCode::kInvalidArgument, "--numInsertionWorkersPerCollection must be at least 1"};
+  if (o_.retries < 0) return {ErrorCode::kInvalidArgument, "--retries must be 0 or more"};
   if (o_.batch_size < 0) return {ErrorCode::kInvalidArgument, "--batchSize must not be negative"};
   if (o_.archive && !o_.input.empty())
     return {ErrorCode::kInvalidArgument, "give either --archive or a dump path, not both"};
@@ -728,7 +772,7 @@ Status Restorer::run_dry(archive::Reader* reader) {
     for (;;) {
       if (errors_.cancelled()) return errors_.status();
       auto ev = reader->next();
-      if (!ev) return ev.status();
+      if (!ev) return in_archive(ev.status());
       if (ev->kind == archive::EventKind::kEnd) break;
       if (ev->kind != archive::EventKind::kDocuments) continue;
       auto it = by_entry.find(ev->entry);
@@ -910,7 +954,7 @@ void Restorer::run_archive(archive::Reader& reader) {
     while (!errors_.cancelled()) {
       auto ev = reader.next();
       if (!ev) {
-        fail(ev.status());
+        fail(in_archive(ev.status()));
         break;
       }
       if (ev->kind == archive::EventKind::kEnd) break;
@@ -1038,6 +1082,7 @@ RestoreReport Restorer::report() {
   rep.journal = journal_ ? journal_->path().string() : std::string();
   rep.oplog_replayed = oplog_replayed_;
   rep.oplog_applied = oplog_stats_.applied;
+  rep.retries = retries_.load();
   rep.oplog_skipped = oplog_stats_.skipped_noop + oplog_stats_.skipped_filtered;
   rep.oplog_after_limit = oplog_stats_.after_limit;
   for (std::size_t i = 0; i < plan_.targets.size() && i < states_.size(); ++i) {
@@ -1099,6 +1144,7 @@ RestoreReport Restorer::run() {
     }
     archive::ReaderOptions ro;
     ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
+    archive_name_ = in_name;
     reader = std::make_unique<archive::Reader>(std::move(src), ro);
     auto prelude = reader->read_prelude();
     if (!prelude)

@@ -31,10 +31,10 @@ namespace bsonpipe::pipeline {
 enum class LogLevel : std::uint8_t { kInfo, kVerbose };
 
 struct RestoreOptions {
-  std::string uri;                        // required: mongodb://...
-  std::filesystem::path input;            // a dump directory, a database directory (with plan.db) or a .bson file
-  bool archive = false;                   // read an archive instead of `input`
-  std::string archive_path;               // "" or "-" = standard input
+  std::string uri;              // required: mongodb://...
+  std::filesystem::path input;  // a dump directory, a database directory (with plan.db) or a .bson file
+  bool archive = false;         // read an archive instead of `input`
+  std::string archive_path;     // "" or "-" = standard input
   // bsonpipe copy: with `archive`, read the (uncompressed) archive stream from here instead of
   // archive_path; never journaled. Called from one thread.
   formats::archive::ByteSource archive_source;
@@ -67,7 +67,9 @@ struct RestoreOptions {
   // <archive>.journal (archive file). A run is journaled with --resume, with --journal, or when a
   // journal already exists at that path (a run without --resume replaces it).
   std::filesystem::path journal;
-  std::string oplog_limit;  // --oplogLimit <seconds>[:ordinal]: replay entries strictly before it
+  std::string oplog_limit;     // --oplogLimit <seconds>[:ordinal]: replay entries strictly before it
+  int retries = 5;             // --retries: re-sends of a batch after retryable errors, in a row
+  int retry_backoff_ms = 100;  // first wait before a retry; doubles up to 5 s
   ProgressOptions progress{.mode = ProgressMode::kNone};  // live progress (pipeline/progress.hpp); off by default
   const std::atomic<bool>* interrupt = nullptr;           // SIGINT/SIGTERM flag; stops the run cleanly
   // Messages for the user (skipped files, per-namespace results). Called from any thread, one
@@ -101,6 +103,7 @@ struct RestoreReport {
   std::uint64_t failed = 0;
   std::uint64_t already_restored = 0;
   std::uint64_t found_present = 0;
+  std::uint64_t retries = 0;      // insert batches sent again after a retryable error
   bool already_complete = false;  // --resume found a completed journal: nothing was done
   std::string journal;            // the journal written ("" = none)
   // --oplogReplay
