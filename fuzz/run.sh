@@ -15,7 +15,11 @@ targets=("$@")
 bdir=$root/build/fuzz
 cd "$root"
 [ -f "$bdir/build.ninja" ] || cmake --preset fuzz >/dev/null
-cmake --build "$bdir" -j2 --target fuzz >/dev/null
+if ! cmake --build "$bdir" -j2 --target fuzz >"$bdir/build.log" 2>&1; then
+  echo "fuzz: building the fuzz targets failed:" >&2
+  grep -E -m10 'error|FAILED' "$bdir/build.log" >&2 || tail -20 "$bdir/build.log" >&2
+  exit 2
+fi
 [ -d "$bdir/seeds" ] || bash "$here/make_seeds.sh" "$bdir/seeds" >/dev/null
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

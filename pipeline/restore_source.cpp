@@ -111,8 +111,10 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
     std::int64_t at = base_ + static_cast<std::int64_t>(pos_);
     auto len = static_cast<std::size_t>(formats::load_u32(pending_.data() + pos_));
     if (len < 5 || len > limits_.max_document_size)
-      return fail(
-          {ErrorCode::kInvalidBson, "bad document length " + std::to_string(static_cast<std::int32_t>(len)), at});
+      return fail({ErrorCode::kInvalidBson,
+                   "bad document length " + std::to_string(static_cast<std::int32_t>(len)) +
+                       (len >= 5 ? " (over the " + std::to_string(limits_.max_document_size) + "-byte limit)" : ""),
+                   at});
     if (avail < len) {
       if (eof_)
         return fail(

@@ -77,8 +77,9 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
                    n.target_ns.c_str(), static_cast<unsigned long long>(n.duplicates));
   }
   if (quiet) return;
-  // Refused before anything ran: the error line says it all.
-  if (!rep.status.is_ok() && rep.inserted + rep.failed + rep.duplicates == 0) return;
+  // A failed run: the one error line says it all (with the count of documents already inserted);
+  // a "restored successfully" summary would be wrong, e.g. for --swap, which dropped its data.
+  if (!rep.status.is_ok()) return;
   if (rep.dry_run) {
     std::uint64_t docs = 0;
     for (const auto& n : rep.namespaces) docs += n.documents_read;
@@ -214,7 +215,10 @@ int run(RestoreFlags& f) {
   print_report(rep, f.quiet);
   if (!rep.status.is_ok()) {
     if (rep.status.code() == ErrorCode::kCancelled) return fail("restore", "interrupted: stopped before completion");
-    return fail("restore", rep.status.to_string());
+    std::string msg = rep.status.to_string();
+    if (rep.inserted > 0 && !o.swap && !o.dry_run)
+      msg += "; " + std::to_string(rep.inserted) + " document(s) had been inserted before the failure";
+    return fail("restore", msg);
   }
   if (!rep.ok()) return fail("restore", "restore incomplete: see the errors above");
   return restore_files();

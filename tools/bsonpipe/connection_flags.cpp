@@ -1,11 +1,56 @@
 #include "tools/bsonpipe/connection_flags.hpp"
 
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "io/uri.hpp"
 
 namespace bsonpipe::tools {
+
+namespace {
+
+// Reads a password from the controlling terminal with echo off (restored on every path), as
+// mongodump does when -u comes without a password. Never from stdin: it may carry an archive.
+Result<std::string> prompt_password(const std::string& user) {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return Status(ErrorCode::kInvalidArgument, "no password given for user " + user + " and no terminal to ask");
+  // Echo goes off before the prompt shows, so nothing typed after it can be echoed.
+  termios saved{};
+  bool restore = ::tcgetattr(fd, &saved) == 0;
+  if (restore) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::string prompt = "Enter password for " + user + ": ";
+  (void)!::write(fd, prompt.data(), prompt.size());
+  std::string pw;
+  char c = 0;
+  bool got_line = false;
+  while (true) {
+    ssize_t n = ::read(fd, &c, 1);
+    if (n <= 0) break;
+    if (c == '\n' || c == '\r') {
+      got_line = true;
+      break;
+    }
+    pw.push_back(c);
+  }
+  if (restore) ::tcsetattr(fd, TCSAFLUSH, &saved);
+  (void)!::write(fd, "\n", 1);
+  ::close(fd);
+  if (!got_line && pw.empty()) return Status(ErrorCode::kInvalidArgument, "no password entered for user " + user);
+  return pw;
+}
+
+}  // namespace
 
 std::string percent_encode(const std::string& s) {
   static const char* hexd = "0123456789ABCDEF";
@@ -34,6 +79,10 @@ void ConnectionFlags::add_to(CLI::App& cmd, const std::string& uri_flag) {
     cmd.add_option("--authenticationDatabase", auth_db, "database that holds the user's credentials");
     cmd.add_option("--authenticationMechanism", auth_mechanism, "SCRAM-SHA-256 or SCRAM-SHA-1");
     cmd.add_option("--compressors", compressors, "wire compressors to offer: zstd,zlib,noop");
+    cmd.add_flag("--tls,--ssl", tls, "connect with TLS (server certificate and host name verified)");
+    cmd.add_option("--tlsCAFile,--sslCAFile", tls_ca_file, "CA certificates (PEM) to verify the server with");
+    cmd.add_flag("--tlsInsecure", tls_insecure,
+                 "INSECURE: skip TLS certificate and host name verification (prints a warning)");
   }
 }
 
@@ -55,6 +104,11 @@ Result<std::string> ConnectionFlags::resolve() const {
   std::string pass = password;
   if (pass.empty() && !username.empty())
     if (const char* env = std::getenv("BSONPIPE_PASSWORD")) pass = env;
+  if (pass.empty() && !username.empty() && ::isatty(STDIN_FILENO) && auth_mechanism != "MONGODB-X509") {
+    auto p = prompt_password(username);
+    if (!p) return p.status();
+    pass = *p;
+  }
   if (!username.empty()) {
     auto scheme = u.find("://");
     if (scheme == std::string::npos) return Status(ErrorCode::kInvalidArgument, "--uri must start with mongodb://");
@@ -70,6 +124,9 @@ Result<std::string> ConnectionFlags::resolve() const {
   if (!auth_db.empty()) extra.push_back("authSource=" + percent_encode(auth_db));
   if (!auth_mechanism.empty()) extra.push_back("authMechanism=" + percent_encode(auth_mechanism));
   if (!compressors.empty()) extra.push_back("compressors=" + compressors);
+  if (tls || tls_insecure || !tls_ca_file.empty()) extra.push_back("tls=true");
+  if (!tls_ca_file.empty()) extra.push_back("tlsCAFile=" + percent_encode(tls_ca_file));
+  if (tls_insecure) extra.push_back("tlsInsecure=true");
   for (auto& e : extra) {
     auto scheme = u.find("://");
     if (u.find('/', scheme + 3) == std::string::npos) u += "/";
@@ -77,6 +134,36 @@ Result<std::string> ConnectionFlags::resolve() const {
   }
   auto parsed = io::parse_uri(u);
   if (!parsed) return parsed.status();
+  // A user in the URI without a password (mongodb://user@host/): the same sources, then the prompt.
+  if (username.empty() && parsed->has_credentials && parsed->password.empty() &&
+      parsed->auth_mechanism != "MONGODB-X509") {
+    std::string p;
+    if (const char* env = std::getenv("BSONPIPE_PASSWORD")) p = env;
+    if (p.empty() && ::isatty(STDIN_FILENO)) {
+      auto asked = prompt_password(parsed->username);
+      if (!asked) return asked.status();
+      p = *asked;
+    }
+    if (!p.empty()) {
+      auto scheme = u.find("://");
+      auto at = u.find('@', scheme);
+      auto colon = u.find(':', scheme + 3);
+      if (colon == std::string::npos || colon > at) u.insert(at, ":" + percent_encode(p));
+      parsed = io::parse_uri(u);
+      if (!parsed) return parsed.status();
+    }
+  }
+  const auto& t = parsed->tls;
+  if (t.enabled && (t.allow_invalid_certificates || t.allow_invalid_hostnames)) {
+    const char* what = t.allow_invalid_certificates && t.allow_invalid_hostnames
+                           ? "certificate and host name verification are"
+                       : t.allow_invalid_certificates ? "certificate verification is"
+                                                      : "host name verification is";
+    std::fprintf(stderr,
+                 "bsonpipe: WARNING: TLS %s OFF (--tlsInsecure/tlsAllow*): the server is not authenticated; anyone "
+                 "on the network path can impersonate it and read or change the data and credentials\n",
+                 what);
+  }
   return u;
 }
 

@@ -1,5 +1,7 @@
 // The connection flags every command shares (--uri, --host, --port, --username, --password,
-// --authenticationDatabase, --authenticationMechanism, --compressors), folded into one URI.
+// --authenticationDatabase, --authenticationMechanism, --compressors, --tls, --tlsCAFile,
+// --tlsInsecure), folded into one URI. The password comes from the URI, --password,
+// $BSONPIPE_PASSWORD or, when stdin is a terminal, a prompt on /dev/tty with echo off.
 #pragma once
 
 #include <string>
@@ -21,11 +23,15 @@ struct ConnectionFlags {
   std::string auth_db;
   std::string auth_mechanism;
   std::string compressors;
+  bool tls = false;
+  std::string tls_ca_file;
+  bool tls_insecure = false;
 
   // Registers the flags on `cmd`. `uri_flag` is the flag's name ("--uri", or "--from"/"--to").
   void add_to(CLI::App& cmd, const std::string& uri_flag = "--uri");
   // The effective connection string: --uri (default mongodb://localhost:27017/) with --host,
-  // --port, credentials (percent-encoded; also from $BSONPIPE_PASSWORD) and options applied.
+  // --port, credentials (percent-encoded; also from $BSONPIPE_PASSWORD or the prompt) and
+  // options applied. Prints a one-line warning on stderr when TLS verification is turned off.
   Result<std::string> resolve() const;
 };
 
