@@ -170,16 +170,17 @@ TEST(RestoreFixtures, LongCollectionNameFromMetadata) {
   EXPECT_GT(names[0].size(), 238u);  // the full name, recovered from collectionName
 }
 
-TEST(RestoreFixtures, UsersdumpIsSkippedWithMessage) {
+// A full restore loads admin's users and roles as mongorestore does (details: users_roles_test.cpp);
+// --restoreDbUsersAndRoles needs --db, as in mongorestore.
+TEST(RestoreFixtures, UsersdumpRestoresAdminUsersAndRoles) {
   test::MiniMongod server;
   auto r = bsonpipe({"restore", "--uri", server.uri(), (test::restore_testdata() / "usersdump").string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  EXPECT_NE(r.err.find("admin.system.users"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("--restoreDbUsersAndRoles"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 from admin.system.users, 1 from admin.system.roles"), std::string::npos) << r.err;
   auto r2 = bsonpipe({"restore", "--uri", server.uri(), "--restoreDbUsersAndRoles",
                       (test::restore_testdata() / "usersdump").string()});
   EXPECT_NE(r2.exit_code, 0);
-  EXPECT_NE(r2.err.find("not supported yet"), std::string::npos) << r2.err;
+  EXPECT_NE(r2.err.find("without a specified database"), std::string::npos) << r2.err;
 }
 
 // Its unique index only builds after the oplog (not replayed) deletes a duplicate: the index build
