@@ -672,7 +672,11 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
     std::lock_guard lock(c.mu);
     c.documents += docs;
     c.raw_bytes += raw;
-    if (writer) c.stored_bytes += writer->stored_bytes();
+    // Direct (uncompressed) writes bypass the block writer: the file holds exactly the raw bytes.
+    if (direct)
+      c.stored_bytes += raw;
+    else if (writer)
+      c.stored_bytes += writer->stored_bytes();
     if (hash) c.data_hash = hash->hex_digest();
     last = --c.ranges_left == 0;
   }
