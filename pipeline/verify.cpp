@@ -16,6 +16,7 @@
 #include "io/compress.hpp"
 #include "io/file.hpp"
 #include "io/uri.hpp"
+#include "pipeline/catalog.hpp"
 #include "pipeline/restore_source.hpp"
 
 namespace bsonpipe::pipeline {
@@ -281,6 +282,54 @@ std::string rel_string(const fs::path& p) {
   return p.generic_string();
 }
 
+struct BundleEntry {
+  fs::path path;
+  std::string type;  // "file", "dir", "symlink", "other"
+};
+
+// Bundled files (dump --include-path): every entry the manifest's "bundled" section lists must be
+// there with its type, and files with their size and XXH3-128, symlinks with their target.
+void check_bundle(Context& ctx, const std::map<std::string, BundleEntry>& present, const formats::Manifest* m) {
+  std::map<std::string, const formats::BundledFile*> listed;
+  if (m)
+    for (const auto& b : m->bundled) listed.emplace(b.path, &b);
+  for (const auto& [rel, e] : present) {
+    auto it = listed.find(rel);
+    if (it == listed.end()) {
+      if (e.type == "dir") continue;  // a directory holding only listed entries is fine
+      if (m)
+        ctx.problems.add(rel, "", "extra file: not listed in manifest.json");
+      else
+        ctx.report.notices.push_back("skipped " + rel + ": bundled file without a manifest to check it against");
+      continue;
+    }
+    const formats::BundledFile& b = *it->second;
+    if (b.type != e.type) {
+      ctx.problems.add(rel, "", "is a " + e.type + ", the manifest lists a " + b.type);
+      continue;
+    }
+    if (e.type == "symlink") {
+      std::error_code ec;
+      auto target = fs::read_symlink(e.path, ec);
+      if (ec || target.string() != b.target)
+        ctx.problems.add(rel, "", "symlink points to " + target.string() + ", the manifest says " + b.target);
+    } else if (e.type == "file") {
+      FileScan s = scan_file(ctx, e.path, rel, "", io::Codec::kNone, Content::kHashOnly);
+      if (!s.readable) continue;
+      ++ctx.report.files_checked;
+      ctx.report.stored_bytes += s.stored_bytes;
+      if (s.stored_bytes != b.size)
+        ctx.problems.add(
+            rel, "",
+            "size " + std::to_string(s.stored_bytes) + " differs from the manifest's " + std::to_string(b.size));
+      else if (s.xxh3 != b.xxh3_128)
+        ctx.problems.add(rel, "", "checksum mismatch: XXH3-128 " + s.xxh3 + ", manifest says " + b.xxh3_128);
+    }
+  }
+  for (const auto& [rel, b] : listed)
+    if (!present.count(rel)) ctx.problems.add(rel, "", "missing file: listed in manifest.json but not in the dump");
+}
+
 void verify_directory(Context& ctx) {
   auto& r = ctx.report;
   const fs::path root = ctx.opts.input;
@@ -292,10 +341,21 @@ void verify_directory(Context& ctx) {
   }
 
   std::vector<DirEntry> files;
+  std::map<std::string, BundleEntry> bundle;  // everything under bsonpipe_files/
+  const std::string bundle_prefix = std::string(formats::kBundleDir) + "/";
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
+    std::string rel = rel_string(it->path().lexically_relative(root));
+    if (rel.starts_with(bundle_prefix)) {
+      auto st = it->symlink_status();
+      std::string type = fs::is_symlink(st)        ? "symlink"
+                         : fs::is_directory(st)    ? "dir"
+                         : fs::is_regular_file(st) ? "file"
+                                                   : "other";
+      bundle[rel] = {it->path(), type};
+      continue;
+    }
     if (it->is_directory()) continue;
-    std::string rel = rel_string(fs::relative(it->path(), root, ec));
     if (!it->is_regular_file()) {
       ctx.problems.add(rel, "", "not a regular file");
       continue;
@@ -336,6 +396,7 @@ void verify_directory(Context& ctx) {
       }
     }
   }
+  check_bundle(ctx, bundle, manifest ? &*manifest : nullptr);
   if (!manifest)
     r.notices.push_back(
         "no usable manifest.json (a stock mongodump dump?): file sizes, checksums and document counts could not be "
@@ -575,6 +636,10 @@ void compare_with_server(Context& ctx) {
     auto dot = n.ns.find('.');
     if (dot == std::string::npos || n.digest.empty()) continue;  // no name or unreadable data: nothing to compare
     std::string db = n.ns.substr(0, dot), coll = n.ns.substr(dot + 1);
+    if (coll.starts_with("$")) {  // --dumpDbUsersAndRoles files ($admin.system.users): not a collection of db
+      r.notices.push_back(n.ns + " is not a collection of " + db + " (users/roles): not compared");
+      continue;
+    }
     dbs.insert(db);
     dumped.insert(n.ns);
     formats::MultisetDigest d;
@@ -645,6 +710,29 @@ VerifyReport run_verify(const VerifyOptions& opts) {
   if (r.error.is_ok() && !opts.against.empty() && !ctx.interrupted()) compare_with_server(ctx);
   if (ctx.interrupted() && r.error.is_ok()) r.error = {ErrorCode::kCancelled, "interrupted"};
   return r;
+}
+
+Result<std::string> record_catalog_verification(const VerifyOptions& opts, const VerifyReport& r) {
+  if (r.format != "directory" || !r.error.is_ok()) return std::string();
+  std::error_code ec;
+  fs::path dir = fs::absolute(opts.input, ec).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();
+  fs::path root = dir.parent_path();
+  if (ec || !fs::is_regular_file(root / kCatalogLockName, ec)) return std::string();
+  fs::path record = root / kCatalogVerifiedDir / (dir.filename().string() + ".json");
+  if (!r.ok()) {
+    fs::remove(record, ec);
+    if (ec) return Status{ErrorCode::kIo, "cannot remove " + record.string() + ": " + ec.message()};
+    return record.string();
+  }
+  fs::create_directories(record.parent_path(), ec);
+  if (ec) return Status{ErrorCode::kIo, "cannot create " + record.parent_path().string() + ": " + ec.message()};
+  std::string json = verify_report_json(r) + "\n";
+  auto w = io::AtomicFileWriter::create(record);
+  if (!w) return w.status();
+  if (Status s = w->write(ByteSpan(reinterpret_cast<const std::uint8_t*>(json.data()), json.size())); !s) return s;
+  if (Status s = w->commit(); !s) return s;
+  return record.string();
 }
 
 std::string verify_report_json(const VerifyReport& r) {

@@ -79,6 +79,12 @@ struct VerifyReport {
 // Runs every check. Never throws; all findings are in the report.
 VerifyReport run_verify(const VerifyOptions& opts);
 
+// When the verified directory is a catalog entry (ROOT/<id>/ beside ROOT/.lock, see
+// pipeline/catalog.hpp), records the outcome for `catalog list`: a passing report is written to
+// ROOT/.verified/<id>.json, a failing one removes that file. Returns the record's path, or ""
+// when the input is not a catalog entry (or the run stopped with an error).
+Result<std::string> record_catalog_verification(const VerifyOptions& opts, const VerifyReport& r);
+
 // The report as pretty relaxed Extended JSON (for --json).
 std::string verify_report_json(const VerifyReport& r);
 

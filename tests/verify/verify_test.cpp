@@ -327,3 +327,47 @@ TEST_F(VerifyTest, UsageErrorsExitTwo) {
 
 }  // namespace
 }  // namespace bsonpipe
+
+namespace bsonpipe {
+namespace {
+
+// A catalog entry with bundled files: verify checks the bundled files against the manifest's
+// "bundled" section, and records a pass in ROOT/.verified/<id>.json (removed again on a failure).
+TEST_F(VerifyTest, CatalogEntryWithBundledFiles) {
+  fs::path base = test::temp_dir("verify_catalog");
+  fs::path files = base / "appfiles";
+  fs::create_directories(files / "sub");
+  std::ofstream(files / "config.txt") << "setting=1\n";
+  std::ofstream(files / "sub" / "data.bin") << std::string(5000, 'x');
+  fs::create_symlink("config.txt", files / "link");
+  fs::path root = base / "catalog";
+  auto d = bsonpipe({"dump", "--uri", server_->uri(), "--catalog", root.string(), "--include-path", files.string(),
+                     "--gzip", "--progress", "none"});
+  ASSERT_EQ(d.exit_code, 0) << show(d);
+  std::vector<fs::path> entries;
+  for (auto& e : fs::directory_iterator(root))
+    if (e.is_directory() && e.path().filename().string()[0] != '.') entries.push_back(e.path());
+  ASSERT_EQ(entries.size(), 1u);
+  fs::path entry = entries[0];
+  fs::path record = root / ".verified" / (entry.filename().string() + ".json");
+
+  auto r = bsonpipe({"verify", entry.string()});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_TRUE(fs::exists(record)) << show(r);
+
+  // Change a bundled file (same size): found by its checksum, and the record goes.
+  fs::path bundled;
+  for (auto& e : fs::recursive_directory_iterator(entry / "bsonpipe_files"))
+    if (e.path().filename() == "data.bin") bundled = e.path();
+  ASSERT_FALSE(bundled.empty());
+  std::ofstream(bundled, std::ios::binary | std::ios::trunc) << std::string(4999, 'x') << 'y';
+  r = bsonpipe({"verify", entry.string()});
+  EXPECT_EQ(r.exit_code, 1) << show(r);
+  std::string rel = fs::relative(bundled, entry).generic_string();
+  auto hits = lines_with(r.out, rel + ": checksum mismatch");
+  EXPECT_EQ(hits.size(), 1u) << show(r);
+  EXPECT_FALSE(fs::exists(record));
+}
+
+}  // namespace
+}  // namespace bsonpipe

@@ -82,6 +82,9 @@ int run_verify_command(VerifyFlags& f) {
   }
   std::fflush(stdout);
   if (!r.error.is_ok()) return fail("verify", r.error.to_string());
+  auto record = pipeline::record_catalog_verification(o, r);
+  if (!record) return fail("verify", "catalog record: " + record.status().to_string());
+  if (!record->empty() && !f.json && r.ok()) std::fprintf(stderr, "recorded as verified: %s\n", record->c_str());
   return r.ok() ? 0 : 1;
 }
 
