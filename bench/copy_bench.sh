@@ -34,7 +34,8 @@ MINIMONGOD=$BUILD/tools/minimongod/minimongod
 for p in "$BSONPIPE" "$MINIMONGOD"; do
   [ -x "$p" ] || { echo "copy_bench: $p not found (build it: cmake --build $BUILD --target bsonpipe minimongod)" >&2; exit 1; }
 done
-[ -n "$WORK" ] || WORK=$(mktemp -d /tmp/copy-bench.XXXXXX)
+OWN_WORK=
+[ -n "$WORK" ] || { WORK=$(mktemp -d /tmp/copy-bench.XXXXXX); OWN_WORK=1; }
 mkdir -p "$WORK"
 COUNT=$((MB * 1000000 / DOC))
 
@@ -44,7 +45,8 @@ cleanup() {
   [ -z "$SRC_PID" ] || kill "$SRC_PID" 2>/dev/null || true
   [ -z "$DST_PID" ] || kill "$DST_PID" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$WORK/dump" "$WORK/src.log" "$WORK/dst.log"
+  rm -rf "$WORK/dump" "$WORK/src.log" "$WORK/dst.log" "$WORK/run.log"
+  [ -z "$OWN_WORK" ] || rmdir "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 

@@ -119,7 +119,7 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       "copy collections from one server to another, streaming (no disk): dump's filters, restore's options\n"
       "examples:\n"
       "  bsonpipe copy --from mongodb://old:27017/ --to mongodb://new:27017/ --drop --verify\n"
-      "  bsonpipe copy --from URI --to URI --db shop --nsFrom 'shop.*' --nsTo 'shop_copy.*'");
+      "  bsonpipe copy --from URI --to URI --db shop --nsFrom 'shop.$c$' --nsTo 'shop_copy.$c$'");
   f->from.add_to(*cmd, "--from");
   f->to.add_to(*cmd, "--to");
   // The source side (dump).
