@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
                             {"bsonpipe-dump", "dump"},
                             {"mongorestore", "restore"},
                             {"bsonpipe-restore", "restore"}})
-    if (self == alias) args.insert(args.begin() + 1, cmd);
+    // "mongodump --version" is the program's version, not a dump flag.
+    if (self == alias && !(args.size() == 2 && args[1] == "--version")) args.insert(args.begin() + 1, cmd);
 
   CLI::App app{"bsonpipe: fast, parallel dump and restore for MongoDB (mongodump/mongorestore compatible)"};
   app.require_subcommand(1);
