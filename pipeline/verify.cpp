@@ -372,6 +372,13 @@ void verify_directory(Context& ctx) {
   std::optional<formats::Manifest> manifest;
   std::map<std::string, const formats::ManifestFile*> listed;
   fs::path manifest_path = root / formats::kManifestName;
+  if (!fs::exists(manifest_path, ec) && fs::exists(root / kCatalogLockName, ec)) {
+    r.error = {ErrorCode::kInvalidArgument,
+               root.string() +
+                   " is a catalog root, not a dump: give one of its entries, ROOT/<id> (see bsonpipe "
+                   "catalog list)"};
+    return;
+  }
   if (fs::exists(manifest_path, ec)) {
     r.has_manifest = true;
     std::string rel(formats::kManifestName);
@@ -528,6 +535,11 @@ void verify_directory(Context& ctx) {
             "holds " + std::to_string(s.raw_bytes) + " BSON bytes, the manifest says " + std::to_string(mf->raw_bytes));
     }
   }
+
+  // A directory holding no dump file at all is not a dump (a wrong path must not pass).
+  if (r.namespaces.empty() && metas.empty() && !manifest)
+    ctx.problems.add("", "",
+                     "no dump files found in " + root.string() + " (no <db>/<collection>.bson or .metadata.json)");
 
   // Listed but absent.
   std::set<std::string> present;

@@ -83,6 +83,9 @@ TEST_F(InstallTest, InstallsBinaryAliasesAndCompatLinks) {
   // Nothing named mongodump lands in bin/, where it would shadow a real one.
   EXPECT_FALSE(fs::exists(bin() / "mongodump"));
   EXPECT_FALSE(fs::exists(bin() / "mongorestore"));
+  auto ver = with_compat("mongodump --version");
+  EXPECT_EQ(ver.exit_code, 0) << show(ver);
+  EXPECT_NE(ver.out.find("bsonpipe"), std::string::npos) << show(ver);
   // Found on PATH under the stock name, it is bsonpipe's dump (its help says so).
   auto v = with_compat("mongodump --help");
   EXPECT_EQ(v.exit_code, 0) << show(v);

@@ -320,6 +320,15 @@ TEST_F(VerifyTest, UsageErrorsExitTwo) {
   auto missing = bsonpipe({"verify", (test::temp_dir("verify_nothing") / "absent").string()});
   EXPECT_EQ(missing.exit_code, 1) << show(missing);
   EXPECT_TRUE(contains(missing.err, "absent")) << show(missing);
+  // An empty directory is not a dump, and neither is a catalog root.
+  fs::path empty = test::temp_dir("verify_empty");
+  auto e = bsonpipe({"verify", empty.string()});
+  EXPECT_EQ(e.exit_code, 1) << show(e);
+  EXPECT_TRUE(contains(e.out, "no dump files found")) << show(e);
+  std::ofstream(empty / ".lock") << "";
+  auto cat = bsonpipe({"verify", empty.string()});
+  EXPECT_EQ(cat.exit_code, 1) << show(cat);
+  EXPECT_TRUE(contains(cat.err, "is a catalog root")) << show(cat);
   auto help = bsonpipe({"verify", "--help"});
   EXPECT_EQ(help.exit_code, 0) << show(help);
   EXPECT_TRUE(contains(help.out, "Examples:")) << show(help);
