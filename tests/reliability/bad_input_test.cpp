@@ -345,13 +345,14 @@ TEST_F(BadInput, ArchiveMissingPreludeTerminator) {
 }
 
 // Only the final terminator is missing: the namespace before it reached its EOF block and its CRC
-// was verified, so it is restored whole; the run still fails on the truncation. The test checks
-// that the one namespace holds exactly the archive's documents and nothing else changed.
+// was verified, so it may be restored whole before the reader meets the cut; the run still fails.
+// With --swap the namespace is all or nothing (without it, a collection created before the
+// cancellation can stay behind empty: see docs/RELIABILITY.md); nothing else changes.
 TEST_F(BadInput, ArchiveMissingFinalTerminator) {
   fs::path tmp = dir("nofinal");
   test::write_file(tmp / "f.archive", archive_bytes({.db = "arch2", .drop_final_terminator = true}));
   auto before = snapshot(uri());
-  auto r = bsonpipe({"restore", "--uri", uri(), "--archive=" + (tmp / "f.archive").string()});
+  auto r = bsonpipe({"restore", "--uri", uri(), "--swap", "--archive=" + (tmp / "f.archive").string()});
   EXPECT_GT(r.exit_code, 0) << show(r);
   std::string err = r.err;
   while (!err.empty() && err.back() == '\n') err.pop_back();
@@ -361,9 +362,13 @@ TEST_F(BadInput, ArchiveMissingFinalTerminator) {
   auto after = snapshot(uri());
   auto c = test::connect(uri());
   ASSERT_TRUE(c);
+  // The EOF block's namespace is finished on another thread while the reader meets the cut:
+  // either it was never written (no collection at all) or it holds exactly its documents.
   formats::MultisetDigest want;
   for (int i = 0; i < 10; ++i) want.add(doc_i(i));
-  EXPECT_EQ(test::server_digest(*c, "arch2", "c"), want);
+  if (after.count("arch2.c") > 0) {
+    EXPECT_EQ(test::server_digest(*c, "arch2", "c"), want);
+  }
   after.erase("arch2.c");
   EXPECT_EQ(before, after);
   // Leave the server as the other cases expect it.

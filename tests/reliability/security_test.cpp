@@ -86,7 +86,7 @@ TEST_F(AuthServer, PasswordFromUriFlagAndEnvironment) {
 // With -u and no password, on a terminal: asks on /dev/tty with echo off. Run under a pty.
 TEST_F(AuthServer, PromptOnTerminalWithoutEcho) {
   fs::path tmp = test::temp_dir("sec_prompt");
-  fs::path script = tmp / "pty.py";
+  fs::path script = tmp / "tty_driver.py";  // not pty.py: that would shadow the module
   std::ofstream(script) << R"PY(
 import os, pty, sys, time, select
 argv = sys.argv[2:]
