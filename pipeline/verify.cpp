@@ -1,10 +1,14 @@
 #include "pipeline/verify.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "formats/archive.hpp"
 #include "formats/bson.hpp"
@@ -121,7 +125,9 @@ struct FileScan {
 class Problems {
  public:
   Problems(VerifyReport& r, std::size_t cap) : r_(r), cap_(cap) {}
+  // Thread-safe: files are scanned in parallel.
   void add(std::string file, std::string ns, std::string message, std::int64_t offset = -1) {
+    std::lock_guard lock(mu_);
     if (cap_ && ++per_file_[file] > cap_) {
       ++r_.suppressed;
       return;
@@ -133,6 +139,7 @@ class Problems {
  private:
   VerifyReport& r_;
   std::size_t cap_;
+  std::mutex mu_;
   std::map<std::string, std::size_t> per_file_;
 };
 
@@ -140,6 +147,7 @@ struct Context {
   const VerifyOptions& opts;
   VerifyReport& report;
   Problems problems;
+  std::mutex mu;  // guards report's counters while files are scanned in parallel
 
   bool interrupted() const { return opts.interrupt && opts.interrupt->load(); }
 };
@@ -212,6 +220,7 @@ FileScan scan_file(Context& ctx, const fs::path& path, const std::string& rel, c
   out.documents = docs.documents();
   out.raw_bytes = what == Content::kText ? out.content.size() : docs.raw_bytes();
   out.digest = docs.digest();
+  std::lock_guard lock(ctx.mu);
   ctx.report.stored_bytes += out.stored_bytes;
   ctx.report.raw_bytes += out.raw_bytes;
   ctx.report.documents += out.documents;
@@ -277,6 +286,19 @@ struct MetaInfo {
   std::optional<formats::CollectionMetadata> metadata;
   bool used = false;
 };
+
+// Runs fn(0) ... fn(n - 1) on up to `jobs` threads (the caller's among them). fn must not throw.
+void parallel_for(std::size_t n, int jobs, const std::function<void(std::size_t)>& fn) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  std::size_t threads = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(1, jobs)));
+  std::vector<std::thread> pool;
+  for (std::size_t k = 1; k < threads; ++k) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
 
 std::string rel_string(const fs::path& p) {
   return p.generic_string();
@@ -440,6 +462,16 @@ void verify_directory(Context& ctx) {
     metas.emplace(db + "/" + name->stem, std::move(info));
   }
 
+  struct ScanTask {
+    const DirEntry* file;
+    const formats::ManifestFile* mf;
+    std::string ns;
+    io::Codec codec;
+    Content what;
+    bool documents;
+    FileScan scan;
+  };
+  std::vector<ScanTask> tasks;
   for (const auto& f : files) {
     if (ctx.interrupted()) return;
     if (seen.count(f.rel)) continue;
@@ -449,7 +481,6 @@ void verify_directory(Context& ctx) {
     io::Codec codec = io::Codec::kNone;
     Content what = Content::kHashOnly;
     bool documents = false;
-    VerifyNamespace* nsinfo = nullptr;
 
     auto slash = f.rel.find('/');
     bool at_root = slash == std::string::npos;
@@ -502,8 +533,24 @@ void verify_directory(Context& ctx) {
       continue;
     }
     if (manifest && !mf) ctx.problems.add(f.rel, ns, "extra file: not listed in manifest.json");
+    tasks.push_back({&f, mf, ns, codec, what, documents, {}});
+  }
 
-    FileScan s = scan_file(ctx, f.path, f.rel, ns, codec, what);
+  // The expensive part (read, hash, decompress, validate) runs for several files at once.
+  parallel_for(tasks.size(), ctx.opts.jobs, [&](std::size_t i) {
+    auto& t = tasks[i];
+    t.scan = scan_file(ctx, t.file->path, t.file->rel, t.ns, t.codec, t.what);
+  });
+  if (ctx.interrupted()) return;
+
+  for (auto& t : tasks) {
+    const DirEntry& f = *t.file;
+    const formats::ManifestFile* mf = t.mf;
+    const std::string& ns = t.ns;
+    const Content what = t.what;
+    const bool documents = t.documents;
+    const FileScan& s = t.scan;
+    VerifyNamespace* nsinfo = nullptr;
     if (!s.readable) continue;
     if (what == Content::kText && s.documents_ok) {
       auto p = formats::parse_prelude_json(
@@ -720,6 +767,9 @@ VerifyReport run_verify(const VerifyOptions& opts) {
   else
     verify_directory(ctx);
   if (r.error.is_ok() && !opts.against.empty() && !ctx.interrupted()) compare_with_server(ctx);
+  // Grouped by file, whatever order the parallel scans finished in.
+  std::stable_sort(r.problems.begin(), r.problems.end(),
+                   [](const VerifyProblem& a, const VerifyProblem& b) { return a.file < b.file; });
   if (ctx.interrupted() && r.error.is_ok()) r.error = {ErrorCode::kCancelled, "interrupted"};
   return r;
 }

@@ -27,6 +27,8 @@ struct VerifyOptions {
   // At most this many problems are reported per file (a corrupt file would otherwise flood the
   // report); the rest are counted in `VerifyReport::suppressed`. Default 20.
   std::size_t max_problems_per_file = 20;
+  // Files read, decompressed and validated at once. Default 4.
+  int jobs = 4;
   // SIGINT/SIGTERM flag; stops the run with an "interrupted" error. Default: none.
   const std::atomic<bool>* interrupt = nullptr;
 };

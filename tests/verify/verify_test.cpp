@@ -380,3 +380,27 @@ TEST_F(VerifyTest, CatalogEntryWithBundledFiles) {
 
 }  // namespace
 }  // namespace bsonpipe
+
+namespace bsonpipe {
+namespace {
+
+// Files are checked in parallel: the report must not depend on it (same problems, same order).
+TEST_F(VerifyTest, ParallelAndSerialReportsAreIdentical) {
+  fs::path dir = dump_dir("parallel", {"--zstd"});
+  for (const char* f : {"vt/a.bson.zst", "vt/b.bson.zst"}) {
+    Bytes b = test::read_file(dir / f);
+    b[b.size() / 3] ^= 0x40;
+    test::write_file(dir / f, b);
+  }
+  std::ofstream(dir / "vt" / "zz.txt") << "x";
+  auto serial = bsonpipe({"verify", dir.string(), "-j", "1"});
+  auto parallel = bsonpipe({"verify", dir.string(), "-j", "4"});
+  EXPECT_EQ(serial.exit_code, 1) << show(serial);
+  EXPECT_EQ(parallel.exit_code, 1) << show(parallel);
+  EXPECT_EQ(serial.out, parallel.out);
+  EXPECT_EQ(lines_with(serial.out, "checksum mismatch").size(), 2u) << show(serial);
+  EXPECT_EQ(lines_with(serial.out, "vt/zz.txt: extra file").size(), 1u) << show(serial);
+}
+
+}  // namespace
+}  // namespace bsonpipe

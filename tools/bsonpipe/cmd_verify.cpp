@@ -19,6 +19,7 @@ struct VerifyFlags {
   bool json = false;
   bool no_utf8 = false;
   std::size_t max_per_file = 20;
+  int jobs = 4;
 };
 
 constexpr const char* kFooter = R"(Checks:
@@ -54,7 +55,7 @@ void print_text(const pipeline::VerifyReport& r) {
     std::printf("against %s: %zu namespace(s) compared, %zu equal, %zu differ\n", r.against.c_str(), compared, equal,
                 compared - equal);
   }
-  std::printf("%s %s: %s; %llu file(s), %llu document(s), %llu BSON bytes checked; %s\n", r.format.c_str(),
+  std::printf("%s %s: %s; %llu file(s), %llu document(s), %llu bytes (decompressed) checked; %s\n", r.format.c_str(),
               r.input.c_str(),
               r.has_manifest ? (r.manifest_complete ? "manifest complete" : "manifest NOT complete") : "no manifest",
               static_cast<unsigned long long>(r.files_checked), static_cast<unsigned long long>(r.documents),
@@ -73,6 +74,7 @@ int run_verify_command(VerifyFlags& f) {
   o.against = f.against;
   o.check_utf8 = !f.no_utf8;
   o.max_problems_per_file = f.max_per_file;
+  o.jobs = f.jobs;
   o.interrupt = &interrupted();
   auto r = pipeline::run_verify(o);
   if (f.json) {
@@ -99,6 +101,7 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--against", flags->against, "compare counts and content digests with this MongoDB URI");
   cmd->add_flag("--json", flags->json, "print the report as JSON");
   cmd->add_flag("--noUTF8Check", flags->no_utf8, "do not check that strings are valid UTF-8");
+  cmd->add_option("-j,--jobs", flags->jobs, "files checked at once")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--maxProblemsPerFile", flags->max_per_file, "problems listed per file (0 = all)")
       ->capture_default_str();
   cmd->callback([flags, &exit_code] { exit_code = run_verify_command(*flags); });
