@@ -284,6 +284,12 @@ TEST(Security, MinimongodBindsLoopbackOnly) {
               return std::string(h);
             }()});
   EXPECT_TRUE(listeners("/proc/net/tcp6", v4.port()).empty());
+  // --bind_ip ::1: the IPv6 loopback only.
+  test::MiniMongod v6({"--bind_ip", "::1"});
+  EXPECT_TRUE(listeners("/proc/net/tcp", v6.port()).empty());
+  auto l6 = listeners("/proc/net/tcp6", v6.port());
+  ASSERT_EQ(l6.size(), 1u);
+  EXPECT_EQ(l6[0].substr(0, 32), "00000000000000000000000001000000");
   // Anything but a loopback address is refused at start.
   for (const char* addr : {"0.0.0.0", "::"}) {
     auto r =

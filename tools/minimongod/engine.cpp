@@ -22,6 +22,7 @@ std::string_view code_name(int c) {
     case 26: return "NamespaceNotFound";
     case 27: return "IndexNotFound";
     case 28: return "PathNotViable";
+    case 31: return "RoleNotFound";  // users.cpp
     case 40: return "ConflictingUpdateOperators";
     case 43: return "CursorNotFound";
     case 48: return "NamespaceExists";
@@ -45,6 +46,8 @@ std::string_view code_name(int c) {
     case 189: return "PrimarySteppedDown";
     case 262: return "ExceededTimeLimit";
     case 10107: return "NotWritablePrimary";
+    case 51002: return "Location51002";  // users.cpp: role already exists
+    case 51003: return "Location51003";  // users.cpp: user already exists
     case 10334: return "BSONObjectTooLarge";
     case 11000: return "DuplicateKey";
     case 11600: return "InterruptedAtShutdown";
