@@ -358,6 +358,17 @@ TEST(UsersAndRolesOptions, AdminDatabaseDumpCarriesEveryUser) {
   EXPECT_NE(r.err.find("restored users and roles of every database"), std::string::npos) << r.err;
   EXPECT_EQ(users_and_roles(target.uri(), "app"), users_and_roles(server.uri(), "app"));
   EXPECT_TRUE(logs_in(target.port(), "carol", "pw3", "other"));
+
+  // The same through a whole-instance archive: admin.system.users/roles come back for every db.
+  r = bsonpipe({"dump", "--uri", server.uri(), "--archive=" + (dir / "all.archive").string(), "--progress", "none"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  test::MiniMongod target2;
+  r = bsonpipe({"restore", "--uri", target2.uri(), "--archive=" + (dir / "all.archive").string()});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("3 from admin.system.users, 1 from admin.system.roles"), std::string::npos) << r.err;
+  EXPECT_EQ(users_and_roles(target2.uri(), "app"), users_and_roles(server.uri(), "app"));
+  EXPECT_EQ(users_and_roles(target2.uri(), "other"), users_and_roles(server.uri(), "other"));
+  EXPECT_EQ(test::server_documents(*test::connect(target2.uri()), "app", "items").size(), 10u);
 }
 
 // Real mongodump output (mongo-tools' usersdump: admin.system.users/roles/version of a 4.2
