@@ -9,7 +9,10 @@
 #
 # Defaults: build/h-copy-rel, 500 MB of ~1000-byte documents in one collection, 3 runs,
 # parallelism 4 (dump --readers 4 -j 4; restore --numInsertionWorkersPerCollection 4 -j 4; copy
-# both). MB = 10^6 bytes of raw BSON, measured as the size of the dumped .bson file.
+# both). MB = 10^6 bytes of raw BSON, measured as the size of the dumped .bson file. Each run
+# also shows the CPU seconds of the bsonpipe process and of both servers: on a small machine
+# copy runs the source, the target and both halves of the pipeline at once, so CPU, not the
+# pipeline, can be its limit.
 set -eu
 
 BUILD=build/h-copy-rel
@@ -45,7 +48,7 @@ cleanup() {
   [ -z "$SRC_PID" ] || kill "$SRC_PID" 2>/dev/null || true
   [ -z "$DST_PID" ] || kill "$DST_PID" 2>/dev/null || true
   wait 2>/dev/null || true
-  rm -rf "$WORK/dump" "$WORK/src.log" "$WORK/dst.log" "$WORK/run.log"
+  rm -rf "$WORK/dump" "$WORK/src.log" "$WORK/dst.log" "$WORK/run.log" "$WORK/time.txt"
   [ -z "$OWN_WORK" ] || rmdir "$WORK" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -80,12 +83,18 @@ DUMP_CMD="$BSONPIPE dump --uri $SRC --db bench --out $WORK/dump --readers $PAR -
 RESTORE_CMD="$BSONPIPE restore --uri $DST --drop --numInsertionWorkersPerCollection $PAR -j $PAR --progress none --quiet $WORK/dump"
 COPY_CMD="$BSONPIPE copy --from $SRC --to $DST --db bench --drop --readers $PAR -j $PAR --numInsertionWorkersPerCollection $PAR --quiet"
 
-# Runs "$@" and prints its wall seconds; fails the benchmark if it fails.
+# CPU seconds (user+sys) a process has used so far, from /proc/PID/stat.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# Runs "$@"; prints "wall_s tool_cpu_s servers_cpu_s" (tool = the bsonpipe process, servers = both
+# minimongod processes). Fails the benchmark if the command fails.
 timed() {
-  s=$(date +%s.%N)
-  if ! "$@" >"$WORK/run.log" 2>&1; then echo "copy_bench: failed: $*" >&2; cat "$WORK/run.log" >&2; exit 1; fi
-  e=$(date +%s.%N)
-  echo "$e - $s" | bc
+  before=$(echo "$(cpu_of "$SRC_PID") + $(cpu_of "$DST_PID")" | bc)
+  if ! /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" "$@" >"$WORK/run.log" 2>&1; then
+    echo "copy_bench: failed: $*" >&2; cat "$WORK/run.log" >&2; exit 1
+  fi
+  after=$(echo "$(cpu_of "$SRC_PID") + $(cpu_of "$DST_PID")" | bc)
+  tail -1 "$WORK/time.txt" | awk -v s="$(echo "$after - $before" | bc)" '{ printf "%s %.2f %.2f\n", $1, $2 + $3, s }'
 }
 
 RAW=
@@ -95,11 +104,14 @@ COPIES=
 i=1
 while [ $i -le "$RUNS" ]; do
   rm -rf "$WORK/dump"
-  d=$(timed $DUMP_CMD)
+  set -- $(timed $DUMP_CMD)
+  d=$1 dc="tool $2 s + servers $3 s"
   [ -n "$RAW" ] || RAW=$(stat -c %s "$WORK/dump/bench/docs.bson")
-  r=$(timed $RESTORE_CMD)
-  c=$(timed $COPY_CMD)
-  echo "run $i: dump ${d}s  restore ${r}s  copy ${c}s  (load $(cut -d' ' -f1 /proc/loadavg))"
+  set -- $(timed $RESTORE_CMD)
+  r=$1 rc="tool $2 s + servers $3 s"
+  set -- $(timed $COPY_CMD)
+  c=$1 cc="tool $2 s + servers $3 s"
+  echo "run $i: dump ${d}s ($dc CPU)  restore ${r}s ($rc CPU)  copy ${c}s ($cc CPU)  (load $(cut -d' ' -f1 /proc/loadavg))"
   DUMPS="$DUMPS $d"
   RESTORES="$RESTORES $r"
   COPIES="$COPIES $c"
