@@ -145,6 +145,10 @@ TEST(RestoreResume, InterruptedAtRandomPointsEndsWithEveryDocumentOnce) {
                                     "2",
                                     "--progress",
                                     "none",
+                                    // Faults must interrupt the run here (not be retried away):
+                                    // this test is about --resume.
+                                    "--retries",
+                                    "0",
                                     "--resume"};
     if (archive) {
       cmd.push_back("--archive=" + src.archive.string());
