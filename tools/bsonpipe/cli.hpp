@@ -21,7 +21,6 @@ void add_restore_command(CLI::App& app, int& exit_code);
 void add_index_command(CLI::App& app, int& exit_code);
 void add_catalog_command(CLI::App& app, int& exit_code);
 void add_copy_command(CLI::App& app, int& exit_code);
-void add_catalog_command(CLI::App& app, int& exit_code);
 void add_verify_command(CLI::App& app, int& exit_code);
 
 // Prints "bsonpipe <command>: <message>" on stderr (one line) and returns the exit code 1.

@@ -31,7 +31,6 @@ int main(int argc, char** argv) {
   add_index_command(app, exit_code);
   add_catalog_command(app, exit_code);
   add_copy_command(app, exit_code);
-  add_catalog_command(app, exit_code);
   add_verify_command(app, exit_code);
 
   std::vector<char*> cargs;
