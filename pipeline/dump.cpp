@@ -204,8 +204,6 @@ class Dumper {
 
   BundleResult bundle_;  // --- bundled files (pipeline/bundle.hpp) ---
 
-  BundleResult bundle_;  // --- bundled files (pipeline/bundle.hpp) ---
-
   std::int64_t start_ms_ = 0;
   // --oplog: the newest oplog entry's ts when the dump started (absent: the oplog was empty).
   std::optional<formats::Timestamp> oplog_start_;
@@ -744,7 +742,6 @@ Status Dumper::finalize_directory() {
   for (auto& d : fs::directory_iterator(out, ec))
     if (d.is_directory()) (void)io::sync_directory(d.path());
   if (Status s = move_bundle(staging_, out, bundle_); !s) return s;  // --- bundled files ---
-  if (Status s = move_bundle(staging_, out, bundle_); !s) return s;  // --- bundled files ---
   fs::remove_all(staging_, ec);
 
   formats::Manifest m;
@@ -757,8 +754,6 @@ Status Dumper::finalize_directory() {
   m.start_ms = start_ms_;
   m.end_ms = now_utc_ms();
   m.files = files_;
-  m.bundled_roots = bundle_.roots;  // --- bundled files ---
-  m.bundled = bundle_.files;
   m.bundled_roots = bundle_.roots;  // --- bundled files ---
   m.bundled = bundle_.files;
   m.complete = true;
@@ -893,12 +888,6 @@ Result<DumpSummary> Dumper::run() {
       std::string json = formats::write_prelude_json(p);
       s = write_small_file(formats::prelude_file_name(),
                            ByteSpan(reinterpret_cast<const std::uint8_t*>(json.data()), json.size()), "", "prelude");
-    }
-    // --- bundled files (pipeline/bundle.hpp): copied into the staging directory ---
-    if (s && !opts_.bundle.include_paths.empty()) {
-      auto b = copy_bundle(staging_, opts_.bundle);
-      if (b) bundle_ = std::move(*b);
-      if (!b) s = b.status();
     }
     // --- bundled files (pipeline/bundle.hpp): copied into the staging directory ---
     if (s && !opts_.bundle.include_paths.empty()) {

@@ -16,7 +16,6 @@
 #include "formats/status.hpp"
 #include "io/compress.hpp"
 #include "pipeline/bundle.hpp"
-#include "pipeline/bundle.hpp"
 #include "pipeline/progress.hpp"
 
 namespace bsonpipe::pipeline {
@@ -54,8 +53,6 @@ struct DumpOptions {
   int retry_backoff_ms = 100;                    // first wait before a retry; doubles up to 5 s
   ProgressOptions progress;                      // how progress and the summary are shown
   const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
-  // --- bundled files (pipeline/bundle.hpp): --include-path trees copied into a directory dump ---
-  BundleOptions bundle;
   // --- bundled files (pipeline/bundle.hpp): --include-path trees copied into a directory dump ---
   BundleOptions bundle;
   // bsonpipe copy: with kArchive, the archive stream goes to this sink (called from one thread
