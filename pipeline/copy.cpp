@@ -306,6 +306,7 @@ CopyReport run_copy(const CopyOptions& opts) {
   d.target = DumpTarget::kArchive;
   d.out.clear();
   d.codec = io::Codec::kNone;
+  if (opts.segment_bytes > 0) d.block_bytes = opts.segment_bytes;
   d.archive_sink = [&pipe](ByteSpan b) { return pipe.write(b); };
   d.interrupt = &stop;
   d.progress.mode = ProgressMode::kNone;

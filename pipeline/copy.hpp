@@ -32,8 +32,12 @@ struct CopyOptions {
   // concern... archive/archive_source/interrupt are set by run_copy. Not allowed: input,
   // archive_path, resume, journal, dry_run, oplog replay.
   RestoreOptions restore;
-  bool verify = false;                           // --verify: compare counts and content digests at the end
-  std::size_t pipe_bytes = 32u << 20;            // bytes buffered between dump and restore (the bound)
+  bool verify = false;                 // --verify: compare counts and content digests at the end
+  std::size_t pipe_bytes = 32u << 20;  // bytes buffered between dump and restore (the bound)
+  // Largest archive segment the dump writes (its block size). Restore reads the archive on one
+  // thread into small per-collection queues: a long segment of one collection stalls the others,
+  // so short segments keep collections loading in parallel. 0 = the dump's block_bytes.
+  std::size_t segment_bytes = 1u << 20;
   const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
   // Messages for the user (verification results, ...). Null = silent. Called from one thread.
   std::function<void(const std::string&)> log;

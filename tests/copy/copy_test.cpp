@@ -351,19 +351,23 @@ TEST(CopyFailures, TargetFaultMidwayStopsTheCopy) {
 
 TEST(CopyFailures, InterruptStopsTheCopy) {
   // Slow source replies make the copy long enough to interrupt.
-  test::MiniMongod source({"--generate", "s.c:3000:500:9", "--fault-delay-ms", "50"});
+  // (every command 300 ms: planning alone takes seconds, then ~10 getMores).
+  test::MiniMongod source({"--generate", "s.c:20000:500:9", "--fault-delay-ms", "300"});
   test::MiniMongod target;
   test::Child child = test::Child::start({"/bin/sh", "-c",
                                           "echo started; exec " + test::program("bsonpipe").string() + " copy --from " +
                                               source.uri() + " --to " + target.uri()},
                                          "started", nullptr);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   child.signal(SIGINT);
   auto t0 = std::chrono::steady_clock::now();
   int code = child.wait();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(code, 0);
   EXPECT_LT(secs, 20.0);
+  auto c = connect(target.uri());
+  ASSERT_TRUE(c);
+  EXPECT_LT(server_digest(*c, "s", "c").count(), 20000u) << "the copy was stopped before it completed";
 }
 
 // ---- BytePipe -------------------------------------------------------------------------------------

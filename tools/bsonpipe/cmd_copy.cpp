@@ -144,6 +144,10 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                   "source collections of at least this many bytes are read in _id ranges")
       ->capture_default_str();
   cmd->add_option("--readPreference", f->read_preference, "source read preference: primary, secondary, ...");
+  cmd->add_option("--segment-bytes", o.segment_bytes,
+                  "largest archive segment between the two sides (short segments keep collections loading in "
+                  "parallel)")
+      ->capture_default_str();
   cmd->add_flag("--viewsAsCollections", o.dump.views_as_collections, "copy views' documents as collections");
   // The target side (restore).
   cmd->add_option("--nsFrom", o.restore.plan.ns_from, "rename namespaces matching this pattern ($var$ captures)")
