@@ -51,7 +51,7 @@ cleanup() {
   rm -rf "$WORK/dump" "$WORK/src.log" "$WORK/dst.log" "$WORK/run.log" "$WORK/time.txt"
   [ -z "$OWN_WORK" ] || rmdir "$WORK" 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT HUP INT PIPE TERM
 
 # Starts minimongod with "$@", waits for its "listening on 127.0.0.1:PORT" line, prints PORT.
 start_server() {
