@@ -161,6 +161,7 @@ class Dumper {
   Status connect_all();
   io::Expected<std::unique_ptr<io::Connection>> connect();
   Status plan();
+  Status plan_once(io::Connection& conn);
   Status plan_database(io::Connection& conn, const std::string& db, const NsFilter& filter);
   Status split(io::Connection& conn, CollectionJob& c);
   Status run_jobs();
@@ -254,14 +255,30 @@ bool skip_collection(const std::string& db, const io::CollectionInfo& c, bool us
   return true;  // system.profile, system.views (views come as metadata), system.buckets.* (via timeseries)...
 }
 
+// Planning only reads the catalog: after a network failure it starts over on a new connection,
+// with the same budget and backoff as the range reads.
 Status Dumper::plan() {
-  auto conn = connect();
-  if (!conn) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + conn.error().to_string()};
-  auto bi = io::build_info(**conn);
+  auto backoff = std::chrono::milliseconds(opts_.retry_backoff_ms);
+  for (int attempt = 0;; ++attempt) {
+    auto conn = connect();
+    if (!conn) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + conn.error().to_string()};
+    colls_.clear();
+    jobs_.clear();
+    Status s = plan_once(**conn);
+    if (s || !(*conn)->broken() || attempt >= opts_.retries || errors_.cancelled()) return s;
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    progress_.info("retrying the plan after: " + s.message());
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+Status Dumper::plan_once(io::Connection& conn) {
+  auto bi = io::build_info(conn);
   if (bi) server_version_ = bi->version;
-  topology_ = std::string(io::topology_kind_name((*conn)->server().kind));
+  topology_ = std::string(io::topology_kind_name(conn.server().kind));
   if (opts_.oplog)
-    if (Status s = oplog_start(**conn); !s) return s;
+    if (Status s = oplog_start(conn); !s) return s;
 
   NsFilter filter;
   for (auto& p : opts_.ns_include)
@@ -273,18 +290,18 @@ Status Dumper::plan() {
   if (!opts_.db.empty()) {
     dbs.push_back(opts_.db);
   } else {
-    auto list = io::list_databases(**conn, true);
+    auto list = io::list_databases(conn, true);
     if (!list) return {ErrorCode::kServer, "listDatabases failed: " + list.error().to_string()};
     for (auto& d : *list)
       if (d.name != "local" && d.name != "config") dbs.push_back(d.name);
   }
   for (auto& db : dbs)
-    if (Status s = plan_database(**conn, db, filter); !s) return s;
+    if (Status s = plan_database(conn, db, filter); !s) return s;
   // --- --dumpDbUsersAndRoles (pipeline/users_roles.hpp); --db admin has them already, as mongodump ---
   if (opts_.dump_users_and_roles && opts_.db == "admin")
     progress_.info("skipping users/roles dump, already dumped admin database");
   if (opts_.dump_users_and_roles && opts_.db != "admin") {
-    auto parts = read_db_users_and_roles(**conn, opts_.db);
+    auto parts = read_db_users_and_roles(conn, opts_.db);
     if (!parts) return parts.status();
     authz_ = std::move(*parts);
   }
@@ -294,12 +311,13 @@ Status Dumper::plan() {
   // Largest collections first, so their ranges start early; then by name for stable output.
   std::stable_sort(colls_.begin(), colls_.end(), [](const auto& a, const auto& b) { return a->size > b->size; });
   for (auto& c : colls_) {
-    c->progress = progress_.add_namespace(c->ns(), static_cast<std::uint64_t>(c->count));
     if (!c->has_data) continue;
-    if (Status s = split(**conn, *c); !s) return s;
+    if (Status s = split(conn, *c); !s) return s;
     c->ranges_left = static_cast<int>(c->ranges.size());
     for (std::size_t i = 0; i < c->ranges.size(); ++i) jobs_.push_back({c.get(), i});
   }
+  // Only once the plan is whole (a retried plan must not list namespaces twice).
+  for (auto& c : colls_) c->progress = progress_.add_namespace(c->ns(), static_cast<std::uint64_t>(c->count));
   return {};
 }
 

@@ -81,8 +81,8 @@ TEST(DumpFaults, NonRetryableErrorsStopAtOnce) {
   // Unauthorized (13) is not retryable: one attempt, then a clear error.
   MiniMongod server({"--generate", "app.events:500:300:5", "--fault-fail", "find:13:1000"});
   auto dir = temp_dir("dump-faults");
-  auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "app", "--out", (dir / "out").string(), "--progress",
-                     "plain"});
+  auto r =
+      bsonpipe({"dump", "--uri", server.uri(), "--db", "app", "--out", (dir / "out").string(), "--progress", "plain"});
   EXPECT_EQ(r.exit_code, 1) << show(r);
   EXPECT_EQ(r.err.find("retrying"), std::string::npos) << show(r);
   EXPECT_NE(r.err.find("find on app.events failed"), std::string::npos) << show(r);

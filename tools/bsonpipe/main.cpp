@@ -14,6 +14,23 @@ int main(int argc, char** argv) {
   // argv[0] dispatch: "mongodump ARGS" == "bsonpipe dump ARGS" (likewise mongorestore, and the
   // bsonpipe-dump / bsonpipe-restore aliases).
   std::vector<std::string> args(argv, argv + argc);
+  // Passwords given on the command line are blanked in our own argv (what `ps` and
+  // /proc/PID/cmdline show) as soon as they are copied; $BSONPIPE_PASSWORD or the prompt keep them
+  // out of the process table entirely. URIs with a password are blanked after the "user:".
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto blank = [](char* from) { std::memset(from, '*', std::strlen(from)); };
+    if ((a == "--password" || a == "-p") && i + 1 < argc) {
+      blank(argv[i + 1]);
+    } else if (a.rfind("--password=", 0) == 0) {
+      blank(argv[i] + std::strlen("--password="));
+    } else if (auto scheme = a.find("://"); scheme != std::string_view::npos) {
+      auto at = a.find('@', scheme);
+      auto colon = a.find(':', scheme + 3);
+      if (at != std::string_view::npos && colon != std::string_view::npos && colon < at)
+        std::memset(argv[i] + colon + 1, '*', at - colon - 1);
+    }
+  }
   std::string self = args[0].substr(args[0].find_last_of('/') + 1);
   for (auto [alias, cmd] : {std::pair{"mongodump", "dump"},
                             {"bsonpipe-dump", "dump"},
