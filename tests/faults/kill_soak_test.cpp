@@ -136,7 +136,7 @@ TEST(RestoreInput, ReadErrorNamesTheFile) {
 
 TEST(Soak, FaultedDumpRestoreCyclesKeepEveryDocument) {
   const std::uint64_t seed = seed_from_env();
-  double budget_s = 90;
+  double budget_s = 60;
   if (const char* s = std::getenv("BSONPIPE_SOAK_SECONDS")) budget_s = std::atof(s);
   std::printf("[soak] seed %llu, %.0f s (BSONPIPE_SOAK_SEED / BSONPIPE_SOAK_SECONDS)\n",
               static_cast<unsigned long long>(seed), budget_s);
