@@ -366,6 +366,7 @@ CopyReport run_copy(const CopyOptions& opts) {
   }
   dump_thread.join();
   restore_thread.join();
+  rep.copy_seconds = now_seconds() - t0;
   if (!first.is_ok()) return finish(first);
 
   if (opts.verify) {

@@ -59,7 +59,8 @@ struct CopyReport {
   RestoreReport restore;
   bool verified = false;             // --verify ran (only after a successful copy)
   std::vector<VerifyResult> verify;  // one per copied collection (views are not compared)
-  double seconds = 0;
+  double seconds = 0;                // the whole run, --verify included
+  double copy_seconds = 0;           // dump + restore only (until both sides finished)
   // Success: both sides succeeded and, with --verify, every namespace matched.
   bool ok() const;
   // The namespaces whose verification failed, "source -> target" (empty when all matched).

@@ -98,13 +98,17 @@ int run(CopyFlags& f) {
   }
   if (!rep.ok()) return fail("copy", "copy incomplete: see the errors above");
   if (!f.quiet) {
+    char verify_secs[32];
+    std::snprintf(verify_secs, sizeof verify_secs, "%.2f", rep.seconds - rep.copy_seconds);
+    std::string verified =
+        rep.verified ? std::string("; verified: every namespace matches (in ") + verify_secs + "s)" : std::string();
     double mb = static_cast<double>(rep.dump.raw_bytes) / 1e6;
     std::fprintf(stderr,
                  "copied %llu document(s) in %zu namespace(s), %.1f MB in %.2fs (%.1f MB/s); %llu duplicate key "
                  "error(s)%s\n",
-                 static_cast<unsigned long long>(rep.restore.inserted), rep.restore.namespaces.size(), mb, rep.seconds,
-                 rep.seconds > 0 ? mb / rep.seconds : 0.0, static_cast<unsigned long long>(rep.restore.duplicates),
-                 rep.verified ? "; verified: every namespace matches" : "");
+                 static_cast<unsigned long long>(rep.restore.inserted), rep.restore.namespaces.size(), mb,
+                 rep.copy_seconds, rep.copy_seconds > 0 ? mb / rep.copy_seconds : 0.0,
+                 static_cast<unsigned long long>(rep.restore.duplicates), verified.c_str());
   }
   return 0;
 }
