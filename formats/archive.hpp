@@ -97,6 +97,9 @@ class Writer {
   Status finish();
 
   std::uint64_t bytes_written() const { return bytes_written_; }
+  // Off: EOF blocks carry CRC 0 instead of the documents' CRC-64. Only for a stream that never
+  // leaves the process (bsonpipe copy), read with ReaderOptions::verify_crc off.
+  void set_checksums(bool on) { checksums_ = on; }
 
  private:
   struct NsState {
@@ -118,6 +121,7 @@ class Writer {
   std::string current_;  // key of the open segment's namespace, "" when none
   bool segment_open_ = false;
   std::uint64_t bytes_written_ = 0;
+  bool checksums_ = true;
   Bytes scratch_;
 };
 
@@ -128,7 +132,9 @@ class Writer {
 // block). The sink is called under the mutex, so a slow sink is the back-pressure for all.
 class Multiplexer {
  public:
-  explicit Multiplexer(ByteSink sink) : writer_(std::move(sink)) {}
+  explicit Multiplexer(ByteSink sink, bool checksums = true) : writer_(std::move(sink)) {
+    writer_.set_checksums(checksums);
+  }
   Status write_prelude(const Prelude& p) {
     std::lock_guard lock(mu_);
     return writer_.write_prelude(p);
@@ -171,6 +177,9 @@ struct ReaderOptions {
   // Reject any field in header, collection-metadata and namespace header documents that the
   // format does not define, and require the fields every mongodump writes.
   bool strict_fields = true;
+  // Off: EOF blocks' CRCs are neither computed nor checked (a stream from Writer with checksums
+  // off, inside one process).
+  bool verify_crc = true;
 };
 
 enum class EventKind : std::uint8_t {

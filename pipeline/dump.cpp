@@ -461,7 +461,8 @@ Status Dumper::write_archive_prelude() {
       &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(2 * pool_.threads() + 2)},
       hashed_write);
   archive_gather_ = std::make_unique<BlockGatherer>(archive_writer_.get(), opts_.block_bytes);
-  mux_ = std::make_unique<formats::archive::Multiplexer>([this](ByteSpan b) { return archive_gather_->write(b); });
+  mux_ = std::make_unique<formats::archive::Multiplexer>([this](ByteSpan b) { return archive_gather_->write(b); },
+                                                        opts_.archive_checksums);
   formats::archive::Prelude prelude;
   prelude.header.concurrent_collections = opts_.parallel_collections;
   prelude.header.server_version = server_version_;

@@ -58,6 +58,9 @@ struct DumpOptions {
   // bsonpipe copy: with kArchive, the archive stream goes to this sink (called from one thread
   // at a time, in stream order) instead of `out`. An error it returns fails the dump.
   std::function<Status(formats::ByteSpan)> archive_sink;
+  // Archive EOF blocks carry the namespaces' CRC-64 (off only for copy's in-process stream, whose
+  // restore side does not check them: see formats::archive::ReaderOptions::verify_crc).
+  bool archive_checksums = true;
 };
 
 struct DumpNamespaceStats {

@@ -312,7 +312,11 @@ Status CollectionJob::start() {
     if (auto s = r_.journal_->record_started(t.ns()); !s) return s;
 
   int n = o.maintain_insertion_order ? 1 : std::max(1, o.insertion_workers);
-  std::size_t cap = o.queue_batches ? o.queue_batches : static_cast<std::size_t>(2 * n);
+  // An archive interleaves namespaces in one stream: its single reader blocks on whichever
+  // namespace's queue is full while the others' workers wait, so queues there are deeper (each
+  // batch is at most one segment, <= 4 MiB).
+  std::size_t cap = o.queue_batches ? o.queue_batches
+                                    : static_cast<std::size_t>(o.archive ? std::max(2 * n, 6) : 2 * n);
   queue_ = std::make_unique<BoundedQueue<DocumentBatch>>(cap);
   for (int i = 0; i < n; ++i) {
     auto c = r_.connect();
@@ -1144,6 +1148,7 @@ RestoreReport Restorer::run() {
     }
     archive::ReaderOptions ro;
     ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
+    ro.verify_crc = o_.archive_verify_crc;
     archive_name_ = in_name;
     reader = std::make_unique<archive::Reader>(std::move(src), ro);
     auto prelude = reader->read_prelude();

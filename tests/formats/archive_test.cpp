@@ -827,3 +827,40 @@ TEST(ArchiveReader, MemoryStaysAtOneBatchWhateverTheArchiveSize) {
 
 }  // namespace
 }  // namespace bsonpipe::formats::archive
+
+namespace bsonpipe::formats::archive {
+namespace {
+
+// bsonpipe copy's in-process stream: written without CRCs (EOF blocks say 0) and read with the
+// check off. The default reader must still refuse such a stream.
+TEST(ArchiveChecksumsOff, WrittenWithoutCrcReadOnlyWithTheCheckOff) {
+  Bytes doc = doc_with("x", 1);
+  Bytes with = write_archive(small_prelude(), [&](Writer& w) {
+    ASSERT_TRUE(w.write_documents("db1", "a", doc).is_ok());
+    ASSERT_TRUE(w.end_namespace("db1", "a").is_ok());
+    ASSERT_TRUE(w.end_namespace("db1", "b").is_ok());
+  });
+  Bytes without = write_archive(small_prelude(), [&](Writer& w) {
+    w.set_checksums(false);
+    ASSERT_TRUE(w.write_documents("db1", "a", doc).is_ok());
+    ASSERT_TRUE(w.end_namespace("db1", "a").is_ok());
+    ASSERT_TRUE(w.end_namespace("db1", "b").is_ok());
+  });
+  ASSERT_EQ(with.size(), without.size());
+  EXPECT_NE(with, without);  // only the EOF block's CRC differs
+  ReadResult strict = read_all(without);
+  EXPECT_FALSE(strict.status.is_ok());
+  EXPECT_NE(strict.status.message().find("CRC mismatch"), std::string::npos) << strict.status.to_string();
+  ReaderOptions lax;
+  lax.verify_crc = false;
+  ReadResult r = read_all(without, SIZE_MAX, lax);
+  ASSERT_TRUE(r.status.is_ok()) << r.status.to_string();
+  EXPECT_EQ(r.ns["db1.a"].data, doc);
+  EXPECT_EQ(r.ns["db1.a"].crc, 0u);
+  EXPECT_TRUE(r.ns["db1.b"].ended);
+  // And the normal stream still verifies.
+  EXPECT_TRUE(read_all(with).status.is_ok());
+}
+
+}  // namespace
+}  // namespace bsonpipe::formats::archive
