@@ -126,12 +126,13 @@ Status AtomicFileWriter::write(ByteSpan data) {
   return {};
 }
 
-Status AtomicFileWriter::commit() {
+Status AtomicFileWriter::commit(bool durable) {
   if (fd_ < 0) return {ErrorCode::kIo, "commit of a closed file " + path_.string()};
-  if (::fsync(fd_) != 0) return errno_status("fsync failed for", partial_);
+  if (durable && ::fsync(fd_) != 0) return errno_status("fsync failed for", partial_);
   if (::close(std::exchange(fd_, -1)) != 0) return errno_status("close failed for", partial_);
   if (::rename(partial_.c_str(), path_.c_str()) != 0) return errno_status("rename failed for", partial_);
   partial_.clear();
+  if (!durable) return {};
   return sync_directory(path_.has_parent_path() ? path_.parent_path() : std::filesystem::path("."));
 }
 

@@ -36,7 +36,9 @@ class AtomicFileWriter {
   // Writes the pieces in order with writev (no copy into one buffer first).
   Status write_gather(std::span<const ByteSpan> pieces);
   // fsync, rename into place, fsync the directory. After commit the writer is closed.
-  Status commit();
+  // durable=false skips both fsyncs: for intermediate files that are read back and deleted
+  // (a dump's per-range parts), whose durability would only cost disk writes.
+  Status commit(bool durable = true);
   // Removes the partial file (idempotent).
   void abort();
   std::uint64_t bytes_written() const { return written_; }

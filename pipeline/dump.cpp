@@ -684,7 +684,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
   if (writer)
     if (Status s = writer->finish(); !s) return s;
   if (file)
-    if (Status s = file->commit(); !s) return s;
+    if (Status s = file->commit(/*durable=*/!multi); !s) return s;  // range parts are read back, then deleted
 
   bool last;
   {
