@@ -5,6 +5,7 @@
 #include <set>
 #include <system_error>
 
+#include "formats/manifest.hpp"
 #include "io/compress.hpp"
 #include "io/file.hpp"
 
@@ -200,7 +201,8 @@ std::optional<std::string> skip_reason(std::string_view db, std::string_view col
   if (coll == "system.profile" || coll == "system.indexes") return "not restoring system collection " + ns;
   if (db == "admin" && (coll == "system.users" || coll == "system.roles" || coll == "system.version" ||
                         coll == "system.new_users" || coll == "system.backup_users"))
-    return "not restoring users, roles and auth schema in " + ns + " (--restoreDbUsersAndRoles is not supported yet)";
+    return "not restoring users, roles and auth schema in " + ns +
+           " (they are restored with --restoreDbUsersAndRoles, or by a full restore)";
   if (db == "config" && (coll == "system.sessions" || coll == "transactions" || coll == "image_collection" ||
                          coll == "system.indexBuilds" || starts_with(coll, "cache.")))
     return "not restoring internal collection " + ns;
@@ -316,6 +318,8 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
   for (const auto& e : entries) {
     std::string name = e.path().filename().string();
     if (e.is_directory()) {
+      // Files bundled with --include-path (restored by --restore-paths, not as a database).
+      if (name == formats::kBundleDir) continue;
       if (auto s = scan_database_dir(e.path(), name, *mapper, opts, plan); !s) return s;
       continue;
     }

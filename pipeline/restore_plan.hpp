@@ -24,7 +24,7 @@ struct PlanOptions {
   std::vector<std::string> ns_exclude;
   std::vector<std::string> ns_from;  // paired with ns_to, same length
   std::vector<std::string> ns_to;
-  bool restore_users_and_roles = false;  // --restoreDbUsersAndRoles (refused by the runner for now)
+  bool restore_users_and_roles = false;  // --restoreDbUsersAndRoles (pipeline/users_roles.hpp)
   bool oplog_replay = false;             // --oplogReplay (pipeline/oplog_replay.hpp)
 };
 
