@@ -128,6 +128,47 @@ bool field_is(DocView d, std::string_view key, std::string_view value) {
   return s && *s == value;
 }
 
+// Sorted by (<field>, db), as mongod lists users and roles.
+void sort_by_name(std::vector<DocPtr>& docs, std::string_view field) {
+  std::sort(docs.begin(), docs.end(), [field](const DocPtr& a, const DocPtr& b) {
+    auto key = [field](const DocPtr& p) {
+      return std::pair{get_string(view(p), field).value_or(""), get_string(view(p), "db").value_or("")};
+    };
+    return key(a) < key(b);
+  });
+}
+
+// usersInfo / rolesInfo selection (field "user" or "role"): a number means every one of database
+// `db`; a name, a {<field>, db} document or an array of them means those.
+Expected<std::vector<DocPtr>> select_named(const std::shared_ptr<Collection>& c, const ElementView& arg,
+                                           std::string_view db, std::string_view field) {
+  std::vector<DocPtr> found;
+  if (is_numeric(arg)) {
+    found = collect(c, [&](DocView d) { return field_is(d, "db", db); });
+  } else {
+    std::set<NameDb> wanted;
+    auto add = [&](const ElementView& e) -> Done {
+      auto r = parse_ref(e, field, db);
+      if (!r) return r.error();
+      wanted.insert(*r);
+      return {};
+    };
+    if (arg.type() == BsonType::kArray) {
+      for (auto e : arg.as_document())
+        if (auto s = add(e); !s) return s.error();
+    } else if (auto s = add(arg); !s) {
+      return s.error();
+    }
+    found = collect(c, [&](DocView d) {
+      auto n = get_string(d, field);
+      auto in = get_string(d, "db");
+      return n && in && wanted.contains(NameDb{std::string(*n), std::string(*in)});
+    });
+  }
+  sort_by_name(found, field);
+  return found;
+}
+
 }  // namespace
 
 // ---- engine members ----------------------------------------------------------------------------
@@ -298,37 +339,14 @@ Expected<Bytes> Engine::cmd_drop_user(Ctx& ctx) {
 Expected<Bytes> Engine::cmd_users_info(Ctx& ctx) {
   auto users = catalog_.find("admin", "system.users");
   std::vector<DocPtr> found;
-  if (is_numeric(ctx.arg)) {
-    found = collect(users, [&](DocView d) { return field_is(d, "db", ctx.db); });
-  } else if (ctx.arg.type() == BsonType::kDocument && get_bool(ctx.arg.as_document(), "forAllDBs")) {
+  if (ctx.arg.type() == BsonType::kDocument && get_bool(ctx.arg.as_document(), "forAllDBs")) {
     found = collect(users, [](DocView) { return true; });
+    sort_by_name(found, "user");
   } else {
-    std::set<NameDb> wanted;
-    auto add = [&](const ElementView& e) -> Done {
-      auto r = parse_ref(e, "user", ctx.db);
-      if (!r) return r.error();
-      wanted.insert(*r);
-      return {};
-    };
-    if (ctx.arg.type() == BsonType::kArray) {
-      for (auto e : ctx.arg.as_document())
-        if (auto s = add(e); !s) return s.error();
-    } else if (auto s = add(ctx.arg); !s) {
-      return s.error();
-    }
-    found = collect(users, [&](DocView d) {
-      auto u = get_string(d, "user");
-      auto db = get_string(d, "db");
-      return u && db && wanted.contains(NameDb{std::string(*u), std::string(*db)});
-    });
+    auto selected = select_named(users, ctx.arg, ctx.db, "user");
+    if (!selected) return selected.error();
+    found = std::move(*selected);
   }
-  // As mongod: sorted by user, then db.
-  std::sort(found.begin(), found.end(), [](const DocPtr& a, const DocPtr& b) {
-    auto key = [](const DocPtr& p) {
-      return std::pair{get_string(view(p), "user").value_or(""), get_string(view(p), "db").value_or("")};
-    };
-    return key(a) < key(b);
-  });
   bool show_credentials = get_bool(ctx.cmd, "showCredentials");
   formats::Builder b;
   b.open_array("users");
@@ -389,36 +407,9 @@ Expected<Bytes> Engine::cmd_drop_role(Ctx& ctx) {
 }
 
 Expected<Bytes> Engine::cmd_roles_info(Ctx& ctx) {
-  auto roles = catalog_.find("admin", "system.roles");
-  std::vector<DocPtr> found;
-  if (is_numeric(ctx.arg)) {
-    found = collect(roles, [&](DocView d) { return field_is(d, "db", ctx.db); });
-  } else {
-    std::set<NameDb> wanted;
-    auto add = [&](const ElementView& e) -> Done {
-      auto r = parse_ref(e, "role", ctx.db);
-      if (!r) return r.error();
-      wanted.insert(*r);
-      return {};
-    };
-    if (ctx.arg.type() == BsonType::kArray) {
-      for (auto e : ctx.arg.as_document())
-        if (auto s = add(e); !s) return s.error();
-    } else if (auto s = add(ctx.arg); !s) {
-      return s.error();
-    }
-    found = collect(roles, [&](DocView d) {
-      auto r = get_string(d, "role");
-      auto db = get_string(d, "db");
-      return r && db && wanted.contains(NameDb{std::string(*r), std::string(*db)});
-    });
-  }
-  std::sort(found.begin(), found.end(), [](const DocPtr& a, const DocPtr& b) {
-    auto key = [](const DocPtr& p) {
-      return std::pair{get_string(view(p), "role").value_or(""), get_string(view(p), "db").value_or("")};
-    };
-    return key(a) < key(b);
-  });
+  auto selected = select_named(catalog_.find("admin", "system.roles"), ctx.arg, ctx.db, "role");
+  if (!selected) return selected.error();
+  std::vector<DocPtr> found = std::move(*selected);
   bool show_privileges = get_bool(ctx.cmd, "showPrivileges");
   formats::Builder b;
   b.open_array("roles");
