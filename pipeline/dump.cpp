@@ -462,7 +462,7 @@ Status Dumper::write_archive_prelude() {
       hashed_write);
   archive_gather_ = std::make_unique<BlockGatherer>(archive_writer_.get(), opts_.block_bytes);
   mux_ = std::make_unique<formats::archive::Multiplexer>([this](ByteSpan b) { return archive_gather_->write(b); },
-                                                        opts_.archive_checksums);
+                                                         opts_.archive_checksums);
   formats::archive::Prelude prelude;
   prelude.header.concurrent_collections = opts_.parallel_collections;
   prelude.header.server_version = server_version_;

@@ -315,8 +315,8 @@ Status CollectionJob::start() {
   // An archive interleaves namespaces in one stream: its single reader blocks on whichever
   // namespace's queue is full while the others' workers wait, so queues there are deeper (each
   // batch is at most one segment, <= 4 MiB).
-  std::size_t cap = o.queue_batches ? o.queue_batches
-                                    : static_cast<std::size_t>(o.archive ? std::max(2 * n, 6) : 2 * n);
+  std::size_t cap =
+      o.queue_batches ? o.queue_batches : static_cast<std::size_t>(o.archive ? std::max(2 * n, 6) : 2 * n);
   queue_ = std::make_unique<BoundedQueue<DocumentBatch>>(cap);
   for (int i = 0; i < n; ++i) {
     auto c = r_.connect();

@@ -38,7 +38,7 @@ struct RestoreOptions {
   // bsonpipe copy: with `archive`, read the (uncompressed) archive stream from here instead of
   // archive_path; never journaled. Called from one thread.
   formats::archive::ByteSource archive_source;
-  bool archive_verify_crc = true;  // off only for copy's in-process stream (written without CRCs)
+  bool archive_verify_crc = true;         // off only for copy's in-process stream (written without CRCs)
   PlanOptions plan;                       // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
   bool gzip = false;                      // --gzip: archives must be gzip; files are also detected by name and magic
   bool drop = false;                      // --drop: drop each target collection before restoring it
