@@ -34,6 +34,9 @@ echo "== bsonpipe dump --gzip (4 range readers per large collection)"
 "$BIN/bsonpipe/bsonpipe" dump --uri "mongodb://127.0.0.1:$SRC/" --out "$WORK/dump" --gzip --readers 4 --progress plain
 ls -l "$WORK/dump" "$WORK/dump/demo"
 
+echo "== bsonpipe verify: manifest sizes and XXH3-128, every document, metadata, and counts and content hashes against the source"
+"$BIN/bsonpipe/bsonpipe" verify "$WORK/dump" --against "mongodb://127.0.0.1:$SRC/"
+
 echo "== verifying the dump against the source (pymongo/bson, independent of bsonpipe)"
 /usr/bin/python3 tools/demo/verify.py "mongodb://127.0.0.1:$SRC/" "$WORK/dump"
 
