@@ -10,14 +10,17 @@ cmake --build --preset release --target bsonpipe minimongod
 
 BIN=build/release/tools
 WORK=$(mktemp -d /tmp/bsonpipe-demo.XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+# Servers are started inside $(...) (a subshell), so their pids go to a file, not a variable.
+cleanup() {
+  if [ -f "$WORK/pids" ]; then while read -r p; do kill "$p" 2>/dev/null || true; done <"$WORK/pids"; fi
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 start_server() {  # start_server NAME FLAGS... ; prints the port
   local log="$WORK/$1.log"; shift
   "$BIN/minimongod/minimongod" --port 0 "$@" >"$log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$WORK/pids"
   for _ in $(seq 600); do
     if grep -q "listening on" "$log"; then sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -1; return; fi
     sleep 0.1
