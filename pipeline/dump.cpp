@@ -258,7 +258,7 @@ bool skip_collection(const std::string& db, const io::CollectionInfo& c, bool us
 // Planning only reads the catalog: after a network failure it starts over on a new connection,
 // with the same budget and backoff as the range reads.
 Status Dumper::plan() {
-  auto backoff = std::chrono::milliseconds(opts_.retry_backoff_ms);
+  RetryBackoff backoff(opts_.retry_backoff_ms);
   for (int attempt = 0;; ++attempt) {
     auto conn = connect();
     if (!conn) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + conn.error().to_string()};
@@ -268,8 +268,7 @@ Status Dumper::plan() {
     if (s || !(*conn)->broken() || attempt >= opts_.retries || errors_.cancelled()) return s;
     retries_.fetch_add(1, std::memory_order_relaxed);
     progress_.info("retrying the plan after: " + s.message());
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    backoff.wait(errors_);
   }
 }
 
@@ -586,7 +585,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
   Bytes hint = Builder().append_int32("_id", 1).finish();
   Bytes last_id;  // {_id: v} of the last document taken
   int retries_left = opts_.retries;
-  auto backoff = std::chrono::milliseconds(opts_.retry_backoff_ms);
+  RetryBackoff backoff(opts_.retry_backoff_ms);
   // One attempt: open a cursor from where the last one stopped and read to the end of the range.
   // Returns ok when the range is done; otherwise the error, with what failed in `failed_op`.
   std::string failed_op;
@@ -648,7 +647,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
     // The budget bounds failures in a row: an attempt that made progress earns it back.
     if (docs > docs_at_failure) {
       retries_left = opts_.retries;
-      backoff = std::chrono::milliseconds(opts_.retry_backoff_ms);
+      backoff.reset();
     }
     docs_at_failure = docs;
     const std::string what = failed_op + " on " + c.db + "." + c.data_name + " failed: " + failure.to_string();
@@ -659,10 +658,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
     --retries_left;
     retries_.fetch_add(1, std::memory_order_relaxed);
     progress_.info("retrying " + c.db + "." + c.data_name + " after: " + failure.to_string());
-    for (auto waited = std::chrono::milliseconds(0); waited < backoff && !errors_.cancelled();
-         waited += std::chrono::milliseconds(10))
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    backoff.wait(errors_);
     if (failure.is_network() || failure.is_not_writable_primary() || conn->broken()) {
       auto fresh = connect();
       if (!fresh) {

@@ -2,8 +2,11 @@
 // error is kept, later ones are dropped, and its presence means "cancel". Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "formats/status.hpp"
 
@@ -44,6 +47,24 @@ class ErrorHolder {
   mutable std::mutex mu_;
   std::atomic<bool> failed_{false};
   Status error_;
+};
+
+// The wait between retries: `first_ms`, doubling up to 5 s; reset() after progress. A wait ends
+// early when the run is cancelled.
+class RetryBackoff {
+ public:
+  explicit RetryBackoff(int first_ms) : first_(first_ms), next_(first_) {}
+  void wait(const ErrorHolder& errors) {
+    const auto step = std::chrono::milliseconds(10);
+    for (auto waited = std::chrono::milliseconds(0); waited < next_ && !errors.cancelled(); waited += step)
+      std::this_thread::sleep_for(step);
+    next_ = std::min(next_ * 2, std::chrono::milliseconds(5000));
+  }
+  void reset() { next_ = first_; }
+
+ private:
+  std::chrono::milliseconds first_;
+  std::chrono::milliseconds next_;
 };
 
 }  // namespace bsonpipe::pipeline

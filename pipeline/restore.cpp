@@ -398,7 +398,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOu
   // on a new connection; duplicate-key errors on _id in that re-send are documents the failed
   // attempt had already inserted. The budget bounds failures in a row.
   int retries_left = o.retries;
-  auto backoff = std::chrono::milliseconds(o.retry_backoff_ms);
+  RetryBackoff backoff(o.retry_backoff_ms);
   bool resending = false;
   while (!docs.empty()) {
     if (r_.errors_.cancelled()) return {};
@@ -411,10 +411,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOu
       r_.retries_.fetch_add(1, std::memory_order_relaxed);
       if (r_.o_.log)
         r_.o_.log(LogLevel::kInfo, "retrying a batch of " + target_name + " after: " + res.error().to_string());
-      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !r_.errors_.cancelled();
-           waited += std::chrono::milliseconds(10))
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+      backoff.wait(r_.errors_);
       auto fresh = reconnect(conn_index);
       if (fresh && !*fresh) return {};  // cancelled
       resending = true;
@@ -469,7 +466,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOu
     if (r_.progress_) r_.ns_progress_[target_]->documents += count;
     resending = false;
     retries_left = o.retries;
-    backoff = std::chrono::milliseconds(o.retry_backoff_ms);
+    backoff.reset();
     if (o.stop_on_error && dups + others > 0) {
       const auto& we = w.write_errors.front();
       return Status{ErrorCode::kServer, "inserting into " + target_name + ": " + we.errmsg + " (code " +
