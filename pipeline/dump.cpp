@@ -545,14 +545,12 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
   }
 
   std::unique_ptr<OrderedBlockWriter> writer;
-  if (sink)
+  // Uncompressed file output skips blocks and the block writer: documents go from the reply to
+  // the file with one writev per batch, and are hashed while they are still in cache.
+  const bool direct = file != nullptr && opts_.codec == io::Codec::kNone;
+  if (sink && !direct)
     writer = std::make_unique<OrderedBlockWriter>(
         &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)}, sink);
-
-  // Uncompressed file output skips the block: documents go from the reply to the file with one
-  // writev per batch, and are hashed while they are still in cache.
-  const bool direct = file != nullptr && opts_.codec == io::Codec::kNone;
-  std::vector<ByteSpan> pieces;
   auto write_direct = [&](std::span<const ByteSpan> docs) -> Status {
     if (hash)
       for (ByteSpan d : docs) hash->update(d);
