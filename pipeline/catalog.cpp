@@ -10,11 +10,17 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "formats/bson.hpp"
+#include "formats/extjson.hpp"
+#include "io/commands.hpp"
 #include "io/file.hpp"
+#include "io/uri.hpp"
+#include "pipeline/namespaces.hpp"
 #include "pipeline/restore_plan.hpp"
 #include "pipeline/restore_source.hpp"
 
@@ -253,10 +259,16 @@ Result<std::vector<CatalogEntry>> list_catalog(const fs::path& root) {
       std::ifstream in(mp, std::ios::binary);
       std::stringstream ss;
       ss << in.rdbuf();
-      auto m = formats::manifest_from_json(ss.str());
+      std::string text = ss.str();
+      auto m = formats::manifest_from_json(text);
+      auto absent = m ? absent_namespaces_from_manifest(text) : Result<std::vector<std::string>>(m.status());
       if (!m) {
         c.problem = mp.string() + ": " + m.status().to_string();
+      } else if (!absent) {
+        // An undo that would not drop what it should is no complete backup.
+        c.problem = mp.string() + ": " + absent.status().to_string();
       } else {
+        c.absent_namespaces = std::move(*absent);
         c.manifest = std::move(*m);
         if (c.manifest->complete) c.state = CatalogState::kComplete;
         std::set<std::string> ns;
@@ -295,6 +307,16 @@ Result<CatalogEntry> find_catalog_entry(const fs::path& root, const std::string&
     if (c.id == id) return c;  // only a .partial
   if (id == "latest") return Status(ErrorCode::kInvalidArgument, "catalog " + root.string() + " has no complete dump");
   return Status(ErrorCode::kInvalidArgument, "catalog " + root.string() + " has no dump with id " + id);
+}
+
+Result<CatalogEntry> resolve_catalog_dump(const fs::path& root, const std::string& id, std::string_view action) {
+  auto e = find_catalog_entry(root, id);
+  if (!e) return e.status();
+  if (!e->complete())
+    return Status(ErrorCode::kInvalidArgument,
+                  "catalog dump " + e->id + " is " + std::string(catalog_state_name(e->state)) + ": refusing to " +
+                      std::string(action) + " it" + (e->problem.empty() ? "" : " (" + e->problem + ")"));
+  return e;
 }
 
 Status remove_catalog_entry(const fs::path& root, const std::string& id) {
@@ -395,7 +417,12 @@ Result<std::vector<PruneDecision>> prune_catalog(const fs::path& root, const Pru
   return plan;
 }
 
-Result<CatalogDumpResult> run_catalog_dump(const fs::path& root, DumpOptions opts) {
+namespace {
+
+// run_catalog_dump, with `finish` run on the moved-into-place dump while the lock is still held
+// (so no prune or remove can see it before it is finished). A failing `finish` removes the dump.
+Result<CatalogDumpResult> catalog_dump(const fs::path& root, DumpOptions opts,
+                                       const std::function<Status(CatalogDumpResult&)>& finish) {
   auto lock = CatalogLock::acquire(root);
   if (!lock) return lock.status();
   // A fresh id: neither ROOT/<id> nor ROOT/<id>.partial exists (we hold the lock, so no other
@@ -415,7 +442,66 @@ Result<CatalogDumpResult> run_catalog_dump(const fs::path& root, DumpOptions opt
   auto sum = run_dump(opts);
   if (!sum)
     return Status(sum.status().code(), "catalog dump " + id + ": " + sum.status().message(), sum.status().offset());
-  return CatalogDumpResult{id, root / id, std::move(*sum)};
+  CatalogDumpResult out{id, root / id, std::move(*sum), {}};
+  if (finish) {
+    if (Status s = finish(out); !s) {
+      std::error_code ec;
+      fs::remove_all(out.dir, ec);
+      return Status(s.code(), "catalog dump " + id + ": " + s.message() + " (the dump was removed)");
+    }
+  }
+  return out;
+}
+
+bool valid_namespace(std::string_view ns) {
+  auto dot = ns.find('.');
+  return dot != std::string_view::npos && dot > 0 && dot + 1 < ns.size();
+}
+
+// Adds the absent namespaces to ROOT/<id>/manifest.json, before "complete" (which stays last),
+// keeping everything else as it is; written to a temporary name and renamed.
+Status record_absent_namespaces(const fs::path& dir, const std::vector<std::string>& absent) {
+  fs::path mp = dir / std::string(formats::kManifestName);
+  std::ifstream in(mp, std::ios::binary);
+  if (!in) return {ErrorCode::kIo, "cannot read " + mp.string()};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto parsed = formats::extjson::parse(ss.str());
+  if (!parsed) return {parsed.status().code(), mp.string() + ": " + parsed.status().message()};
+  formats::DocView doc(*parsed);
+  formats::Builder b;
+  for (auto e : doc)
+    if (e.key() != "complete" && e.key() != kAbsentNamespacesKey) b.append_raw_element(e.raw());
+  b.open_array(kAbsentNamespacesKey);
+  for (const auto& ns : absent) b.append_string(b.next_array_key(), ns);
+  b.close();
+  auto complete = doc.find("complete");
+  if (!complete.valid()) return {ErrorCode::kInvalidJson, mp.string() + ": no 'complete' field"};
+  b.append_raw_element(complete.raw());
+  formats::Bytes out_doc = b.finish();
+  std::string text =
+      formats::extjson::to_json(formats::DocView(out_doc), {.mode = formats::extjson::Mode::kRelaxed, .indent = 2});
+  text.push_back('\n');
+  // What is written must read back as the same manifest with this list.
+  auto check = formats::manifest_from_json(text);
+  auto check_absent = absent_namespaces_from_manifest(text);
+  if (!check || !check_absent || *check_absent != absent)
+    return {ErrorCode::kInternal, mp.string() + ": the manifest with absent namespaces does not read back"};
+  std::error_code ec;
+  auto perms = fs::status(mp, ec).permissions();
+  auto w = io::AtomicFileWriter::create(mp);
+  if (!w) return w.status();
+  if (Status s = w->write(formats::ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size())); !s)
+    return s;
+  if (Status s = w->commit(); !s) return s;
+  if (!ec) fs::permissions(mp, perms, ec);
+  return {};
+}
+
+}  // namespace
+
+Result<CatalogDumpResult> run_catalog_dump(const fs::path& root, DumpOptions opts) {
+  return catalog_dump(root, std::move(opts), nullptr);
 }
 
 Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions& opts) {
@@ -453,7 +539,112 @@ Result<CatalogDumpResult> backup_restore_targets(const fs::path& root, const Res
   d.progress.mode = ProgressMode::kNone;
   d.progress.quiet = true;
   d.interrupt = opts.interrupt;
-  return run_catalog_dump(root, std::move(d));
+
+  // What exists before the dump: a namespace created meanwhile is then in the dump, so it is
+  // not taken as absent.
+  auto uri = io::parse_uri(opts.uri);
+  if (!uri) return Status(uri.status().code(), "--uri: " + uri.status().to_string());
+  auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
+  if (!conn) return Status(ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string());
+  std::set<std::string> dbs, existing;
+  for (const auto& ns : namespaces) dbs.insert(std::string(split_namespace(ns).first));
+  for (const auto& db : dbs) {
+    auto colls = io::list_collections(**conn, db);
+    if (!colls)
+      return Status(colls.status().code(), "listing the collections of " + db + ": " + colls.status().message());
+    for (const auto& c : *colls) existing.insert(db + "." + c.name);
+  }
+  std::vector<std::string> candidates;
+  for (const auto& ns : namespaces)
+    if (!existing.count(ns)) candidates.push_back(ns);
+  conn->reset();
+
+  return catalog_dump(root, std::move(d), [&](CatalogDumpResult& r) -> Status {
+    std::set<std::string> dumped;
+    for (const auto& n : r.summary.namespaces) dumped.insert(n.ns);
+    std::set<std::string> absent;
+    for (const auto& ns : candidates)
+      if (!dumped.count(ns)) absent.insert(ns);
+    r.absent_namespaces.assign(absent.begin(), absent.end());
+    if (r.absent_namespaces.empty()) return {};
+    return record_absent_namespaces(r.dir, r.absent_namespaces);
+  });
+}
+
+Result<std::vector<std::string>> absent_namespaces_from_manifest(std::string_view manifest_json) {
+  auto parsed = formats::extjson::parse(manifest_json);
+  if (!parsed) return Status(ErrorCode::kInvalidJson, "manifest.json: " + parsed.status().message());
+  formats::DocView doc(*parsed);
+  auto list = doc.find(kAbsentNamespacesKey);
+  std::vector<std::string> out;
+  if (!list.valid()) return out;
+  const std::string bad = "manifest.json: field '" + std::string(kAbsentNamespacesKey) + "' ";
+  if (list.type() != formats::BsonType::kArray)
+    return Status(ErrorCode::kInvalidJson, bad + "is not an array of namespaces");
+  for (auto e : list.as_document()) {
+    if (e.type() != formats::BsonType::kString)
+      return Status(ErrorCode::kInvalidJson, bad + "holds a value that is not a string");
+    std::string ns(e.as_string());
+    if (!valid_namespace(ns)) return Status(ErrorCode::kInvalidJson, bad + "holds '" + ns + "', not db.collection");
+    out.push_back(std::move(ns));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Status drop_absent_namespaces(const RestoreOptions& opts, const CatalogEntry& backup) {
+  const auto& absent = backup.absent_namespaces;
+  if (absent.empty()) return {};
+  auto log = [&](const std::string& msg) {
+    if (opts.log) opts.log(LogLevel::kInfo, msg);
+  };
+  std::string list;
+  for (const auto& ns : absent) list += (list.empty() ? "" : ", ") + ns;
+  const std::string what = "catalog dump " + backup.id + " records " + std::to_string(absent.size()) +
+                           " namespace(s) absent from the target when it was taken (" + list + ")";
+  if (!opts.drop) {
+    log(what + ": not dropped (only a restore with --drop, the undo, drops them)");
+    return {};
+  }
+  const auto& p = opts.plan;
+  if (!p.db.empty() || !p.collection.empty() || !p.ns_from.empty() || !p.ns_to.empty()) {
+    log(what + ": not dropped (with --db, --collection or --nsFrom/--nsTo they are not this restore's targets)");
+    return {};
+  }
+  NsFilter filter;
+  for (const auto& pat : p.ns_include)
+    if (Status s = filter.include(pat); !s) return s;
+  for (const auto& pat : p.ns_exclude)
+    if (Status s = filter.exclude(pat); !s) return s;
+  std::vector<std::string> selected;
+  for (const auto& ns : absent)
+    if (filter.allows(ns)) selected.push_back(ns);
+  if (selected.empty()) return {};
+  if (opts.dry_run) {
+    for (const auto& ns : selected)
+      log("dry run: would drop " + ns + " (absent from the target when catalog dump " + backup.id + " was taken)");
+    return {};
+  }
+  auto uri = io::parse_uri(opts.uri);
+  if (!uri) return Status(uri.status().code(), "--uri: " + uri.status().to_string());
+  auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
+  if (!conn) return Status(ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string());
+  for (const auto& ns : selected) {
+    auto [db, coll] = split_namespace(ns);
+    auto e = io::drop_collection(**conn, db, coll, false);
+    if (!e) {
+      if (e.code() == 26 || e.message().find("ns not found") != std::string::npos) {
+        log("not dropping " + ns + ": absent from the target when catalog dump " + backup.id +
+            " was taken, and absent now");
+        continue;
+      }
+      return Status(e.status().code(),
+                    "dropping " + ns + " (absent when catalog dump " + backup.id + " was taken): " + e.to_string());
+    }
+    log("dropped " + ns + ": it did not exist on the target when catalog dump " + backup.id + " was taken");
+  }
+  return {};
 }
 
 std::string exact_namespace_pattern(std::string_view ns) {

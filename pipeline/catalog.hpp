@@ -7,6 +7,10 @@
 // manifest.json says so: the manifest is written last), ROOT/.verified/<id>.json (optional, a
 // verify report: the entry shows as "verified"). Ids look like 2026-11-22T01-00-00Z, with "-N"
 // appended when a dump in the same second already has that id.
+//
+// A `restore --backup-first` backup also records, in its manifest.json under
+// "absentNamespaces", the restore's target namespaces that did not exist on the target when the
+// backup was taken: restoring that backup with --drop (the undo) drops them again.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +28,8 @@ namespace bsonpipe::pipeline {
 
 inline constexpr std::string_view kCatalogLockName = ".lock";
 inline constexpr std::string_view kCatalogVerifiedDir = ".verified";
+// The manifest key of a --backup-first backup's absent namespaces (an array of "db.collection").
+inline constexpr std::string_view kAbsentNamespacesKey = "absentNamespaces";
 
 // Who holds a catalog's lock (as written in the lock file by the holder).
 struct CatalogLockHolder {
@@ -85,6 +91,9 @@ struct CatalogEntry {
   std::optional<formats::Manifest> manifest;
   std::string problem;                  // why the manifest could not be read ("" = fine or absent)
   std::vector<std::string> namespaces;  // distinct namespaces in the manifest, sorted
+  // --backup-first backups: target namespaces absent when the backup was taken (sorted; empty
+  // for ordinary dumps and for manifests written before the list existed).
+  std::vector<std::string> absent_namespaces;
   bool complete() const { return state == CatalogState::kComplete; }
 };
 
@@ -94,6 +103,11 @@ Result<std::vector<CatalogEntry>> list_catalog(const std::filesystem::path& root
 
 // One entry by id, or "latest" = the newest complete one. Fails naming the id when there is none.
 Result<CatalogEntry> find_catalog_entry(const std::filesystem::path& root, const std::string& id);
+
+// The dump `--catalog ROOT --id ID|latest` names (restore, verify): find_catalog_entry, then
+// refused (naming its state, for `action`: "restore", "verify") unless it is complete.
+Result<CatalogEntry> resolve_catalog_dump(const std::filesystem::path& root, const std::string& id,
+                                          std::string_view action);
 
 // Removes an entry; refuses one being written (kInvalidArgument naming the lock holder).
 Status remove_catalog_entry(const std::filesystem::path& root, const std::string& id);
@@ -125,6 +139,7 @@ struct CatalogDumpResult {
   std::string id;
   std::filesystem::path dir;
   DumpSummary summary;
+  std::vector<std::string> absent_namespaces;  // backup_restore_targets only
 };
 
 // A directory dump into the catalog: takes the lock, picks a fresh id from the current UTC time,
@@ -138,10 +153,25 @@ Result<CatalogDumpResult> run_catalog_dump(const std::filesystem::path& root, Du
 Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions& opts);
 
 // `restore --backup-first ROOT`: dumps those namespaces of the restore's target server into the
-// catalog (a catalog dump, locked as any other). Namespaces the server does not have are simply
-// absent from the backup. Fails without touching the target if nothing could be planned.
+// catalog (a catalog dump, locked as any other). Namespaces the server does not have (not listed
+// by listCollections before the dump, and not in it) are recorded in the backup's manifest as
+// absent (kAbsentNamespacesKey), while the lock is still held; if that fails the backup is
+// removed and the error returned. Fails without touching the target if nothing could be planned.
 Result<CatalogDumpResult> backup_restore_targets(const std::filesystem::path& root, const RestoreOptions& opts,
                                                  const std::vector<std::string>& namespaces);
+
+// The absent namespaces recorded in the manifest text `manifest_json` (empty when there is no
+// such key: ordinary dumps, older backups). Fails on a key that is not an array of strings
+// naming "db.collection" namespaces.
+Result<std::vector<std::string>> absent_namespaces_from_manifest(std::string_view manifest_json);
+
+// The second half of undoing a --backup-first restore: after `backup` (a catalog entry) was
+// restored with `opts`, drops on opts.uri each of its absent namespaces that the restore's
+// --nsInclude/--nsExclude select, logging one line per namespace through opts.log ("would drop"
+// with opts.dry_run). Only with opts.drop; otherwise, or with --db/--collection/--nsFrom/--nsTo
+// (the recorded names would not be this restore's targets), nothing is dropped and one line says
+// why. A namespace already gone is logged as such, not an error.
+Status drop_absent_namespaces(const RestoreOptions& opts, const CatalogEntry& backup);
 
 // A namespace as an exact NsFilter pattern (escapes `*`, `$` and `\`).
 std::string exact_namespace_pattern(std::string_view ns);

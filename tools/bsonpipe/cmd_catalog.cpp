@@ -100,6 +100,11 @@ void append_entry(formats::Builder& b, const std::string& key, const CatalogEntr
           .close();
     }
     b.close();
+    if (!e.absent_namespaces.empty()) {
+      b.open_array("absentNamespaces");
+      for (const auto& ns : e.absent_namespaces) b.append_string(b.next_array_key(), ns);
+      b.close();
+    }
     std::uint64_t bundled_bytes = 0, bundled_files = 0;
     for (const auto& f : m.bundled)
       if (f.type == "file") {
@@ -175,6 +180,13 @@ int run_info(const CatalogFlags& f) {
     std::printf("  %-40s %12llu documents %10s\n", ns.c_str(), static_cast<unsigned long long>(docs),
                 human_bytes(stored).c_str());
   }
+  if (!e->absent_namespaces.empty()) {
+    std::printf(
+        "absent:      %zu namespace(s) the target did not have when this backup was taken (restore\n"
+        "             --drop of this dump drops them):\n",
+        e->absent_namespaces.size());
+    for (const auto& ns : e->absent_namespaces) std::printf("  %s\n", ns.c_str());
+  }
   if (!m.bundled_roots.empty()) {
     std::uint64_t files = 0, bytes = 0;
     for (const auto& b : m.bundled)
@@ -228,7 +240,12 @@ void add_catalog_command(CLI::App& app, int& exit_code) {
       "  bsonpipe catalog list /backup/db1 [--json]\n"
       "  bsonpipe catalog info /backup/db1 2026-11-22T01-00-00Z\n"
       "  bsonpipe catalog prune /backup/db1 --keep-last 3 --keep-daily 7 --keep-weekly 4 --dry-run\n"
-      "  bsonpipe restore --uri mongodb://db1/ --catalog /backup/db1 --id latest --drop");
+      "  bsonpipe restore --uri mongodb://db1/ --catalog /backup/db1 --id latest --drop\n"
+      "  bsonpipe verify --catalog /backup/db1 --id latest                    # shows as verified in list\n"
+      "\n"
+      "A restore --backup-first ROOT backup also lists, in its manifest (\"absentNamespaces\", shown by\n"
+      "info), the namespaces the restore was about to create; restoring that backup with --drop (the\n"
+      "undo) drops them again.");
 
   auto list = std::make_shared<CatalogFlags>();
   auto* l = cmd->add_subcommand("list", "list the dumps, newest first (id, time, status, size, namespaces, source)");

@@ -1,8 +1,11 @@
 // bsonpipe restore: mongorestore's command line over pipeline::run_restore.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +15,7 @@
 #include <sstream>
 
 #include "formats/manifest.hpp"
+#include "io/uri.hpp"
 #include "pipeline/bundle.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/restore.hpp"
@@ -36,18 +40,25 @@ struct RestoreFlags {
   bool paths_only = false;
 };
 
-// --catalog ROOT --id ID|latest: the dump directory to restore.
-Result<std::string> catalog_input(const RestoreFlags& f) {
+// --catalog ROOT --id ID|latest: the catalog entry to restore.
+Result<pipeline::CatalogEntry> catalog_input(const RestoreFlags& f) {
   if (f.catalog_id.empty()) return Status(ErrorCode::kInvalidArgument, "--catalog needs --id ID (or --id latest)");
   if (!f.positional.empty() || !f.dir.empty() || f.archive_opt->count() > 0)
     return Status(ErrorCode::kInvalidArgument, "--catalog names the dump: give no dump path or --archive");
-  auto e = pipeline::find_catalog_entry(f.catalog, f.catalog_id);
-  if (!e) return e.status();
-  if (!e->complete())
-    return Status(ErrorCode::kInvalidArgument,
-                  "catalog dump " + e->id + " is " + std::string(pipeline::catalog_state_name(e->state)) +
-                      ": refusing to restore it" + (e->problem.empty() ? "" : " (" + e->problem + ")"));
-  return e->dir.string();
+  return pipeline::resolve_catalog_dump(f.catalog, f.catalog_id, "restore");
+}
+
+// One shell word: quoted unless it is made only of characters a shell leaves alone.
+std::string shell_word(const std::string& s) {
+  bool plain = !s.empty();
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("_@%+=:,./-").find(c) == std::string_view::npos)
+      plain = false;
+  if (plain) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 // The manifest of a directory dump, for --restore-paths (checked before anything is written).
@@ -110,10 +121,14 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
 
 int run(RestoreFlags& f) {
   auto& o = f.opts;
+  // The catalog entry restored (--catalog): a --backup-first backup's absent namespaces are
+  // dropped after it (drop_absent_namespaces).
+  std::optional<pipeline::CatalogEntry> catalog_entry;
   if (!f.catalog.empty()) {
-    auto dir = catalog_input(f);
-    if (!dir) return fail("restore", dir.status().to_string());
-    f.positional = *dir;
+    auto e = catalog_input(f);
+    if (!e) return fail("restore", e.status().to_string());
+    f.positional = e->dir.string();
+    catalog_entry = std::move(*e);
   } else if (!f.catalog_id.empty()) {
     return fail("restore", "--id needs --catalog ROOT");
   }
@@ -194,23 +209,46 @@ int run(RestoreFlags& f) {
       if (targets->empty()) {
         if (!f.quiet) std::fprintf(stderr, "--backup-first: the restore writes no namespace; nothing to back up\n");
       } else {
+        // The backup is a dump like any other: owner-only, as `bsonpipe dump` writes by default.
+        // The umask is set only around it (nothing else runs meanwhile): the restore's own files
+        // (--restore-paths) keep theirs.
+        const mode_t old_umask = ::umask(077);
         auto b = pipeline::backup_restore_targets(f.backup_first, o, *targets);
+        ::umask(old_umask);
         if (!b) return fail("restore", "--backup-first failed, nothing restored: " + b.status().to_string());
         std::printf("%s\n", b->id.c_str());
         std::fflush(stdout);
-        if (!f.quiet)
+        if (!f.quiet) {
+          // The exact undo command: the catalog as an absolute path, the target without its password.
+          std::error_code ec;
+          auto root = std::filesystem::absolute(f.backup_first, ec);
+          auto u = io::parse_uri(o.uri);
+          std::string undo = "bsonpipe restore --uri " + shell_word(u ? u->redacted() : std::string("URI")) +
+                             " --catalog " + shell_word(ec ? f.backup_first : root.lexically_normal().string()) +
+                             " --id " + b->id + " --drop";
+          std::string absent;
+          if (!b->absent_namespaces.empty())
+            absent = " (and recorded " + std::to_string(b->absent_namespaces.size()) +
+                     " namespace(s) it does not have, which the undo drops)";
           std::fprintf(stderr,
-                       "backed up %zu namespace(s) of the target (%llu documents) into %s as %s; undo with: "
-                       "bsonpipe restore --catalog %s --id %s --drop\n",
+                       "backed up %zu namespace(s) of the target (%llu documents) into %s as %s%s; undo with: %s\n",
                        b->summary.namespaces.size(), static_cast<unsigned long long>(b->summary.documents),
-                       f.backup_first.c_str(), b->id.c_str(), f.backup_first.c_str(), b->id.c_str());
+                       f.backup_first.c_str(), b->id.c_str(), absent.c_str(), undo.c_str());
+        }
       }
     }
   }
+  // Restoring a --backup-first backup: what the backed-up restore created goes too.
+  auto drop_absent = [&]() -> int {
+    if (!catalog_entry) return 0;
+    if (Status s = pipeline::drop_absent_namespaces(o, *catalog_entry); !s) return fail("restore", s.to_string());
+    return 0;
+  };
   auto rep = pipeline::run_restore(o);
   if (rep.already_complete) {
     if (!f.quiet) std::fprintf(stderr, "restore already complete (per its journal): nothing to do\n");
-    return 0;
+    if (int rc = drop_absent(); rc != 0) return rc;
+    return restore_files();
   }
   print_report(rep, f.quiet);
   if (!rep.status.is_ok()) {
@@ -221,6 +259,7 @@ int run(RestoreFlags& f) {
     return fail("restore", msg);
   }
   if (!rep.ok()) return fail("restore", "restore incomplete: see the errors above");
+  if (int rc = drop_absent(); rc != 0) return rc;
   return restore_files();
 }
 
@@ -286,11 +325,15 @@ void add_restore_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--restoreDbUsersAndRoles", o.plan.restore_users_and_roles,
                 "restore the --db database's users and roles ($admin.system.users/roles of a dump made with "
                 "--dumpDbUsersAndRoles)");
-  cmd->add_option("--catalog", flags->catalog, "restore a dump of this catalog (see --id)")->type_name("ROOT");
+  cmd->add_option("--catalog", flags->catalog,
+                  "restore a dump of this catalog (see --id); with --drop, a --backup-first backup's recorded "
+                  "absent namespaces are dropped too (the undo)")
+      ->type_name("ROOT");
   cmd->add_option("--id", flags->catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
   cmd->add_option("--backup-first", flags->backup_first,
                   "with --drop/--swap: first dump the target namespaces this restore replaces into the catalog "
-                  "ROOT (prints its id); no restore if that fails")
+                  "ROOT, recording those the target does not have yet (prints its id and the undo command); no "
+                  "restore if that fails")
       ->type_name("ROOT");
   cmd->add_option("--restore-paths", flags->restore_paths,
                   "put the dump's bundled files (dump --include-path) back under TARGET/<name>/, checking hashes")
@@ -300,7 +343,8 @@ void add_restore_command(CLI::App& app, int& exit_code) {
       "Examples:\n"
       "  bsonpipe restore --uri mongodb://target/ dump --drop\n"
       "  bsonpipe restore --uri mongodb://target/ --catalog /backup/db1 --id latest --drop\n"
-      "  bsonpipe restore --uri mongodb://target/ dump --drop --backup-first /backup/db1   # undoable\n"
+      "  bsonpipe restore --uri mongodb://target/ dump --drop --backup-first /backup/db1   # undoable: prints ID\n"
+      "  bsonpipe restore --uri mongodb://target/ --catalog /backup/db1 --id ID --drop     # the undo\n"
       "  bsonpipe restore --catalog /backup/db1 --id 2026-11-22T01-00-00Z --restore-paths /srv/restore --paths-only");
   cmd->add_option("--progress", flags->progress, "auto, bar, plain, json or none")->capture_default_str();
   cmd->add_flag("-q,--quiet", flags->quiet, "only errors");

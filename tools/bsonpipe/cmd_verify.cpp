@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "pipeline/catalog.hpp"
 #include "pipeline/verify.hpp"
 #include "tools/bsonpipe/cli.hpp"
 
@@ -15,6 +16,7 @@ namespace {
 struct VerifyFlags {
   std::string dump;
   std::string archive;
+  std::string catalog, catalog_id;  // --catalog ROOT --id ID|latest: verify ROOT/<id>
   std::string against;
   bool json = false;
   bool no_utf8 = false;
@@ -34,10 +36,16 @@ constexpr const char* kFooter = R"(Checks:
   archives: structure, every document, each namespace's CRC-64
   --against URI: per namespace, document count and an order-independent content digest
 
+Catalog dumps (bsonpipe dump --catalog ROOT): --catalog ROOT --id ID is the same as verifying
+ROOT/ID; --id latest is the newest complete dump (as for restore --catalog). A passing run
+shows as "verified" in `bsonpipe catalog list`.
+
 Examples:
   bsonpipe verify dump/
   bsonpipe verify --archive=nightly.archive.gz
   bsonpipe verify dump/ --against mongodb://db1:27017/ --json
+  bsonpipe verify --catalog /backup/db1 --id latest
+  bsonpipe verify --catalog /backup/db1 --id 2026-11-22T01-00-00Z --against mongodb://db1:27017/
 
 Exit codes: 0 all good, 1 problems found (or an error), 2 usage error.)";
 
@@ -64,8 +72,27 @@ void print_text(const pipeline::VerifyReport& r) {
 }
 
 int run_verify_command(VerifyFlags& f) {
+  if (!f.catalog_id.empty() && f.catalog.empty()) {
+    std::fprintf(stderr, "bsonpipe verify: --id needs --catalog ROOT\n");
+    return 2;
+  }
+  if (!f.catalog.empty()) {
+    if (f.catalog_id.empty()) {
+      std::fprintf(stderr, "bsonpipe verify: --catalog needs --id ID (or --id latest)\n");
+      return 2;
+    }
+    if (!f.dump.empty() || !f.archive.empty()) {
+      std::fprintf(stderr, "bsonpipe verify: --catalog names the dump: give no dump directory or --archive\n");
+      return 2;
+    }
+    auto e = pipeline::resolve_catalog_dump(f.catalog, f.catalog_id, "verify");
+    if (!e) return fail("verify", e.status().to_string());
+    f.dump = e->dir.string();
+  }
   if (f.dump.empty() == f.archive.empty()) {
-    std::fprintf(stderr, "bsonpipe verify: give a dump directory or --archive FILE (one of them; see --help)\n");
+    std::fprintf(stderr,
+                 "bsonpipe verify: give a dump directory, --archive FILE or --catalog ROOT --id ID (one of them; "
+                 "see --help)\n");
     return 2;
   }
   pipeline::VerifyOptions o;
@@ -98,6 +125,8 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   cmd->footer(kFooter);
   cmd->add_option("dump", flags->dump, "dump directory (bsonpipe or mongodump)");
   cmd->add_option("--archive", flags->archive, "an archive file instead (gzip/zstd detected)");
+  cmd->add_option("--catalog", flags->catalog, "verify a dump of this catalog (see --id)")->type_name("ROOT");
+  cmd->add_option("--id", flags->catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
   cmd->add_option("--against", flags->against, "compare counts and content digests with this MongoDB URI");
   cmd->add_flag("--json", flags->json, "print the report as JSON");
   cmd->add_flag("--noUTF8Check", flags->no_utf8, "do not check that strings are valid UTF-8");
