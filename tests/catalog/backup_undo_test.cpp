@@ -313,6 +313,14 @@ TEST(BackupFirstUndo, EveryTargetNewBackupHoldsNothingAndTheUndoDropsThemAll) {
   EXPECT_EQ(lines_with(u.err, "dropped fresh.").size(), 2u) << show(u);
   EXPECT_EQ(collections(*c, "fresh"), std::set<std::string>{});
   EXPECT_EQ(test::server_documents(*c, "other", "k").size(), 2u);
+
+  // The help says so.
+  auto help = bsonpipe({"restore", "--help"});
+  ASSERT_EQ(help.exit_code, 0) << show(help);
+  EXPECT_EQ(lines_with(help.out, "--catalog /backup/db1 --id ID --drop     # the undo").size(), 1u) << help.out;
+  auto chelp = bsonpipe({"catalog", "--help"});
+  ASSERT_EQ(chelp.exit_code, 0) << show(chelp);
+  EXPECT_EQ(lines_with(chelp.out, "absentNamespaces").size(), 1u) << chelp.out;
 }
 
 }  // namespace

@@ -332,8 +332,8 @@ void add_restore_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--id", flags->catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
   cmd->add_option("--backup-first", flags->backup_first,
                   "with --drop/--swap: first dump the target namespaces this restore replaces into the catalog "
-                  "ROOT, recording those the target does not have yet (prints its id and the undo command); no "
-                  "restore if that fails")
+                  "ROOT (owner-only files, as dump writes), recording those the target does not have yet (prints its "
+                  "id and the undo command); no restore if that fails")
       ->type_name("ROOT");
   cmd->add_option("--restore-paths", flags->restore_paths,
                   "put the dump's bundled files (dump --include-path) back under TARGET/<name>/, checking hashes")

@@ -37,8 +37,9 @@ constexpr const char* kFooter = R"(Checks:
   --against URI: per namespace, document count and an order-independent content digest
 
 Catalog dumps (bsonpipe dump --catalog ROOT): --catalog ROOT --id ID is the same as verifying
-ROOT/ID; --id latest is the newest complete dump (as for restore --catalog). A passing run
-shows as "verified" in `bsonpipe catalog list`.
+ROOT/ID; --id latest is the newest complete dump (as for restore --catalog). An unknown id or
+an incomplete dump is refused in one line (give its directory to inspect it anyway). A passing
+run shows as "verified" in `bsonpipe catalog list`.
 
 Examples:
   bsonpipe verify dump/
