@@ -177,7 +177,7 @@ Status Writer::write_documents(std::string_view db, std::string_view collection,
   }
   if (Status s = open_segment(ns_key(db, collection), db, collection); !s.is_ok()) return s;
   if (Status s = emit(documents); !s.is_ok()) return s;
-  if (checksums_) (*ns)->crc.update(documents);
+  (*ns)->crc.update(documents);
   return Status::ok();
 }
 
@@ -543,7 +543,7 @@ Result<Event> Reader::read_block() {
   ev.offset = at;
   if (eof) {
     if (Status s = read_terminator("the EOF block of " + key); !s.is_ok()) return s;
-    if (opts_.verify_crc && crc != ns.crc.value()) {
+    if (crc != ns.crc.value()) {
       return archive_error("CRC mismatch for namespace " + key + ": EOF block says " + std::to_string(crc) +
                                ", its documents give " + std::to_string(ns.crc.value()),
                            at);
@@ -592,7 +592,7 @@ Result<Event> Reader::read_segment_batch() {
   ev.documents = ByteSpan(buf_.get() + mark_, batch_end - mark_);
   ev.document_count = count;
   ev.offset = first;
-  if (opts_.verify_crc) ns.crc.update(ev.documents);
+  ns.crc.update(ev.documents);
   ns.documents += count;
   ns.bytes += ev.documents.size();
   return ev;

@@ -97,9 +97,6 @@ class Writer {
   Status finish();
 
   std::uint64_t bytes_written() const { return bytes_written_; }
-  // Off: EOF blocks carry CRC 0 instead of the documents' CRC-64. Only for a stream that never
-  // leaves the process (bsonpipe copy), read with ReaderOptions::verify_crc off.
-  void set_checksums(bool on) { checksums_ = on; }
 
  private:
   struct NsState {
@@ -121,7 +118,6 @@ class Writer {
   std::string current_;  // key of the open segment's namespace, "" when none
   bool segment_open_ = false;
   std::uint64_t bytes_written_ = 0;
-  bool checksums_ = true;
   Bytes scratch_;
 };
 
@@ -132,9 +128,7 @@ class Writer {
 // block). The sink is called under the mutex, so a slow sink is the back-pressure for all.
 class Multiplexer {
  public:
-  explicit Multiplexer(ByteSink sink, bool checksums = true) : writer_(std::move(sink)) {
-    writer_.set_checksums(checksums);
-  }
+  explicit Multiplexer(ByteSink sink) : writer_(std::move(sink)) {}
   Status write_prelude(const Prelude& p) {
     std::lock_guard lock(mu_);
     return writer_.write_prelude(p);
@@ -177,9 +171,6 @@ struct ReaderOptions {
   // Reject any field in header, collection-metadata and namespace header documents that the
   // format does not define, and require the fields every mongodump writes.
   bool strict_fields = true;
-  // Off: EOF blocks' CRCs are neither computed nor checked (a stream from Writer with checksums
-  // off, inside one process).
-  bool verify_crc = true;
 };
 
 enum class EventKind : std::uint8_t {
@@ -198,6 +189,9 @@ struct Event {
   const CollectionEntry* entry = nullptr;
   // kDocuments: concatenated documents; valid until the next call to next().
   ByteSpan documents;
+  // kDocuments from an in-process source (bsonpipe copy): the buffer `documents` views. The
+  // consumer may move it out (and then must not use `documents`). Null from a Reader.
+  Bytes* owned = nullptr;
   std::size_t document_count = 0;
   // kNamespaceEnd: the verified CRC-64 and the namespace's totals.
   std::uint64_t crc = 0;
@@ -231,18 +225,32 @@ struct NamespaceSummary {
 // tool_version; each collection entry's size; and its metadata text where it still parses as
 // Extended JSON (e.g. a changed digit). Such changes are not lost: they show in prelude().
 // tests/formats/archive_test.cpp flips every bit of the fixture archives to hold this.
-class Reader {
+// What a restore consumes: a prelude, then events. A Reader parses them from archive bytes;
+// bsonpipe copy hands them over in process (pipeline/copy_channel.hpp).
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  // The prelude. Must be called first.
+  virtual Result<const Prelude*> read_prelude() = 0;
+  // The next event. After kEnd, keeps returning kEnd.
+  virtual Result<Event> next() = 0;
+  // How far the source got (archive bytes consumed, or bytes handed over), for progress.
+  virtual std::int64_t offset() const = 0;
+  virtual const Prelude& prelude() const = 0;
+};
+
+class Reader final : public EventSource {
  public:
   explicit Reader(ByteSource source, ReaderOptions opts = {});
 
   // Reads magic, header and collection entries through the terminator. Must be called first.
-  Result<const Prelude*> read_prelude();
+  Result<const Prelude*> read_prelude() override;
   // The next event. After kEnd, keeps returning kEnd.
-  Result<Event> next();
+  Result<Event> next() override;
 
   // Bytes consumed from the source so far.
-  std::int64_t offset() const { return base_ + static_cast<std::int64_t>(pos_); }
-  const Prelude& prelude() const { return prelude_; }
+  std::int64_t offset() const override { return base_ + static_cast<std::int64_t>(pos_); }
+  const Prelude& prelude() const override { return prelude_; }
   std::vector<NamespaceSummary> namespaces() const;
 
  private:

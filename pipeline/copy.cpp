@@ -11,102 +11,13 @@
 
 #include "io/commands.hpp"
 #include "io/uri.hpp"
+#include "pipeline/copy_channel.hpp"
 
 namespace bsonpipe::pipeline {
 
 using formats::Bytes;
 using formats::ByteSpan;
 using formats::DocView;
-
-// ---- BytePipe -----------------------------------------------------------------------------------
-
-struct BytePipe::Impl {
-  std::mutex mu;
-  std::condition_variable can_read;
-  std::condition_variable can_write;
-  std::deque<Bytes> chunks;
-  std::size_t front_pos = 0;  // bytes of chunks.front() already read
-  std::size_t buffered = 0;   // unread bytes in chunks
-  std::size_t capacity = 0;
-  bool write_closed = false;
-  bool read_closed = false;
-  Status error;  // set by close_write(error)
-};
-
-BytePipe::BytePipe(std::size_t capacity) : impl_(std::make_unique<Impl>()) {
-  impl_->capacity = std::max<std::size_t>(1, capacity);
-}
-
-BytePipe::~BytePipe() = default;
-
-Status BytePipe::write(ByteSpan data) {
-  if (data.empty()) return {};
-  Impl& p = *impl_;
-  std::unique_lock lock(p.mu);
-  // A write larger than the capacity still goes through once the pipe is empty.
-  p.can_write.wait(lock, [&] {
-    return p.read_closed || p.write_closed || p.buffered == 0 || p.buffered + data.size() <= p.capacity;
-  });
-  if (p.read_closed) return {ErrorCode::kCancelled, "the restore side stopped reading"};
-  if (p.write_closed) return p.error.is_ok() ? Status{ErrorCode::kCancelled, "the copy was stopped"} : p.error;
-  p.chunks.emplace_back(data.begin(), data.end());
-  p.buffered += data.size();
-  p.can_read.notify_one();
-  return {};
-}
-
-Result<std::size_t> BytePipe::read(std::span<std::uint8_t> buf) {
-  Impl& p = *impl_;
-  std::unique_lock lock(p.mu);
-  p.can_read.wait(lock, [&] { return !p.chunks.empty() || p.write_closed || p.read_closed; });
-  if (!p.error.is_ok()) return p.error;
-  if (p.read_closed || p.chunks.empty() || buf.empty()) return std::size_t{0};
-  std::size_t n = 0;
-  while (n < buf.size() && !p.chunks.empty()) {
-    Bytes& front = p.chunks.front();
-    std::size_t take = std::min(buf.size() - n, front.size() - p.front_pos);
-    std::memcpy(buf.data() + n, front.data() + p.front_pos, take);
-    n += take;
-    p.front_pos += take;
-    if (p.front_pos == front.size()) {
-      p.chunks.pop_front();
-      p.front_pos = 0;
-    }
-  }
-  p.buffered -= n;
-  p.can_write.notify_one();
-  return n;
-}
-
-void BytePipe::close_write(Status error) {
-  Impl& p = *impl_;
-  {
-    std::lock_guard lock(p.mu);
-    if (p.write_closed) return;  // the first close (and its error) stands
-    p.write_closed = true;
-    p.error = std::move(error);
-    if (!p.error.is_ok()) {
-      p.chunks.clear();
-      p.buffered = 0;
-      p.front_pos = 0;
-    }
-  }
-  p.can_read.notify_all();
-  p.can_write.notify_all();
-}
-
-void BytePipe::close_read() {
-  Impl& p = *impl_;
-  {
-    std::lock_guard lock(p.mu);
-    p.read_closed = true;
-    p.chunks.clear();
-    p.buffered = 0;
-    p.front_pos = 0;
-  }
-  p.can_read.notify_all();
-  p.can_write.notify_all();
-}
 
 // ---- CopyReport -----------------------------------------------------------------------------------
 
@@ -141,11 +52,11 @@ Status check_options(const CopyOptions& o) {
     return {ErrorCode::kInvalidArgument, "copy cannot be resumed (--resume/--journal are for restore)"};
   if (r.dry_run) return {ErrorCode::kInvalidArgument, "copy has no --dryRun"};
   if (r.plan.oplog_replay) return {ErrorCode::kInvalidArgument, "copy does not support --oplogReplay"};
-  if (!r.input.empty() || !r.archive_path.empty() || r.archive_source)
+  if (!r.input.empty() || !r.archive_path.empty() || r.archive_events)
     return {ErrorCode::kInvalidArgument, "copy reads from --from, not from a dump"};
-  if (o.dump.target != DumpTarget::kDirectory || o.dump.archive_sink)
+  if (o.dump.target != DumpTarget::kDirectory || o.dump.document_sink)
     return {ErrorCode::kInvalidArgument, "copy writes to --to, not to a dump"};
-  if (o.pipe_bytes == 0) return {ErrorCode::kInvalidArgument, "the copy pipe needs a capacity above 0"};
+  if (o.pipe_bytes == 0) return {ErrorCode::kInvalidArgument, "the copy channel needs a capacity above 0"};
   if (o.dump.parallel_collections < 1) return {ErrorCode::kInvalidArgument, "-j must be at least 1"};
   if (o.dump.readers < 1) return {ErrorCode::kInvalidArgument, "--readers must be at least 1"};
   return {};
@@ -301,23 +212,20 @@ CopyReport run_copy(const CopyOptions& opts) {
     stop.store(true);
   };
 
-  BytePipe pipe(opts.pipe_bytes);
+  CopyChannel channel(opts.pipe_bytes);
   DumpOptions d = opts.dump;
   d.target = DumpTarget::kArchive;
   d.out.clear();
   d.codec = io::Codec::kNone;
   if (opts.segment_bytes > 0) d.block_bytes = opts.segment_bytes;
-  d.archive_sink = [&pipe](ByteSpan b) { return pipe.write(b); };
-  // The stream never leaves this process: no CRC-64 to write or check (a third of copy's CPU).
-  d.archive_checksums = false;
+  d.document_sink = &channel;
   d.interrupt = &stop;
   d.progress.mode = ProgressMode::kNone;
   d.progress.quiet = true;
   RestoreOptions r = opts.restore;
   r.archive = true;
   r.gzip = false;
-  r.archive_source = [&pipe](std::span<std::uint8_t> b) { return pipe.read(b); };
-  r.archive_verify_crc = false;
+  r.archive_events = &channel;
   r.interrupt = &stop;
 
   auto mark_done = [&] {
@@ -338,9 +246,9 @@ CopyReport run_copy(const CopyOptions& opts) {
     }
     if (!s) {
       record({s.code(), "source: " + s.message(), s.offset()});
-      pipe.close_write(s);
+      channel.close_write(s);
     } else {
-      pipe.close_write();
+      channel.close_write();
     }
     mark_done();
   });
@@ -350,7 +258,7 @@ CopyReport run_copy(const CopyOptions& opts) {
       record({rep.restore.status.code(), "target: " + rep.restore.status.message(), rep.restore.status.offset()});
     else if (!rep.restore.ok())
       record({ErrorCode::kServer, "target: the restore is incomplete (see the namespace errors)"});
-    pipe.close_read();  // a dump blocked on a full pipe wakes and stops
+    channel.close_read();  // a dump blocked on a full pipe wakes and stops
     mark_done();
   });
   {
@@ -361,8 +269,8 @@ CopyReport run_copy(const CopyOptions& opts) {
         if (first.is_ok()) first = {ErrorCode::kCancelled, "interrupted"};
         stop.store(true);
         lock.unlock();
-        pipe.close_write({ErrorCode::kCancelled, "interrupted"});
-        pipe.close_read();
+        channel.close_write({ErrorCode::kCancelled, "interrupted"});
+        channel.close_read();
         lock.lock();
       }
     }

@@ -170,6 +170,10 @@ class Dumper {
   Status finish_collection(CollectionJob& c);
   Status write_metadata_files();
   Status write_archive_prelude();
+  // Archive mode: a block of `count` documents of db.coll, and the end of a namespace, to the
+  // multiplexer (or to the copy's document sink).
+  Status emit_documents(std::string_view db, std::string_view coll, Bytes& block, std::size_t count);
+  Status emit_end(std::string_view db, std::string_view coll);
   Status finalize_directory();
   Status oplog_start(io::Connection& conn);
   Status dump_oplog();
@@ -198,7 +202,6 @@ class Dumper {
 
   // Archive mode.
   std::unique_ptr<io::AtomicFileWriter> archive_file_;
-  std::unique_ptr<formats::Xxh3Hasher> archive_hash_;
   std::unique_ptr<OrderedBlockWriter> archive_writer_;
   std::unique_ptr<BlockGatherer> archive_gather_;
   std::unique_ptr<formats::archive::Multiplexer> mux_;
@@ -443,25 +446,6 @@ Status Dumper::write_metadata_files() {
 }
 
 Status Dumper::write_archive_prelude() {
-  fs::path out = opts_.out;
-  auto hashed_write = [this](ByteSpan b) -> Status {
-    archive_hash_->update(b);
-    if (opts_.archive_sink) return opts_.archive_sink(b);  // bsonpipe copy
-    if (archive_file_) return archive_file_->write(b);
-    return io::write_all(1, b, "standard output");
-  };
-  archive_hash_ = std::make_unique<formats::Xxh3Hasher>();
-  if (!out.empty() && out != "-" && !opts_.archive_sink) {
-    auto f = io::AtomicFileWriter::create(out);
-    if (!f) return f.status();
-    archive_file_ = std::make_unique<io::AtomicFileWriter>(std::move(*f));
-  }
-  archive_writer_ = std::make_unique<OrderedBlockWriter>(
-      &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(2 * pool_.threads() + 2)},
-      hashed_write);
-  archive_gather_ = std::make_unique<BlockGatherer>(archive_writer_.get(), opts_.block_bytes);
-  mux_ = std::make_unique<formats::archive::Multiplexer>([this](ByteSpan b) { return archive_gather_->write(b); },
-                                                         opts_.archive_checksums);
   formats::archive::Prelude prelude;
   prelude.header.concurrent_collections = opts_.parallel_collections;
   prelude.header.server_version = server_version_;
@@ -469,16 +453,46 @@ Status Dumper::write_archive_prelude() {
   for (auto& c : colls_) prelude.collections.push_back({c->db, c->name, metadata_json(*c), c->size, c->type});
   if (opts_.oplog) prelude.collections.push_back({"", "oplog", "", 0, ""});
   for (auto& p : authz_) prelude.collections.push_back({opts_.db, p.collection, "", 0, ""});
-  if (Status s = mux_->write_prelude(prelude); !s) return s;
+  if (opts_.document_sink) {
+    if (Status s = opts_.document_sink->start(prelude); !s) return s;
+  } else {
+    fs::path out = opts_.out;
+    if (!out.empty() && out != "-") {
+      auto f = io::AtomicFileWriter::create(out);
+      if (!f) return f.status();
+      archive_file_ = std::make_unique<io::AtomicFileWriter>(std::move(*f));
+    }
+    archive_writer_ = std::make_unique<OrderedBlockWriter>(
+        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(2 * pool_.threads() + 2)},
+        [this](ByteSpan b) -> Status {
+          if (archive_file_) return archive_file_->write(b);
+          return io::write_all(1, b, "standard output");
+        });
+    archive_gather_ = std::make_unique<BlockGatherer>(archive_writer_.get(), opts_.block_bytes);
+    mux_ = std::make_unique<formats::archive::Multiplexer>([this](ByteSpan b) { return archive_gather_->write(b); });
+    if (Status s = mux_->write_prelude(prelude); !s) return s;
+  }
   for (auto& c : colls_)
     if (!c->has_data)
-      if (Status s = mux_->end_namespace(c->db, c->name); !s) return s;
+      if (Status s = emit_end(c->db, c->name); !s) return s;
   for (auto& p : authz_) {  // --dumpDbUsersAndRoles: right after the prelude, as mongodump
-    if (!p.documents.empty())
-      if (Status s = mux_->write_documents(opts_.db, p.collection, p.documents); !s) return s;
-    if (Status s = mux_->end_namespace(opts_.db, p.collection); !s) return s;
+    if (!p.documents.empty()) {
+      Bytes docs = p.documents;
+      if (Status s = emit_documents(opts_.db, p.collection, docs, p.count); !s) return s;
+    }
+    if (Status s = emit_end(opts_.db, p.collection); !s) return s;
   }
   return {};
+}
+
+Status Dumper::emit_documents(std::string_view db, std::string_view coll, Bytes& block, std::size_t count) {
+  if (opts_.document_sink) return opts_.document_sink->documents(db, coll, std::exchange(block, Bytes()), count);
+  return mux_->write_documents(db, coll, block);
+}
+
+Status Dumper::emit_end(std::string_view db, std::string_view coll) {
+  if (opts_.document_sink) return opts_.document_sink->end_namespace(db, coll);
+  return mux_->end_namespace(db, coll);
 }
 
 Status Dumper::run_jobs() {
@@ -560,6 +574,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
   Bytes block;
   if (!direct) block.reserve(opts_.block_bytes + (1u << 20));
   std::uint64_t docs = 0, raw = 0;
+  std::size_t block_docs = 0;  // documents in `block`
   auto take = [&](std::span<const ByteSpan> batch) -> Status {
     std::uint64_t bytes = 0;
     for (ByteSpan d : batch) bytes += d.size();
@@ -569,10 +584,12 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
     c.progress->bytes.fetch_add(bytes, std::memory_order_relaxed);
     if (direct) return write_direct(batch);
     for (ByteSpan d : batch) block.insert(block.end(), d.begin(), d.end());
+    block_docs += batch.size();
     if (block.size() < opts_.block_bytes) return {};
-    Status s = writer ? writer->add(std::move(block)) : mux_->write_documents(c.db, c.data_name, block);
+    Status s = writer ? writer->add(std::move(block)) : emit_documents(c.db, c.data_name, block, block_docs);
     block = Bytes();
     block.reserve(opts_.block_bytes + (1u << 20));
+    block_docs = 0;
     return s;
   };
 
@@ -668,7 +685,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
     }
   }
   if (!block.empty()) {
-    Status s = writer ? writer->add(std::move(block)) : mux_->write_documents(c.db, c.data_name, block);
+    Status s = writer ? writer->add(std::move(block)) : emit_documents(c.db, c.data_name, block, block_docs);
     if (!s) return s;
   }
   // An empty collection still gets a valid compressed file (one empty gzip member or zstd
@@ -699,7 +716,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
 // Runs once per collection, on the thread that finished its last range.
 Status Dumper::finish_collection(CollectionJob& c) {
   c.progress->done = true;
-  if (opts_.target == DumpTarget::kArchive) return mux_->end_namespace(c.db, c.data_name);
+  if (opts_.target == DumpTarget::kArchive) return emit_end(c.db, c.data_name);
   if (opts_.target != DumpTarget::kDirectory) return {};
   auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, layout_compression(opts_.codec));
   if (!rel) return rel.status();
@@ -880,6 +897,8 @@ Result<DumpSummary> Dumper::run() {
   if (Status s = check_dump_users_and_roles(opts_); !s) return s;  // pipeline/users_roles.hpp
   if (!opts_.collection.empty() && opts_.db.empty())
     return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
+  if (opts_.document_sink && (opts_.target != DumpTarget::kArchive || opts_.oplog))
+    return Status(ErrorCode::kInvalidArgument, "a document sink takes an archive dump without --oplog");
 
   Status s = connect_all();
   if (s) s = plan();
@@ -917,7 +936,7 @@ Result<DumpSummary> Dumper::run() {
     progress_.stop();
   }
   if (s && opts_.oplog) s = dump_oplog();
-  if (s && opts_.target == DumpTarget::kArchive) {
+  if (s && opts_.target == DumpTarget::kArchive && !opts_.document_sink) {
     s = mux_->finish();
     if (s) s = archive_gather_->flush();
     if (s) s = archive_writer_->finish();
@@ -942,7 +961,7 @@ Result<DumpSummary> Dumper::run() {
     sum.raw_bytes += c->raw_bytes;
     sum.stored_bytes += c->stored_bytes;
   }
-  if (opts_.target == DumpTarget::kArchive) sum.stored_bytes = archive_writer_->stored_bytes();
+  if (archive_writer_) sum.stored_bytes = archive_writer_->stored_bytes();
   return sum;
 }
 

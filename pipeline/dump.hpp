@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,29 @@
 #include "pipeline/bundle.hpp"
 #include "pipeline/progress.hpp"
 
+namespace bsonpipe::formats::archive {
+struct Prelude;
+}
+
 namespace bsonpipe::pipeline {
 
 enum class DumpTarget : std::uint8_t {
   kDirectory,   // OUT/<db>/<coll>.bson + .metadata.json (+ prelude.json, manifest.json)
   kArchive,     // one mongodump archive stream, to a file or stdout
   kStdoutBson,  // one collection's documents as raw BSON on stdout (`--out -`)
+};
+
+// Where a copy's dump hands its data (see DumpOptions::document_sink): the prelude (start) first, then
+// batches of whole documents and ends of namespaces. documents() and end_namespace() are called
+// from several reader threads at once, for one namespace in order (its end after its last batch).
+// An error returned stops the dump.
+class DocumentSink {
+ public:
+  virtual ~DocumentSink() = default;
+  virtual Status start(const formats::archive::Prelude& p) = 0;
+  virtual Status documents(std::string_view db, std::string_view collection, formats::Bytes docs,
+                           std::size_t count) = 0;
+  virtual Status end_namespace(std::string_view db, std::string_view collection) = 0;
 };
 
 struct DumpOptions {
@@ -55,12 +73,9 @@ struct DumpOptions {
   const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
   // --- bundled files (pipeline/bundle.hpp): --include-path trees copied into a directory dump ---
   BundleOptions bundle;
-  // bsonpipe copy: with kArchive, the archive stream goes to this sink (called from one thread
-  // at a time, in stream order) instead of `out`. An error it returns fails the dump.
-  std::function<Status(formats::ByteSpan)> archive_sink;
-  // Archive EOF blocks carry the namespaces' CRC-64 (off only for copy's in-process stream, whose
-  // restore side does not check them: see formats::archive::ReaderOptions::verify_crc).
-  bool archive_checksums = true;
+  // bsonpipe copy: with kArchive, what would be the archive goes to this sink as whole batches
+  // (no byte stream, no files). Null = write the archive to `out`.
+  DocumentSink* document_sink = nullptr;
 };
 
 struct DumpNamespaceStats {

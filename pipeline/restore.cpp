@@ -117,7 +117,9 @@ class CollectionJob {
     std::uint64_t failed = 0;
   };
   void worker(std::size_t conn_index);
-  Status insert_all(std::size_t conn_index, ByteSpan docs, InsertOutcome& out);
+  // `count` documents in `docs` (0 = not known): a batch known to fit one insert is sent whole,
+  // without walking its documents again.
+  Status insert_all(std::size_t conn_index, ByteSpan docs, std::size_t count, InsertOutcome& out);
   // Replaces worker `i`'s connection after a retryable failure; false if cancelled meanwhile.
   io::Expected<bool> reconnect(std::size_t i);
   void join_workers();
@@ -224,14 +226,14 @@ class Restorer {
   std::filesystem::path journal_path() const;
   Status replay_oplog_now(io::Connection& conn);
   Status check_require_empty(io::Connection& conn);
-  Status run_dry(archive::Reader* reader);
+  Status run_dry(archive::EventSource* reader);
   // A reader error named with the archive it came from (one line: "archive PATH: what (at offset N)").
   Status in_archive(const Status& s) const {
     if (archive_name_.empty() || s.message().starts_with(archive_name_ + ":")) return s;
     return {s.code(), archive_name_ + ": " + s.message(), s.offset()};
   }
   void run_directory();
-  void run_archive(archive::Reader& reader);
+  void run_archive(archive::EventSource& reader);
   void run_one_file(std::size_t t);
   void create_views(io::Connection& conn);
   void watchdog_loop();
@@ -366,7 +368,7 @@ void CollectionJob::worker(std::size_t conn_index) {
   while (auto b = queue_->pop()) {
     if (r_.errors_.cancelled()) return;
     InsertOutcome out;
-    if (auto s = insert_all(conn_index, b->data, out); !s) {
+    if (auto s = insert_all(conn_index, b->data, b->count, out); !s) {
       r_.fail(s);
       return;
     }
@@ -383,7 +385,8 @@ void CollectionJob::worker(std::size_t conn_index) {
   }
 }
 
-Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOutcome& out) {
+Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::size_t known_count,
+                                 InsertOutcome& out) {
   const RestoreTarget& t = r_.plan_.targets[target_];
   NsState& st = *r_.states_[target_];
   const RestoreOptions& o = r_.o_;
@@ -400,10 +403,12 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOu
   int retries_left = o.retries;
   RetryBackoff backoff(o.retry_backoff_ms);
   bool resending = false;
+  bool whole = known_count > 0 && known_count <= max_docs_ && docs.size() <= max_bytes_;
   while (!docs.empty()) {
     if (r_.errors_.cancelled()) return {};
-    std::size_t count = 0;
-    auto part = io::next_insert_batch(docs, max_docs_, max_bytes_, &count);
+    std::size_t count = known_count;
+    Result<ByteSpan> part = docs;
+    if (!whole) part = io::next_insert_batch(docs, max_docs_, max_bytes_, &count);
     if (!part) return Status{part.status().code(), target_name + ": " + part.status().to_string()};
     auto res = io::insert(*conns_[conn_index], t.db, load_collection_, *part, io_opts);
     if (!res && res.error().is_retryable() && retries_left > 0 && !r_.errors_.cancelled()) {
@@ -430,6 +435,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOu
         return Status{e.kind() == ErrorCode::kOk ? ErrorCode::kServer : e.kind(),
                       "inserting into " + target_name + ": " + e.to_string()};
       docs = docs.subspan(part->size());
+      whole = false;
       continue;
     }
     const io::WriteResult& w = *res;
@@ -455,6 +461,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOu
     if (!io_opts.ordered || w.write_errors.empty()) {
       st.inserted += count - dups - others - present;
       docs = docs.subspan(part->size());
+      whole = false;
     } else {
       // Ordered: the server stopped at the first error; documents after it were not tried.
       std::size_t bad = static_cast<std::size_t>(std::max(0, w.write_errors.front().index));
@@ -462,6 +469,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, InsertOu
       std::size_t skip = 0;
       for (std::size_t i = 0; i <= bad && skip < part->size(); ++i) skip += formats::load_u32(part->data() + skip);
       docs = docs.subspan(std::min(skip, part->size()));
+      whole = false;
     }
     if (r_.progress_) r_.ns_progress_[target_]->documents += count;
     resending = false;
@@ -763,7 +771,7 @@ void Restorer::watchdog_loop() {
   }
 }
 
-Status Restorer::run_dry(archive::Reader* reader) {
+Status Restorer::run_dry(archive::EventSource* reader) {
   BatchLimits lim = limits();
   if (reader) {
     std::map<const archive::CollectionEntry*, std::size_t> by_entry;
@@ -897,7 +905,7 @@ void Restorer::run_directory() {
   for (auto& th : threads) th.join();
 }
 
-void Restorer::run_archive(archive::Reader& reader) {
+void Restorer::run_archive(archive::EventSource& reader) {
   // Namespaces interleave in an archive: every namespace with an open segment needs its job
   // running, whatever -j says (their count is bounded by the archive's own interleaving).
   std::map<std::string, std::size_t, std::less<>> by_source;
@@ -989,6 +997,17 @@ void Restorer::run_archive(archive::Reader& reader) {
         if (!job) break;
         states_[*k]->bytes += static_cast<std::uint64_t>(reader.offset() - last);
         last = reader.offset();
+        // An in-process batch that fits one insert is handed on as it is (bsonpipe copy).
+        if (ev->owned != nullptr && !journal_ && ev->document_count > 0 && ev->document_count <= lim.max_documents &&
+            ev->documents.size() <= lim.max_bytes) {
+          DocumentBatch b;
+          b.data = std::move(*ev->owned);
+          b.count = ev->document_count;
+          b.offset = ev->offset;
+          states_[*k]->read += b.count;
+          if (!job->push(b)) break;
+          continue;
+        }
         // Batches of at most the insert limits, cut from the segment's documents alone: the same
         // archive and options always give the same batches (the journal names them by offset).
         formats::ByteSpan rest = ev->documents;
@@ -1132,22 +1151,21 @@ RestoreReport Restorer::run() {
 
   // Plan from the input.
   std::unique_ptr<ArchiveInput> archive_in;
-  std::unique_ptr<archive::Reader> reader;
+  std::unique_ptr<archive::Reader> archive_reader;
+  archive::EventSource* reader = o_.archive_events;
   if (o_.archive) {
-    std::string in_name = "archive stream";  // bsonpipe copy: o_.archive_source
-    archive::ByteSource src = o_.archive_source;
-    if (!src) {
+    std::string in_name = "copy stream";
+    if (!reader) {
       auto in = ArchiveInput::open(o_.archive_path, o_.gzip);
       if (!in) return early(in.status());
       archive_in = std::move(*in);
-      src = archive_in->source();
       in_name = archive_in->name();
+      archive::ReaderOptions ro;
+      ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
+      archive_reader = std::make_unique<archive::Reader>(archive_in->source(), ro);
+      reader = archive_reader.get();
     }
-    archive::ReaderOptions ro;
-    ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
-    ro.verify_crc = o_.archive_verify_crc;
     archive_name_ = in_name;
-    reader = std::make_unique<archive::Reader>(std::move(src), ro);
     auto prelude = reader->read_prelude();
     if (!prelude)
       return early({prelude.status().code(), in_name + ": " + prelude.status().message(), prelude.status().offset()});
@@ -1232,7 +1250,7 @@ RestoreReport Restorer::run() {
   }
   std::thread watchdog([this] { watchdog_loop(); });
   if (o_.dry_run) {
-    if (auto s = run_dry(reader.get()); !s) errors_.set_error(s);
+    if (auto s = run_dry(o_.archive ? reader : nullptr); !s) errors_.set_error(s);
   } else if (o_.archive) {
     run_archive(*reader);
   } else {

@@ -35,10 +35,9 @@ struct RestoreOptions {
   std::filesystem::path input;  // a dump directory, a database directory (with plan.db) or a .bson file
   bool archive = false;         // read an archive instead of `input`
   std::string archive_path;     // "" or "-" = standard input
-  // bsonpipe copy: with `archive`, read the (uncompressed) archive stream from here instead of
-  // archive_path; never journaled. Called from one thread.
-  formats::archive::ByteSource archive_source;
-  bool archive_verify_crc = true;         // off only for copy's in-process stream (written without CRCs)
+  // bsonpipe copy: with `archive`, take the prelude and events from here instead of reading
+  // archive_path (pipeline/copy_channel.hpp); never journaled. Called from one thread.
+  formats::archive::EventSource* archive_events = nullptr;
   PlanOptions plan;                       // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
   bool gzip = false;                      // --gzip: archives must be gzip; files are also detected by name and magic
   bool drop = false;                      // --drop: drop each target collection before restoring it

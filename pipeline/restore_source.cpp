@@ -63,11 +63,15 @@ Status BsonFileReader::fail(Status s) {
 }
 
 Status BsonFileReader::fill() {
-  // Drop consumed bytes before growing.
-  if (pos_ > 0) {
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pos_));
-    base_ += static_cast<std::int64_t>(pos_);
-    pos_ = 0;
+  if (codec_ == io::Codec::kNone && started_) {
+    // Plain files are read straight into the batch buffer: no staging copy.
+    std::size_t at = buf_.size();
+    buf_.resize(at + kReadChunk);
+    auto n = file_.read(buf_.data() + at, kReadChunk);
+    buf_.resize(at + (n ? *n : 0));
+    if (!n) return fail(n.status());
+    if (*n == 0) eof_ = true;
+    return {};
   }
   raw_.resize(kReadChunk);
   auto n = file_.read(raw_.data(), raw_.size());
@@ -87,10 +91,10 @@ Status BsonFileReader::fill() {
     return {};
   }
   if (decompressor_) {
-    if (auto s = decompressor_->feed(raw_, pending_); !s)
+    if (auto s = decompressor_->feed(raw_, buf_); !s)
       return fail({s.code(), std::string(io::codec_name(codec_)) + " stream: " + s.message(), s.offset()});
   } else {
-    pending_.insert(pending_.end(), raw_.begin(), raw_.end());
+    buf_.insert(buf_.end(), raw_.begin(), raw_.end());
   }
   return {};
 }
@@ -99,17 +103,20 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
   if (!error_.is_ok()) return error_;
   out.data.clear();
   out.count = 0;
-  out.offset = base_ + static_cast<std::int64_t>(pos_);
-  for (;;) {
-    std::size_t avail = pending_.size() - pos_;
+  out.offset = base_;
+  // buf_ holds the stream from base_ on; the batch is its first `scan` bytes. Cut points depend
+  // only on the documents and the limits, never on read sizes (a resumed restore relies on that).
+  std::size_t scan = 0, count = 0;
+  bool full = false;
+  while (!full) {
+    std::size_t avail = buf_.size() - scan;
     if (avail < 4) {
       if (eof_) break;
       if (auto s = fill(); !s) return s;
-      if (eof_ && pending_.size() - pos_ == avail) break;
       continue;
     }
-    std::int64_t at = base_ + static_cast<std::int64_t>(pos_);
-    auto len = static_cast<std::size_t>(formats::load_u32(pending_.data() + pos_));
+    std::int64_t at = base_ + static_cast<std::int64_t>(scan);
+    auto len = static_cast<std::size_t>(formats::load_u32(buf_.data() + scan));
     if (len < 5 || len > limits_.max_document_size)
       return fail({ErrorCode::kInvalidBson,
                    "bad document length " + std::to_string(static_cast<std::int32_t>(len)) +
@@ -121,30 +128,36 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
             {ErrorCode::kInvalidBson,
              "truncated document: length " + std::to_string(len) + " but only " + std::to_string(avail) + " bytes left",
              at});
-      // Keep filling rather than handing out a short batch: cut points then depend only on the
-      // documents and the limits, never on read sizes (a resumed restore relies on that).
       if (auto s = fill(); !s) return s;
       continue;
     }
-    if (!out.data.empty() && (out.count >= limits_.max_documents || out.data.size() + len > limits_.max_bytes))
-      return ReadResult::kBatch;
-    ByteSpan doc(pending_.data() + pos_, len);
-    if (doc[len - 1] != 0)
+    if (count > 0 && (count >= limits_.max_documents || scan + len > limits_.max_bytes)) {
+      full = true;
+      break;
+    }
+    if (buf_[scan + len - 1] != 0)
       return fail(
           {ErrorCode::kInvalidBson, "document does not end with a NUL byte", at + static_cast<std::int64_t>(len) - 1});
-    if (limits_.objcheck) {
-      if (auto s = check_documents(doc, at, limits_); !s) return fail(s);
-    }
-    if (out.data.empty()) out.offset = at;
-    out.data.insert(out.data.end(), doc.begin(), doc.end());
-    ++out.count;
-    pos_ += len;
+    if (limits_.objcheck)
+      if (auto s = check_documents(ByteSpan(buf_.data() + scan, len), at, limits_); !s) return fail(s);
+    scan += len;
+    ++count;
   }
-  if (pos_ < pending_.size())
+  if (!full && scan < buf_.size())
     return fail({ErrorCode::kInvalidBson,
-                 "truncated document: " + std::to_string(pending_.size() - pos_) + " stray bytes at end of file",
-                 base_ + static_cast<std::int64_t>(pos_)});
-  return out.data.empty() ? ReadResult::kEnd : ReadResult::kBatch;
+                 "truncated document: " + std::to_string(buf_.size() - scan) + " stray bytes at end of file",
+                 base_ + static_cast<std::int64_t>(scan)});
+  if (count == 0) return ReadResult::kEnd;
+  // Hand the buffer itself out as the batch; what follows the cut starts the next buffer.
+  Bytes rest;
+  rest.reserve(std::max(limits_.max_bytes, kReadChunk) + kReadChunk);
+  rest.assign(buf_.begin() + static_cast<std::ptrdiff_t>(scan), buf_.end());
+  buf_.resize(scan);
+  out.data = std::move(buf_);
+  out.count = count;
+  buf_ = std::move(rest);
+  base_ += static_cast<std::int64_t>(scan);
+  return ReadResult::kBatch;
 }
 
 // ---- archive input ------------------------------------------------------------------------------

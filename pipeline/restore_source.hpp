@@ -54,7 +54,7 @@ class BsonFileReader {
 
  private:
   BsonFileReader() = default;
-  Status fill();  // reads and decompresses one more chunk into pending_
+  Status fill();  // reads (and decompresses) one more chunk onto the end of buf_
   Status fail(Status s);
 
   std::filesystem::path path_;
@@ -62,10 +62,9 @@ class BsonFileReader {
   io::FileReader file_;
   io::Codec codec_ = io::Codec::kNone;
   std::unique_ptr<io::StreamDecompressor> decompressor_;
-  formats::Bytes raw_;
-  formats::Bytes pending_;
-  std::size_t pos_ = 0;    // next unread byte of pending_
-  std::int64_t base_ = 0;  // stream offset of pending_[0]
+  formats::Bytes raw_;     // compressed input (and the first chunk, to sniff its magic)
+  formats::Bytes buf_;     // the (decompressed) stream from base_ on: the next batch, then more
+  std::int64_t base_ = 0;  // stream offset of buf_[0]
   bool eof_ = false;
   bool started_ = false;
   Status error_;

@@ -2,7 +2,8 @@
 // indexes, a capped collection, a view) equals the source; --verify passes, and names the one
 // namespace that differs when the target had an extra document; --nsFrom/--nsTo, --drop; an
 // unreachable target fails fast in one line and leaves no thread behind; a fault on either side
-// stops the copy with a non-zero exit. Also the bounded byte pipe between dump and restore.
+// stops the copy with a non-zero exit. (The channel between dump and restore is tested in
+// tests/pipeline/copy_channel_test.cpp, under TSan too.)
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -368,62 +369,6 @@ TEST(CopyFailures, InterruptStopsTheCopy) {
   auto c = connect(target.uri());
   ASSERT_TRUE(c);
   EXPECT_LT(server_digest(*c, "s", "c").count(), 20000u) << "the copy was stopped before it completed";
-}
-
-// ---- BytePipe -------------------------------------------------------------------------------------
-
-TEST(BytePipe, BoundedAndOrdered) {
-  pipeline::BytePipe pipe(100);
-  Bytes a(60, 1), b(60, 2);
-  ASSERT_TRUE(pipe.write(a).is_ok());
-  std::atomic<bool> second_written{false};
-  std::thread w([&] {
-    EXPECT_TRUE(pipe.write(b).is_ok());
-    second_written = true;
-    pipe.close_write();
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_FALSE(second_written.load()) << "120 bytes would exceed the 100-byte bound";
-  Bytes got;
-  std::uint8_t buf[50];
-  for (;;) {
-    auto n = pipe.read(buf);
-    ASSERT_TRUE(n.is_ok());
-    if (*n == 0) break;
-    got.insert(got.end(), buf, buf + *n);
-  }
-  w.join();
-  EXPECT_TRUE(second_written.load());
-  Bytes want = a;
-  want.insert(want.end(), b.begin(), b.end());
-  EXPECT_EQ(got, want);
-}
-
-TEST(BytePipe, ClosingOneEndWakesTheOther) {
-  {
-    pipeline::BytePipe pipe(10);
-    ASSERT_TRUE(pipe.write(Bytes(10, 0)).is_ok());
-    Status blocked;
-    std::thread w([&] { blocked = pipe.write(Bytes(5, 0)); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    pipe.close_read();
-    w.join();
-    EXPECT_EQ(blocked.code(), ErrorCode::kCancelled);
-    EXPECT_FALSE(pipe.write(Bytes(1, 0)).is_ok());
-  }
-  {
-    pipeline::BytePipe pipe(10);
-    Result<std::size_t> got = std::size_t{0};
-    std::thread r([&] {
-      std::uint8_t buf[4];
-      got = pipe.read(buf);
-    });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    pipe.close_write({ErrorCode::kNetwork, "source died"});
-    r.join();
-    ASSERT_FALSE(got.is_ok());
-    EXPECT_EQ(got.status().message(), "source died");
-  }
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ struct Writer {
 
 TEST(DumpOplog, WritesDuringTheDumpAreInTheDataOrTheOplog) {
   // Every reply is delayed, so the dump (300+ round trips) outlasts the writer (100 inserts).
-  test::MiniMongod server({"--replSet", "rs0", "--generate", "s.big:6000:300:3", "--fault-delay-ms", "5"});
+  test::MiniMongod server({"--replSet", "rs0", "--generate", "s.big:6000:300:3", "--fault-delay-ms", "12"});
   auto dir = test::temp_dir("dump-oplog");
   constexpr int kWrites = 100;
   Writer w(server.uri(), 10, kWrites);
