@@ -7,7 +7,7 @@
 #
 #   bench/copy_bench.sh [-b BUILD_DIR] [-m MB] [-d DOC_BYTES] [-r RUNS] [-p PARALLEL] [-w WORKDIR]
 #
-# Defaults: build/h-copy-rel, 500 MB of ~1000-byte documents in one collection, 3 runs,
+# Defaults: build/release, 500 MB of ~1000-byte documents in one collection, 3 runs,
 # parallelism 4 (dump --readers 4 -j 4; restore --numInsertionWorkersPerCollection 4 -j 4; copy
 # both). MB = 10^6 bytes of raw BSON, measured as the size of the dumped .bson file. Each run
 # also shows the CPU seconds of the bsonpipe process and of both servers: on a small machine
@@ -15,7 +15,7 @@
 # pipeline, can be its limit.
 set -eu
 
-BUILD=build/h-copy-rel
+BUILD=build/release
 MB=500
 DOC=1000
 RUNS=3

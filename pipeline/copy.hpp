@@ -27,10 +27,10 @@ namespace bsonpipe::pipeline {
 
 struct CopyOptions {
   // The source side: uri (--from), filters, -j, --readers, batchSize. target/out/codec/
-  // archive_sink/interrupt are set by run_copy (archive stream, no compression).
+  // document_sink/interrupt are set by run_copy (the channel, no compression).
   DumpOptions dump;
   // The target side: uri (--to), plan.ns_from/ns_to, drop, swap, workers, batch size, write
-  // concern... archive/archive_source/interrupt are set by run_copy. Not allowed: input,
+  // concern... archive/archive_events/interrupt are set by run_copy. Not allowed: input,
   // archive_path, resume, journal, dry_run, oplog replay.
   RestoreOptions restore;
   bool verify = false;                 // --verify: compare counts and content digests at the end
