@@ -308,6 +308,10 @@ class Validator {
         if (len < 5 || static_cast<std::size_t>(len) > avail)
           return fail(v, "embedded document length " + std::to_string(len) + " overruns its container");
         size = static_cast<std::size_t>(len);
+        if (opts_.full_depth > 0 && depth >= opts_.full_depth) {  // deeper than asked: its bounds only
+          if (v[size - 1] != 0) return fail(v + size - 1, "embedded document terminator is not 0x00");
+          return {};
+        }
         return document(v, size, depth + 1);
       }
       case BsonType::kBinary: {
@@ -389,6 +393,11 @@ class Validator {
 };
 
 }  // namespace
+
+Result<ElementView> find_checked(ByteSpan doc, std::string_view key) {
+  if (Status s = validate(doc); !s) return s;
+  return DocView(doc).find(key);
+}
 
 Status validate(ByteSpan data, const ValidateOptions& opts, std::int64_t base_offset) {
   if (opts.max_size != 0 && data.size() >= 4 && static_cast<std::size_t>(load_i32(data.data())) > opts.max_size)

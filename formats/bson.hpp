@@ -194,11 +194,19 @@ struct ValidateOptions {
   bool check_utf8 = false;
   // Largest document accepted, in bytes (16 MiB is the server's limit; 0 = no limit).
   std::size_t max_size = 0;
+  // Check the contents of documents nested at most this deep (the top level is depth 1); deeper
+  // documents and arrays are only checked to fit their container and end with a NUL, so their
+  // bytes can be passed on, or checked later by whoever looks inside. 0 = every level.
+  int full_depth = 0;
 };
 
 // Validates exactly one document spanning all of `data`. The Status offset is relative to
 // `data.data()` plus `base_offset` (the document's position in a file).
 Status validate(ByteSpan data, const ValidateOptions& opts = {}, std::int64_t base_offset = 0);
+
+// Element `key` of `doc` (invalid if absent), after validating all of `doc`: for a document from
+// a peer that is not trusted to send well-formed BSON (a server's reply).
+Result<ElementView> find_checked(ByteSpan doc, std::string_view key);
 
 // Reads the length prefix at `p` (needs 4 bytes) and returns it, or -1 if fewer than 4 bytes.
 inline std::int64_t peek_doc_length(ByteSpan avail) {

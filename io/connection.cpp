@@ -395,6 +395,22 @@ Expected<OwnedMessage> Connection::receive(milliseconds timeout) {
   return std::move(*m);
 }
 
+// Nothing reads a reply before it is checked, so a faulty or hostile server cannot make the client
+// read out of bounds. Small replies are validated whole. Large ones are cursor batches: checked
+// down to the batch array, whose documents are checked to fit and end with a NUL; their bytes are
+// passed on as they are, and code that looks inside one checks it first (formats::find_checked).
+Error Connection::check_reply(DocView body) {
+  constexpr std::size_t kWholeCheckBytes = 64 * 1024;
+  formats::ValidateOptions vo;
+  vo.full_depth = body.size() > kWholeCheckBytes ? 3 : 0;  // {cursor: {firstBatch: [documents]}}
+  Status s = formats::validate(body.bytes(), vo);
+  if (s) return {};
+  broken_ = true;
+  impl_->abort_io();
+  return Error::network("malformed reply from " + opts_.host.to_string() + ": " + s.message() + " (at byte " +
+                        std::to_string(s.offset()) + " of its body)");
+}
+
 Error Connection::handshake() {
   std::string user_for_mechs;
   if (opts_.credentials && opts_.credentials->mechanism.empty())
@@ -413,6 +429,7 @@ Error Connection::handshake() {
     return Error::network("handshake with " + opts_.host.to_string() + ": unexpected reply");
   }
   DocView body = r->first();
+  if (Error e = check_reply(body); !e) return e;
   if (!reply_ok(body)) return Error::from_reply(body);
   info_ = parse_hello(body, opts_.compressors);
   info_.round_trip = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
@@ -535,6 +552,7 @@ Expected<Reply> Connection::receive_reply(std::int32_t id, milliseconds timeout_
     return Error::network("reply from " + opts_.host.to_string() + " does not answer request " + std::to_string(id));
   }
   Reply reply{std::move(*m)};
+  if (Error e = check_reply(reply.body()); !e) return e;
   if (!reply_ok(reply.body())) return Error::from_reply(reply.body());
   return reply;
 }

@@ -131,6 +131,8 @@ class Connection {
   struct Impl;
   explicit Connection(const ConnectOptions& opts);
   Error handshake();
+  // A malformed reply body breaks the connection (network error naming the server and offset).
+  Error check_reply(formats::DocView body);
   Error authenticate(const Credentials& c);
   std::chrono::milliseconds effective(std::chrono::milliseconds t) const;
 

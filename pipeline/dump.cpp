@@ -387,10 +387,11 @@ Status Dumper::split(io::Connection& conn, CollectionJob& c) {
   std::vector<Bytes> ids;
   while (true) {
     for (ByteSpan d : cur->batch()) {
-      auto id = DocView(d).find("_id");
-      if (!id.valid()) continue;
+      auto id = formats::find_checked(d, "_id");
+      if (!id) return {ErrorCode::kServer, "$sample on " + c.ns() + ": malformed document: " + id.status().to_string()};
+      if (!id->valid()) continue;
       Builder b;
-      b.append_element("_id", id);
+      b.append_element("_id", *id);
       ids.push_back(b.finish());
     }
     auto more = cur->next_batch();
@@ -633,8 +634,9 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
       std::span<const ByteSpan> batch = cur->batch();
       if (first && !batch.empty()) {
         first = false;
-        auto id = DocView(batch.front()).find("_id");
-        if (id.valid() && formats::compare_values(id, DocView(last_id).find("_id")) == 0) batch = batch.subspan(1);
+        auto id = formats::find_checked(batch.front(), "_id");
+        if (!id) return io::Error::network("find on " + c.ns() + ": malformed document: " + id.status().to_string());
+        if (id->valid() && formats::compare_values(*id, DocView(last_id).find("_id")) == 0) batch = batch.subspan(1);
       }
       // Ask for the next batch before working on this one, so the server prepares it meanwhile.
       if (!cur->exhausted())
@@ -645,8 +647,9 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
           return {};
         }
         if (resumable) {
-          auto id = DocView(batch.back()).find("_id");
-          if (id.valid()) last_id = Builder().append_element("_id", id).finish();
+          auto id = formats::find_checked(batch.back(), "_id");
+          if (!id) return io::Error::network("find on " + c.ns() + ": malformed document: " + id.status().to_string());
+          if (id->valid()) last_id = Builder().append_element("_id", *id).finish();
         }
       }
       if (cur->exhausted()) return {};
@@ -806,7 +809,8 @@ Status Dumper::oplog_start(io::Connection& conn) {
   auto cur = io::find(conn, "local", "oplog.rs", fo);
   if (!cur) return {ErrorCode::kServer, "cannot read local.oplog.rs: " + cur.error().to_string()};
   if (!cur->batch().empty()) {
-    auto ts = DocView(cur->batch().front()).find("ts");
+    auto checked = formats::find_checked(cur->batch().front(), "ts");
+    auto ts = checked ? *checked : formats::ElementView();
     if (!ts.valid() || ts.type() != formats::BsonType::kTimestamp)
       return {ErrorCode::kServer, "local.oplog.rs entry without a timestamp ts"};
     oplog_start_ = ts.as_timestamp();
@@ -853,7 +857,9 @@ Status Dumper::dump_oplog() {
   while (true) {
     if (errors_.cancelled()) return errors_.status();
     if (first && oplog_start_) {
-      auto ts = cur->batch().empty() ? formats::ElementView() : DocView(cur->batch().front()).find("ts");
+      auto checked = cur->batch().empty() ? Result<formats::ElementView>(formats::ElementView())
+                                          : formats::find_checked(cur->batch().front(), "ts");
+      auto ts = checked ? *checked : formats::ElementView();
       if (!ts.valid() || ts.type() != formats::BsonType::kTimestamp || !(ts.as_timestamp() == *oplog_start_))
         return {ErrorCode::kServer,
                 "the oplog rolled over during the dump (its entry at the start is gone): the dump would miss "

@@ -46,6 +46,35 @@ TEST(Bson, DepthLimitIsEnforced) {
   EXPECT_FALSE(validate(doc, {.max_depth = 10}).is_ok());
 }
 
+TEST(Bson, FullDepthChecksDeeperDocumentsOnlyByTheirBounds) {
+  // {d: {x: "abc"}} with the string's length byte broken: a fault inside the nested document.
+  Builder b;
+  b.open_document("d").append_string("x", "abc").close();
+  Bytes doc = b.finish();
+  std::size_t len_at = 4 + 3 + 4 + 3;  // doc length, "\x03d\0", inner length, "\x02x\0"
+  ASSERT_EQ(doc[len_at], 4);            // "abc" + NUL
+  doc[len_at] = 0x70;
+  EXPECT_FALSE(validate(doc).is_ok());
+  EXPECT_FALSE(validate(doc, {.full_depth = 2}).is_ok());
+  EXPECT_TRUE(validate(doc, {.full_depth = 1}).is_ok()) << "depth 2 is checked by its bounds only";
+  // The bounds are still checked: a nested length past the end, or a missing terminator.
+  Bytes overrun = Builder().append_document("d", DocView(sample())).finish();
+  std::size_t inner = 4 + 3;
+  overrun[inner + 1] = 0x7F;  // nested length ~32 K, past the end
+  Status s = validate(overrun, {.full_depth = 1});
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.offset(), static_cast<std::int64_t>(inner));
+  Bytes unterminated = Builder().append_document("d", DocView(sample())).finish();
+  unterminated[unterminated.size() - 2] = 1;  // the nested document's final NUL
+  EXPECT_FALSE(validate(unterminated, {.full_depth = 1}).is_ok());
+  // find_checked validates the whole document first.
+  EXPECT_FALSE(find_checked(doc, "d").is_ok());
+  Bytes good = sample();
+  auto found = find_checked(good, "a");
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_EQ(found->as_int32(), 1);
+}
+
 TEST(Bson, SizeLimitIsEnforced) {
   Builder b;
   b.append_string("big", std::string(2000, 'x'));

@@ -1,7 +1,8 @@
 // Security checks through the real binaries: where the password may come from (URI, --password,
 // $BSONPIPE_PASSWORD, a no-echo prompt on the terminal) and that it is never printed; redacted
 // URIs; TLS verification on by default and a loud warning when --tlsInsecure turns it off;
-// owner-only dump files unless --file-mode says otherwise; minimongod on loopback only and
+// owner-only dump files unless --file-mode says otherwise; malformed server replies refused before
+// they are read; minimongod on loopback only and
 // refusing unauthenticated commands when it has a user.
 #include <sys/stat.h>
 
@@ -9,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -256,6 +258,47 @@ TEST(Security, DumpFilesAreOwnerOnly) {
   EXPECT_NE(r4.exit_code, 0);
   EXPECT_NE(r4.err.find("--file-mode 'rw-r--r--' is not an octal mode"), std::string::npos) << r4.err;
   EXPECT_FALSE(fs::exists(tmp / "bad"));
+}
+
+// ---- a server sending malformed replies --------------------------------------------------------------
+
+// minimongod --fault-corrupt CMD sends CMD's cursor batch with a first document whose length runs
+// past the reply, as a hostile or broken server could. The client checks every reply before it
+// reads it (this suite runs under ASan: a read out of bounds would abort with a report).
+TEST(Security, MalformedServerRepliesAreRefused) {
+  // Every find reply is bad: one line naming the server, a non-zero exit, no dump left.
+  {
+    test::MiniMongod server({"--generate", "bad.c:300:200", "--fault-corrupt", "find"});
+    fs::path tmp = test::temp_dir("sec_malformed_find");
+    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize",
+                       "50", "--retries", "1", "--progress", "none"});
+    EXPECT_NE(r.exit_code, 0) << show(r);
+    EXPECT_NE(r.err.find("malformed reply from 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("bad.c"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(tmp / "d"));
+  }
+  // Every getMore reply is bad: each one is refused and the read resumes after the last _id taken
+  // from a good reply (a new find), so the dump still completes with every document exactly once.
+  {
+    test::MiniMongod server({"--generate", "bad.c:300:200", "--fault-corrupt", "getMore"});
+    fs::path tmp = test::temp_dir("sec_malformed_getmore");
+    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize",
+                       "50", "--retries", "1", "--progress", "none"});
+    ASSERT_EQ(r.exit_code, 0) << show(r);
+    EXPECT_NE(r.err.find("malformed reply from 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("Sanitizer"), std::string::npos) << r.err;
+    std::set<std::string> ids;
+    auto docs = test::split_documents(test::read_file(tmp / "d" / "bad" / "c.bson"));
+    for (auto& d : docs) {
+      auto raw = formats::DocView(d).find("_id").raw();
+      ids.insert(std::string(raw.begin(), raw.end()));
+    }
+    EXPECT_EQ(docs.size(), 300u);
+    EXPECT_EQ(ids.size(), 300u);
+  }
 }
 
 // ---- minimongod -------------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   app.add_option("--fault-close-after", sopts.fault_close_after, "close each connection after N replies");
   app.add_option("--fault-delay-ms", sopts.fault_delay_ms, "delay every command by D ms");
   app.add_option("--fault-fail", fail, "CMD:CODE[:COUNT] fail command CMD with CODE (COUNT times)");
+  app.add_option("--fault-corrupt", sopts.fault_corrupt,
+                 "CMD: the first batch document of every CMD reply gets a length past the reply's end");
   app.add_flag("--fault-not-primary", not_primary, "fail every write with NotWritablePrimary (10107)");
   app.add_option("--max-connections", sopts.max_connections, "connections served at once")->capture_default_str();
   CLI11_PARSE(app, argc, argv);

@@ -6,6 +6,7 @@
 #include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <iostream>
 
 #include "io/wire.hpp"
@@ -127,6 +128,20 @@ struct Server::Impl {
     }
   }
 
+  // --fault-corrupt: the first document of the reply's cursor batch claims to be longer than the
+  // whole reply.
+  static void corrupt_first_batch_document(Bytes& body) {
+    ElementView c = DocView(body).find("cursor");
+    if (!c.valid() || c.type() != BsonType::kDocument) return;
+    ElementView batch = c.as_document().find("firstBatch");
+    if (!batch.valid()) batch = c.as_document().find("nextBatch");
+    if (!batch.valid() || batch.type() != BsonType::kArray || batch.as_document().empty()) return;
+    ElementView first = *batch.as_document().begin();
+    auto at = static_cast<std::size_t>(first.value().data() - body.data());
+    const std::uint8_t huge[4] = {0x00, 0xFF, 0xFF, 0x7F};  // 0x7FFFFF00, little-endian
+    std::memcpy(body.data() + at, huge, sizeof huge);
+  }
+
   // A reply ready to send: `msg` may borrow `body` (moving a vector keeps its heap buffer).
   struct Outgoing {
     Bytes body;
@@ -166,6 +181,9 @@ struct Server::Impl {
     for (auto& s : msg->sequences) seqs.push_back({s.identifier, s.documents});
     out.body = engine.run(session, CommandRequest{msg->body, seqs});
     if (msg->more_to_come()) return out;
+    std::string_view cmd_name;
+    if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
+    if (!opts.fault_corrupt.empty() && cmd_name == opts.fault_corrupt) corrupt_first_batch_document(out.body);
     io::OpMsgOut reply;
     reply.body = out.body;
     auto enc = io::encode_op_msg(io::next_request_id(), header.request_id, reply, kMaxMessageSizeBytes);
@@ -175,8 +193,6 @@ struct Server::Impl {
       enc = io::encode_op_msg(io::next_request_id(), header.request_id, reply);
       if (!enc) return enc.status();
     }
-    std::string_view cmd_name;
-    if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
     if (m.was_compressed && m.compressor != io::CompressorId::kNoop && !never_compress(cmd_name) &&
         std::find(session.compression.begin(), session.compression.end(), io::compressor_name(m.compressor)) !=
             session.compression.end()) {

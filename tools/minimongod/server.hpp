@@ -28,6 +28,10 @@ struct ServerOptions {
   int fault_close_after = 0;
   // Sleep this long before running each command (0 = none).
   int fault_delay_ms = 0;
+  // Replies to this command (e.g. "find") whose cursor batch holds a document get that first
+  // document's length set to run past the reply: a malformed reply, as a hostile server could
+  // send. Empty = none.
+  std::string fault_corrupt;
   // Connections served at once; more are closed at accept (bounded threads).
   std::size_t max_connections = 1024;
 };
