@@ -122,14 +122,27 @@ Status digest_namespace(io::Connection& c, const std::string& db, const std::str
   return {};
 }
 
-// --verify: every copied collection's count and digest on both sides, -j namespaces at a time.
+// A view's definition (its listCollections options: viewOn, pipeline, collation), as a digest of
+// one document; an absent view gives an empty digest.
+Status digest_view(io::Connection& c, const std::string& db, const std::string& name,
+                   formats::MultisetDigest& out) {
+  Bytes filter = formats::Builder().append_string("name", name).finish();
+  auto list = io::list_collections(c, db, DocView(filter));
+  if (!list) return {ErrorCode::kServer, "listCollections on " + db + " failed: " + list.error().to_string()};
+  for (auto& info : *list)
+    if (info.name == name && info.type == "view") out.add(formats::canonicalize(DocView(info.options)));
+  return {};
+}
+
+// --verify: every copied collection's count and digest on both sides, and every view's
+// definition, -j namespaces at a time.
 Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
   auto interrupted = [&] { return o.interrupt != nullptr && o.interrupt->load(); };
   for (const auto& n : rep.restore.namespaces) {
-    if (n.kind == TargetKind::kView) continue;
     VerifyResult v;
     v.source_ns = n.source_ns;
     v.target_ns = n.target_ns;
+    v.view = n.kind == TargetKind::kView;
     rep.verify.push_back(std::move(v));
   }
   std::atomic<std::size_t> next{0};
@@ -165,8 +178,10 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
         else
           s = {ErrorCode::kNetwork, "cannot connect to the target: " + c.error().to_string()};
       }
-      if (s) s = digest_namespace(*src, sdb, scoll, o.dump.query, o.interrupt, v.source);
-      if (s) s = digest_namespace(*dst, tdb, tcoll, {}, o.interrupt, v.target);
+      if (s && v.view) s = digest_view(*src, sdb, scoll, v.source);
+      if (s && v.view) s = digest_view(*dst, tdb, tcoll, v.target);
+      if (s && !v.view) s = digest_namespace(*src, sdb, scoll, o.dump.query, o.interrupt, v.source);
+      if (s && !v.view) s = digest_namespace(*dst, tdb, tcoll, {}, o.interrupt, v.target);
       if (!s) {
         v.error = s.message();
         std::lock_guard lock(err_mu);
@@ -287,7 +302,12 @@ CopyReport run_copy(const CopyOptions& opts) {
     if (opts.log)
       for (auto& v : rep.verify) {
         std::string side = v.source_ns == v.target_ns ? v.target_ns : v.source_ns + " -> " + v.target_ns;
-        if (v.matches())
+        if (v.view && v.matches())
+          opts.log("verified view " + side + ": same definition");
+        else if (v.view)
+          opts.log("verify: view " + side + " differs: its definition (viewOn, pipeline, collation) on the target " +
+                   (v.target.count() == 0 ? "is missing" : "is not the source's"));
+        else if (v.matches())
           opts.log("verified " + side + ": " + std::to_string(v.target.count()) + " document(s), digest " +
                    v.target.hex());
         else

@@ -3,8 +3,8 @@
 // collection's metadata) first, through a bounded in-process channel (pipeline/copy_channel.hpp)
 // to the restore's insertion workers, so dump's filters and restore's options (renames, --drop,
 // --swap, workers, indexes built per collection as it completes) apply unchanged.
-// --verify then compares every copied namespace's document count and order-independent content
-// digest on both sides.
+// --verify then compares every copied collection's document count and order-independent content
+// digest on both sides, and every view's definition.
 //
 // Threading: run_copy() blocks; it runs the dump and the restore on two threads it owns and
 // joins. The first error of either side cancels both (the channel is closed at both ends and a
@@ -49,6 +49,7 @@ struct VerifyResult {
   std::string target_ns;
   formats::MultisetDigest source;
   formats::MultisetDigest target;
+  bool view = false;  // a view: the digests are of its definition, not of documents
   std::string error;  // reading either side failed
   bool matches() const { return error.empty() && source == target; }
 };
@@ -58,7 +59,7 @@ struct CopyReport {
   DumpSummary dump;
   RestoreReport restore;
   bool verified = false;             // --verify ran (only after a successful copy)
-  std::vector<VerifyResult> verify;  // one per copied collection (views are not compared)
+  std::vector<VerifyResult> verify;  // one per copied collection or view
   double seconds = 0;                // the whole run, --verify included
   double copy_seconds = 0;           // dump + restore only (until both sides finished)
   // Success: both sides succeeded and, with --verify, every namespace matched.

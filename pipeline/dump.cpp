@@ -635,7 +635,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
       if (first && !batch.empty()) {
         first = false;
         auto id = formats::find_checked(batch.front(), "_id");
-        if (!id) return io::Error::network("find on " + c.ns() + ": malformed document: " + id.status().to_string());
+        if (!id) return io::Error::network("malformed document in the reply: " + id.status().to_string());
         if (id->valid() && formats::compare_values(*id, DocView(last_id).find("_id")) == 0) batch = batch.subspan(1);
       }
       // Ask for the next batch before working on this one, so the server prepares it meanwhile.
@@ -648,7 +648,7 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
         }
         if (resumable) {
           auto id = formats::find_checked(batch.back(), "_id");
-          if (!id) return io::Error::network("find on " + c.ns() + ": malformed document: " + id.status().to_string());
+          if (!id) return io::Error::network("malformed document in the reply: " + id.status().to_string());
           if (id->valid()) last_id = Builder().append_element("_id", *id).finish();
         }
       }

@@ -177,8 +177,8 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--require-empty", o.restore.require_empty,
                 "refuse, writing nothing, if any target collection holds documents");
   cmd->add_flag("--verify", o.verify,
-                "at the end, compare every copied collection's document count and content digest on both sides; "
-                "exit 1 naming any that differs");
+                "at the end, compare every copied collection's document count and content digest, and every "
+                "view's definition, on both sides; exit 1 naming any that differs");
   cmd->add_option("--progress", f->progress, "auto, bar, plain, json or none (target side)")->capture_default_str();
   cmd->add_flag("--quiet", f->quiet, "only errors");
   cmd->add_flag("-v,--verbose", f->verbose, "per-namespace messages");
