@@ -47,11 +47,11 @@ std::pair<std::string, std::string> split_ns(const std::string& ns) {
 
 Status check_options(const CopyOptions& o) {
   const RestoreOptions& r = o.restore;
-  if (o.dump.oplog) return {ErrorCode::kInvalidArgument, "copy does not support --oplog"};
   if (r.resume || !r.journal.empty())
     return {ErrorCode::kInvalidArgument, "copy cannot be resumed (--resume/--journal are for restore)"};
   if (r.dry_run) return {ErrorCode::kInvalidArgument, "copy has no --dryRun"};
-  if (r.plan.oplog_replay) return {ErrorCode::kInvalidArgument, "copy does not support --oplogReplay"};
+  if (r.plan.oplog_replay && !o.dump.oplog)
+    return {ErrorCode::kInvalidArgument, "copy replays the oplog it captures: give --oplog, not --oplogReplay"};
   if (!r.input.empty() || !r.archive_path.empty() || r.archive_events)
     return {ErrorCode::kInvalidArgument, "copy reads from --from, not from a dump"};
   if (o.dump.target != DumpTarget::kDirectory || o.dump.document_sink)
@@ -242,6 +242,8 @@ CopyReport run_copy(const CopyOptions& opts) {
   r.gzip = false;
   r.archive_events = &channel;
   r.interrupt = &stop;
+  // --oplog: the writes made while the source was read are replayed on the target at the end.
+  r.plan.oplog_replay = opts.dump.oplog;
 
   auto mark_done = [&] {
     std::lock_guard lock(mu);

@@ -847,9 +847,11 @@ Status Dumper::dump_oplog() {
           return file->write(b);
         });
   }
+  std::size_t block_docs = 0;  // documents in `block`
   auto emit = [&](Bytes block) -> Status {
+    std::size_t count = std::exchange(block_docs, 0);
     if (writer) return writer->add(std::move(block));
-    return block.empty() ? Status{} : mux_->write_documents("", "oplog", block);
+    return block.empty() ? Status{} : emit_documents("", "oplog", block, count);
   };
   Bytes block;
   std::uint64_t n = 0, raw = 0;
@@ -867,6 +869,7 @@ Status Dumper::dump_oplog() {
     }
     first = false;
     n += cur->batch().size();
+    block_docs += cur->batch().size();
     std::size_t before = block.size();
     cur->append_batch_to(block);
     raw += block.size() - before;
@@ -878,7 +881,7 @@ Status Dumper::dump_oplog() {
   }
   if (!block.empty() || (writer && opts_.codec != io::Codec::kNone && writer->raw_bytes() == 0))
     if (Status s = emit(std::move(block)); !s) return s;
-  if (!writer) return mux_->end_namespace("", "oplog");
+  if (!writer) return emit_end("", "oplog");
   if (Status s = writer->finish(); !s) return s;
   if (Status s = file->commit(); !s) return s;
   std::lock_guard lock(manifest_mu_);
@@ -903,8 +906,8 @@ Result<DumpSummary> Dumper::run() {
   if (Status s = check_dump_users_and_roles(opts_); !s) return s;  // pipeline/users_roles.hpp
   if (!opts_.collection.empty() && opts_.db.empty())
     return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
-  if (opts_.document_sink && (opts_.target != DumpTarget::kArchive || opts_.oplog))
-    return Status(ErrorCode::kInvalidArgument, "a document sink takes an archive dump without --oplog");
+  if (opts_.document_sink && opts_.target != DumpTarget::kArchive)
+    return Status(ErrorCode::kInvalidArgument, "a document sink takes an archive dump");
 
   Status s = connect_all();
   if (s) s = plan();

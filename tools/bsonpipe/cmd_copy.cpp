@@ -123,7 +123,8 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       "copy collections from one server to another, streaming (no disk): dump's filters, restore's options\n"
       "examples:\n"
       "  bsonpipe copy --from mongodb://old:27017/ --to mongodb://new:27017/ --drop --verify\n"
-      "  bsonpipe copy --from URI --to URI --db shop --nsFrom 'shop.$c$' --nsTo 'shop_copy.$c$'");
+      "  bsonpipe copy --from URI --to URI --db shop --nsFrom 'shop.$c$' --nsTo 'shop_copy.$c$'\n"
+      "  bsonpipe copy --from 'mongodb://old/?replicaSet=rs0' --to URI --oplog --drop   # point in time");
   f->from.add_to(*cmd, "--from");
   f->to.add_to(*cmd, "--to");
   // The source side (dump).
@@ -153,6 +154,11 @@ void add_copy_command(CLI::App& app, int& exit_code) {
                   "parallel)")
       ->capture_default_str();
   cmd->add_flag("--viewsAsCollections", o.dump.views_as_collections, "copy views' documents as collections");
+  cmd->add_option("--readBatchSize", o.dump.batch_size,
+                  "documents per find/getMore batch on the source (default: ~1 MiB of documents)");
+  cmd->add_flag("--oplog", o.dump.oplog,
+                "point in time: capture the source's oplog while it is read (replica sets, whole instance) and "
+                "replay it on the target at the end");
   // The target side (restore).
   cmd->add_option("--nsFrom", o.restore.plan.ns_from, "rename namespaces matching this pattern ($var$ captures)")
       ->allow_extra_args(false);
