@@ -124,8 +124,7 @@ Status digest_namespace(io::Connection& c, const std::string& db, const std::str
 
 // A view's definition (its listCollections options: viewOn, pipeline, collation), as a digest of
 // one document; an absent view gives an empty digest.
-Status digest_view(io::Connection& c, const std::string& db, const std::string& name,
-                   formats::MultisetDigest& out) {
+Status digest_view(io::Connection& c, const std::string& db, const std::string& name, formats::MultisetDigest& out) {
   Bytes filter = formats::Builder().append_string("name", name).finish();
   auto list = io::list_collections(c, db, DocView(filter));
   if (!list) return {ErrorCode::kServer, "listCollections on " + db + " failed: " + list.error().to_string()};

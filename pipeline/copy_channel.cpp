@@ -51,9 +51,8 @@ Status CopyChannel::push(Item item) {
     return {ErrorCode::kInternal, "copy: " + item.db + "." + item.collection + " is not in the copy's plan"};
   item.entry = it->second;
   const std::size_t size = item.docs.size();
-  can_write_.wait(lock, [&] {
-    return read_closed_ || write_closed_ || buffered_ == 0 || buffered_ + size <= capacity_;
-  });
+  can_write_.wait(lock,
+                  [&] { return read_closed_ || write_closed_ || buffered_ == 0 || buffered_ + size <= capacity_; });
   if (read_closed_ || write_closed_) return closed_status();
   buffered_ += size;
   items_.push_back(std::move(item));

@@ -29,8 +29,7 @@ class CopyChannel final : public DocumentSink, public formats::archive::EventSou
   Status start(const formats::archive::Prelude& p) override;
   // Blocks while `capacity` bytes are queued (a batch larger than that passes once the queue is
   // empty). Fails for a namespace the prelude does not list.
-  Status documents(std::string_view db, std::string_view collection, formats::Bytes docs,
-                   std::size_t count) override;
+  Status documents(std::string_view db, std::string_view collection, formats::Bytes docs, std::size_t count) override;
   Status end_namespace(std::string_view db, std::string_view collection) override;
   void close_write(Status error = {});
 

@@ -385,8 +385,7 @@ void CollectionJob::worker(std::size_t conn_index) {
   }
 }
 
-Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::size_t known_count,
-                                 InsertOutcome& out) {
+Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::size_t known_count, InsertOutcome& out) {
   const RestoreTarget& t = r_.plan_.targets[target_];
   NsState& st = *r_.states_[target_];
   const RestoreOptions& o = r_.o_;

@@ -245,8 +245,7 @@ TEST_F(CopyTest, NsFromNsToRenames) {
                      "shop.$c$", "--nsTo", "mirror.$c$_copy", "--verify"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("verified shop.orders -> mirror.orders_copy: 3000 document(s)"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("verified view shop.recent -> mirror.recent_copy: same definition"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("verified view shop.recent -> mirror.recent_copy: same definition"), std::string::npos) << r.err;
   auto c = connect(target.uri());
   ASSERT_TRUE(c);
   auto got = server_state(*c, {"mirror", "shop", "logs"});

@@ -52,7 +52,7 @@ TEST(Bson, FullDepthChecksDeeperDocumentsOnlyByTheirBounds) {
   b.open_document("d").append_string("x", "abc").close();
   Bytes doc = b.finish();
   std::size_t len_at = 4 + 3 + 4 + 3;  // doc length, "\x03d\0", inner length, "\x02x\0"
-  ASSERT_EQ(doc[len_at], 4);            // "abc" + NUL
+  ASSERT_EQ(doc[len_at], 4);           // "abc" + NUL
   doc[len_at] = 0x70;
   EXPECT_FALSE(validate(doc).is_ok());
   EXPECT_FALSE(validate(doc, {.full_depth = 2}).is_ok());

@@ -270,8 +270,8 @@ TEST(Security, MalformedServerRepliesAreRefused) {
   {
     test::MiniMongod server({"--generate", "bad.c:300:200", "--fault-corrupt", "find"});
     fs::path tmp = test::temp_dir("sec_malformed_find");
-    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize",
-                       "50", "--retries", "1", "--progress", "none"});
+    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize", "50",
+                       "--retries", "1", "--progress", "none"});
     EXPECT_NE(r.exit_code, 0) << show(r);
     EXPECT_NE(r.err.find("malformed reply from 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
         << r.err;
@@ -284,8 +284,8 @@ TEST(Security, MalformedServerRepliesAreRefused) {
   {
     test::MiniMongod server({"--generate", "bad.c:300:200", "--fault-corrupt", "getMore"});
     fs::path tmp = test::temp_dir("sec_malformed_getmore");
-    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize",
-                       "50", "--retries", "1", "--progress", "none"});
+    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize", "50",
+                       "--retries", "1", "--progress", "none"});
     ASSERT_EQ(r.exit_code, 0) << show(r);
     EXPECT_NE(r.err.find("malformed reply from 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
         << r.err;
