@@ -114,20 +114,24 @@ struct MixedWriter {
   std::thread thread;
 };
 
+// Creates w.c and w.d, the collections MixedWriter writes to.
+void create_writer_collections(const std::string& uri) {
+  auto conn = connect(uri);
+  ASSERT_TRUE(conn);
+  for (const char* name : {"c", "d"}) {
+    Bytes create = Builder().append_string("create", name).finish();
+    ASSERT_TRUE(io::run_command(*conn, "w", DocView(create)).is_ok()) << name;
+  }
+}
+
 TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   // Replies are delayed so the dump (hundreds of round trips) outlasts the writer.
   test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "4"});
   auto dir = test::temp_dir("restore-oplog-live");
   // Each write is delayed like each of the dump's getMores: 150 writes against ~800 round trips.
   constexpr int kOps = 150;
-  {
-    // Some documents exist before the dump starts, so updates and deletes hit dumped data too.
-    auto conn = connect(source.uri());
-    Bytes c = Builder().append_string("create", "c").finish();
-    Bytes d = Builder().append_string("create", "d").finish();
-    ASSERT_TRUE(io::run_command(*conn, "w", DocView(c)).is_ok());
-    ASSERT_TRUE(io::run_command(*conn, "w", DocView(d)).is_ok());
-  }
+  // The writer's collections exist before the dump starts, so updates and deletes hit dumped data.
+  create_writer_collections(source.uri());
   MixedWriter w(source.uri(), kOps, 77);
   while (w.written < 20 && w.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   auto r = bsonpipe({"dump", "--uri", source.uri(), "--out", (dir / "d").string(), "--oplog", "--batchSize", "5",
@@ -170,13 +174,7 @@ TEST(RestoreOplog, CopyDuringWritesEndsAtTheFinalState) {
   // trips) outlasts the writer.
   test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "8"});
   constexpr int kOps = 150;
-  {
-    auto conn = connect(source.uri());
-    Bytes c = Builder().append_string("create", "c").finish();
-    Bytes d = Builder().append_string("create", "d").finish();
-    ASSERT_TRUE(io::run_command(*conn, "w", DocView(c)).is_ok());
-    ASSERT_TRUE(io::run_command(*conn, "w", DocView(d)).is_ok());
-  }
+  create_writer_collections(source.uri());
   MixedWriter w(source.uri(), kOps, 78);
   while (w.written < 20 && w.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   test::MiniMongod target;
@@ -199,13 +197,7 @@ TEST(RestoreOplog, CopyDuringWritesEndsAtTheFinalState) {
   }
   // The same run without --oplog does not end at the final state (the test can fail).
   test::MiniMongod source2({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "8"});
-  {
-    auto conn = connect(source2.uri());
-    Bytes c = Builder().append_string("create", "c").finish();
-    Bytes d = Builder().append_string("create", "d").finish();
-    ASSERT_TRUE(io::run_command(*conn, "w", DocView(c)).is_ok());
-    ASSERT_TRUE(io::run_command(*conn, "w", DocView(d)).is_ok());
-  }
+  create_writer_collections(source2.uri());
   test::MiniMongod plain;
   MixedWriter w2(source2.uri(), kOps, 78);
   while (w2.written < 20 && w2.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
