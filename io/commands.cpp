@@ -56,9 +56,7 @@ Expected<Reply> run(Connection& conn, std::string_view db, const Bytes& cmd, mil
 }
 
 Error ignore_ns_missing(Error e, bool ignore) {
-  if (!e.is_ok() && ignore && e.kind() == ErrorCode::kServer &&
-      (e.code() == kNamespaceNotFound || e.message().find("ns not found") != std::string::npos))
-    return {};
+  if (ignore && is_namespace_not_found(e)) return {};
   return e;
 }
 
@@ -87,6 +85,11 @@ Expected<std::vector<Bytes>> drain(Connection& conn, std::string_view db, const 
 }
 
 }  // namespace
+
+bool is_namespace_not_found(const Error& e) {
+  return !e.is_ok() && e.kind() == ErrorCode::kServer &&
+         (e.code() == kNamespaceNotFound || e.message().find("ns not found") != std::string::npos);
+}
 
 Expected<Reply> run_command(Connection& conn, std::string_view db, DocView command) {
   return conn.run_command(db, command);

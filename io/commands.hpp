@@ -144,6 +144,8 @@ std::size_t insert_payload_limit(const ServerInfo& s);
 Error create_collection(Connection& conn, std::string_view db, std::string_view collection, DocView options = {});
 // NamespaceNotFound counts as success when `ignore_missing`.
 Error drop_collection(Connection& conn, std::string_view db, std::string_view collection, bool ignore_missing = true);
+// The server's NamespaceNotFound (26, or an older server's "ns not found").
+bool is_namespace_not_found(const Error& e);
 Error drop_database(Connection& conn, std::string_view db);
 Error rename_collection(Connection& conn, std::string_view from_ns, std::string_view to_ns, bool drop_target = false);
 

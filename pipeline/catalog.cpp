@@ -453,6 +453,15 @@ Result<CatalogDumpResult> catalog_dump(const fs::path& root, DumpOptions opts,
   return out;
 }
 
+// The restore's target (--uri), its primary.
+Result<std::unique_ptr<io::Connection>> connect_restore_target(const RestoreOptions& opts) {
+  auto uri = io::parse_uri(opts.uri);
+  if (!uri) return Status(uri.status().code(), "--uri: " + uri.status().to_string());
+  auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
+  if (!conn) return Status(ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string());
+  return std::move(*conn);
+}
+
 bool valid_namespace(std::string_view ns) {
   auto dot = ns.find('.');
   return dot != std::string_view::npos && dot > 0 && dot + 1 < ns.size();
@@ -542,10 +551,8 @@ Result<CatalogDumpResult> backup_restore_targets(const fs::path& root, const Res
 
   // What exists before the dump: a namespace created meanwhile is then in the dump, so it is
   // not taken as absent.
-  auto uri = io::parse_uri(opts.uri);
-  if (!uri) return Status(uri.status().code(), "--uri: " + uri.status().to_string());
-  auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
-  if (!conn) return Status(ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string());
+  auto conn = connect_restore_target(opts);
+  if (!conn) return conn.status();
   std::set<std::string> dbs, existing;
   for (const auto& ns : namespaces) dbs.insert(std::string(split_namespace(ns).first));
   for (const auto& db : dbs) {
@@ -626,15 +633,13 @@ Status drop_absent_namespaces(const RestoreOptions& opts, const CatalogEntry& ba
       log("dry run: would drop " + ns + " (absent from the target when catalog dump " + backup.id + " was taken)");
     return {};
   }
-  auto uri = io::parse_uri(opts.uri);
-  if (!uri) return Status(uri.status().code(), "--uri: " + uri.status().to_string());
-  auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
-  if (!conn) return Status(ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string());
+  auto conn = connect_restore_target(opts);
+  if (!conn) return conn.status();
   for (const auto& ns : selected) {
     auto [db, coll] = split_namespace(ns);
     auto e = io::drop_collection(**conn, db, coll, false);
     if (!e) {
-      if (e.code() == 26 || e.message().find("ns not found") != std::string::npos) {
+      if (io::is_namespace_not_found(e)) {
         log("not dropping " + ns + ": absent from the target when catalog dump " + backup.id +
             " was taken, and absent now");
         continue;

@@ -56,7 +56,7 @@ Status check_options(const CopyOptions& o) {
     return {ErrorCode::kInvalidArgument, "copy reads from --from, not from a dump"};
   if (o.dump.target != DumpTarget::kDirectory || o.dump.document_sink)
     return {ErrorCode::kInvalidArgument, "copy writes to --to, not to a dump"};
-  if (o.pipe_bytes == 0) return {ErrorCode::kInvalidArgument, "the copy channel needs a capacity above 0"};
+  if (o.channel_bytes == 0) return {ErrorCode::kInvalidArgument, "the copy channel needs a capacity above 0"};
   if (o.dump.parallel_collections < 1) return {ErrorCode::kInvalidArgument, "-j must be at least 1"};
   if (o.dump.readers < 1) return {ErrorCode::kInvalidArgument, "--readers must be at least 1"};
   return {};
@@ -141,7 +141,7 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
     VerifyResult v;
     v.source_ns = n.source_ns;
     v.target_ns = n.target_ns;
-    v.view = n.kind == TargetKind::kView;
+    v.kind = n.kind;
     rep.verify.push_back(std::move(v));
   }
   std::atomic<std::size_t> next{0};
@@ -153,12 +153,9 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
       std::size_t i = next.fetch_add(1);
       if (i >= rep.verify.size() || interrupted()) return;
       VerifyResult& v = rep.verify[i];
-      const NamespaceReport* n = nullptr;
-      for (const auto& r : rep.restore.namespaces)
-        if (r.target_ns == v.target_ns) n = &r;
       auto [sdb, scoll] = split_ns(v.source_ns);
       auto [tdb, tcoll] = split_ns(v.target_ns);
-      if (n != nullptr && n->kind == TargetKind::kTimeseries) {  // the documents live in the buckets
+      if (v.kind == TargetKind::kTimeseries) {  // the documents live in the buckets
         scoll = "system.buckets." + scoll;
         tcoll = "system.buckets." + tcoll;
       }
@@ -177,10 +174,10 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
         else
           s = {ErrorCode::kNetwork, "cannot connect to the target: " + c.error().to_string()};
       }
-      if (s && v.view) s = digest_view(*src, sdb, scoll, v.source);
-      if (s && v.view) s = digest_view(*dst, tdb, tcoll, v.target);
-      if (s && !v.view) s = digest_namespace(*src, sdb, scoll, o.dump.query, o.interrupt, v.source);
-      if (s && !v.view) s = digest_namespace(*dst, tdb, tcoll, {}, o.interrupt, v.target);
+      if (s && v.view()) s = digest_view(*src, sdb, scoll, v.source);
+      if (s && v.view()) s = digest_view(*dst, tdb, tcoll, v.target);
+      if (s && !v.view()) s = digest_namespace(*src, sdb, scoll, o.dump.query, o.interrupt, v.source);
+      if (s && !v.view()) s = digest_namespace(*dst, tdb, tcoll, {}, o.interrupt, v.target);
       if (!s) {
         v.error = s.message();
         std::lock_guard lock(err_mu);
@@ -226,7 +223,7 @@ CopyReport run_copy(const CopyOptions& opts) {
     stop.store(true);
   };
 
-  CopyChannel channel(opts.pipe_bytes);
+  CopyChannel channel(opts.channel_bytes);
   DumpOptions d = opts.dump;
   d.target = DumpTarget::kArchive;
   d.out.clear();
@@ -303,9 +300,9 @@ CopyReport run_copy(const CopyOptions& opts) {
     if (opts.log)
       for (auto& v : rep.verify) {
         std::string side = v.source_ns == v.target_ns ? v.target_ns : v.source_ns + " -> " + v.target_ns;
-        if (v.view && v.matches())
+        if (v.view() && v.matches())
           opts.log("verified view " + side + ": same definition");
-        else if (v.view)
+        else if (v.view())
           opts.log("verify: view " + side + " differs: its definition (viewOn, pipeline, collation) on the target " +
                    (v.target.count() == 0 ? "is missing" : "is not the source's"));
         else if (v.matches())

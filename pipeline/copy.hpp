@@ -33,8 +33,8 @@ struct CopyOptions {
   // concern... archive/archive_events/interrupt are set by run_copy. Not allowed: input,
   // archive_path, resume, journal, dry_run, oplog replay.
   RestoreOptions restore;
-  bool verify = false;                 // --verify: compare counts and content digests at the end
-  std::size_t pipe_bytes = 32u << 20;  // bytes of documents queued between dump and restore (the bound)
+  bool verify = false;                    // --verify: compare counts and content digests at the end
+  std::size_t channel_bytes = 32u << 20;  // bytes of documents queued between dump and restore (the bound)
   // Documents a dump reader gathers before it hands them over (one insert batch on the other
   // side). 0 = the dump's block_bytes.
   std::size_t segment_bytes = 4u << 20;
@@ -49,7 +49,8 @@ struct VerifyResult {
   std::string target_ns;
   formats::MultisetDigest source;
   formats::MultisetDigest target;
-  bool view = false;  // a view: the digests are of its definition, not of documents
+  TargetKind kind = TargetKind::kCollection;  // a view's digests are of its definition, not of documents
+  bool view() const { return kind == TargetKind::kView; }
   std::string error;  // reading either side failed
   bool matches() const { return error.empty() && source == target; }
 };

@@ -137,8 +137,8 @@ CopyOptions copy_options(const Servers& s) {
   o.restore.uri = s.uri(*s.target);
   o.restore.insertion_workers = 3;
   o.restore.num_parallel_collections = 3;
-  o.segment_bytes = 32 * 1024;  // many hand-overs
-  o.pipe_bytes = 256 * 1024;    // a small bound: the dump side waits often
+  o.segment_bytes = 32 * 1024;   // many hand-overs
+  o.channel_bytes = 256 * 1024;  // a small bound: the dump side waits often
   o.verify = true;
   return o;
 }
@@ -163,7 +163,7 @@ TEST(CopyInProcess, AnInterruptStopsBothSides) {
   std::atomic<bool> interrupt{false};
   CopyOptions o = copy_options(s);
   o.interrupt = &interrupt;
-  o.pipe_bytes = 1;  // one batch at a time: the copy is still running when interrupted
+  o.channel_bytes = 1;  // one batch at a time: the copy is still running when interrupted
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     interrupt = true;

@@ -266,12 +266,16 @@ TEST(Security, DumpFilesAreOwnerOnly) {
 // past the reply, as a hostile or broken server could. The client checks every reply before it
 // reads it (this suite runs under ASan: a read out of bounds would abort with a report).
 TEST(Security, MalformedServerRepliesAreRefused) {
+  // A dump of bad.c (300 documents, 50 a batch) from `server`.
+  auto dump_bad = [](test::MiniMongod& server, const fs::path& out) {
+    return bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", out.string(), "--batchSize", "50",
+                     "--retries", "1", "--progress", "none"});
+  };
   // Every find reply is bad: one line naming the server, a non-zero exit, no dump left.
   {
     test::MiniMongod server({"--generate", "bad.c:300:200", "--fault-corrupt", "find"});
     fs::path tmp = test::temp_dir("sec_malformed_find");
-    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize", "50",
-                       "--retries", "1", "--progress", "none"});
+    auto r = dump_bad(server, tmp / "d");
     EXPECT_NE(r.exit_code, 0) << show(r);
     EXPECT_NE(r.err.find("malformed reply from 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
         << r.err;
@@ -284,8 +288,7 @@ TEST(Security, MalformedServerRepliesAreRefused) {
   {
     test::MiniMongod server({"--generate", "bad.c:300:200", "--fault-corrupt", "getMore"});
     fs::path tmp = test::temp_dir("sec_malformed_getmore");
-    auto r = bsonpipe({"dump", "--uri", server.uri(), "--db", "bad", "--out", (tmp / "d").string(), "--batchSize", "50",
-                       "--retries", "1", "--progress", "none"});
+    auto r = dump_bad(server, tmp / "d");
     ASSERT_EQ(r.exit_code, 0) << show(r);
     EXPECT_NE(r.err.find("malformed reply from 127.0.0.1:" + std::to_string(server.port())), std::string::npos)
         << r.err;

@@ -124,6 +124,26 @@ void create_writer_collections(const std::string& uri) {
   }
 }
 
+// Every namespace the writer and the generator fill holds the same documents on both servers.
+void expect_same_documents(const std::string& source_uri, const std::string& target_uri) {
+  auto src = connect(source_uri);
+  auto dst = connect(target_uri);
+  for (auto [db, coll] : {std::pair{"w", "c"}, std::pair{"w", "d"}, std::pair{"s", "big"}}) {
+    auto want = test::server_digest(*src, db, coll);
+    auto got = test::server_digest(*dst, db, coll);
+    EXPECT_EQ(got.count(), want.count()) << db << "." << coll;
+    EXPECT_TRUE(got == want) << db << "." << coll << ": the target's documents differ from the source's";
+  }
+}
+
+// Whether w.c and w.d (the writer's collections) hold the same documents on both servers.
+bool writer_collections_equal(const std::string& source_uri, const std::string& target_uri) {
+  auto src = connect(source_uri);
+  auto dst = connect(target_uri);
+  return test::server_digest(*src, "w", "c") == test::server_digest(*dst, "w", "c") &&
+         test::server_digest(*src, "w", "d") == test::server_digest(*dst, "w", "d");
+}
+
 TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   // Replies are delayed so the dump (hundreds of round trips) outlasts the writer.
   test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "4"});
@@ -148,21 +168,12 @@ TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   ASSERT_EQ(r.exit_code, 0) << show(r);
   std::printf("[restore-oplog] %s", r.err.c_str());
   EXPECT_NE(r.err.find("oplog replay:"), std::string::npos) << r.err;
-  auto src = connect(source.uri());
-  auto dst = connect(target.uri());
-  for (auto [db, coll] : {std::pair{"w", "c"}, std::pair{"w", "d"}, std::pair{"s", "big"}}) {
-    auto want = test::server_digest(*src, db, coll);
-    auto got = test::server_digest(*dst, db, coll);
-    EXPECT_EQ(got.count(), want.count()) << db << "." << coll;
-    EXPECT_TRUE(got == want) << db << "." << coll << ": the restored documents differ from the source's";
-  }
+  expect_same_documents(source.uri(), target.uri());
   // Without the replay the restore is not the final state (the test can fail).
   test::MiniMongod plain;
   r = bsonpipe({"restore", "--uri", plain.uri(), (dir / "d").string(), "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  auto pl = connect(plain.uri());
-  EXPECT_FALSE(test::server_digest(*pl, "w", "c") == test::server_digest(*src, "w", "c") &&
-               test::server_digest(*pl, "w", "d") == test::server_digest(*src, "w", "d"))
+  EXPECT_FALSE(writer_collections_equal(source.uri(), plain.uri()))
       << "inconclusive: every write landed in the dumped data";
 }
 
@@ -187,14 +198,7 @@ TEST(RestoreOplog, CopyDuringWritesEndsAtTheFinalState) {
   ASSERT_EQ(w.written, kOps);
   ASSERT_TRUE(w.done_at < copy_end) << "inconclusive: the writer outlasted the copy";
   EXPECT_NE(r.err.find("oplog replay:"), std::string::npos) << r.err;
-  auto src = connect(source.uri());
-  auto dst = connect(target.uri());
-  for (auto [db, coll] : {std::pair{"w", "c"}, std::pair{"w", "d"}, std::pair{"s", "big"}}) {
-    auto want = test::server_digest(*src, db, coll);
-    auto got = test::server_digest(*dst, db, coll);
-    EXPECT_EQ(got.count(), want.count()) << db << "." << coll;
-    EXPECT_TRUE(got == want) << db << "." << coll << ": the copied documents differ from the source's";
-  }
+  expect_same_documents(source.uri(), target.uri());
   // The same run without --oplog does not end at the final state (the test can fail).
   test::MiniMongod source2({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "8"});
   create_writer_collections(source2.uri());
@@ -205,10 +209,7 @@ TEST(RestoreOplog, CopyDuringWritesEndsAtTheFinalState) {
                 "--progress", "none"});
   w2.thread.join();
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  auto src2 = connect(source2.uri());
-  auto pl = connect(plain.uri());
-  EXPECT_FALSE(test::server_digest(*pl, "w", "c") == test::server_digest(*src2, "w", "c") &&
-               test::server_digest(*pl, "w", "d") == test::server_digest(*src2, "w", "d"))
+  EXPECT_FALSE(writer_collections_equal(source2.uri(), plain.uri()))
       << "inconclusive: every write landed in the copied data";
 }
 
