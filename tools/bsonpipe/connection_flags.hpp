@@ -26,6 +26,10 @@ struct ConnectionFlags {
   bool tls = false;
   std::string tls_ca_file;
   bool tls_insecure = false;
+  // Client certificate (PEM: certificate + private key) and the key's password; also set by
+  // --config's sslPEMKeyPassword.
+  std::string tls_certificate_key_file;
+  std::string tls_certificate_key_file_password;
 
   // Registers the flags on `cmd`. `uri_flag` is the flag's name ("--uri", or "--from"/"--to").
   void add_to(CLI::App& cmd, const std::string& uri_flag = "--uri");
