@@ -1,18 +1,39 @@
 #!/usr/bin/env bash
 # The test command: installs missing dependencies, builds the `dev` preset (Debug + ASan/UBSan),
-# runs the whole ctest suite, runs each fuzz target for 20 s, then builds the `tsan` preset and runs the concurrency-labelled
-# tests under ThreadSanitizer. Exits non-zero on any failure.
-set -euo pipefail
+# runs the whole ctest suite, runs each fuzz target for 20 s, then builds the `tsan` preset and runs
+# the concurrency-labelled tests under ThreadSanitizer. Every phase runs even when an earlier one
+# failed (so one failure does not hide the other results); the exit status is non-zero if any did.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install-deps.sh
+bash .ci/install-deps.sh || exit 1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-cmake --preset dev >/dev/null
-cmake --build --preset dev
-ctest --preset dev
-# libFuzzer targets (clang): a short run of each, seeded from the fixtures.
-bash fuzz/run.sh 20
-if [ "${BSONPIPE_SKIP_TSAN:-0}" != 1 ]; then
-  cmake --preset tsan >/dev/null
-  cmake --build --preset tsan --target pipeline_test minimongod_test
-  TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -L concurrency --no-tests=error
+declare -A result=()
+phase() {  # phase NAME COMMAND...: runs COMMAND, records ok/FAILED under NAME
+  local name=$1
+  shift
+  if "$@"; then result[$name]=ok; else result[$name]=FAILED; fi
+}
+dev_build() { cmake --preset dev >/dev/null && cmake --build --preset dev; }
+phase "dev build" dev_build
+if [ "${result[dev build]}" = ok ]; then
+  phase "ctest (ASan/UBSan)" ctest --preset dev
+else
+  result["ctest (ASan/UBSan)"]="not run (build failed)"
 fi
+# libFuzzer targets (clang): a short run of each, seeded from the fixtures.
+phase "fuzz 20 s per target" bash fuzz/run.sh 20
+if [ "${BSONPIPE_SKIP_TSAN:-0}" != 1 ]; then
+  tsan() {
+    cmake --preset tsan >/dev/null && cmake --build --preset tsan --target pipeline_test minimongod_test &&
+      TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -L concurrency --no-tests=error
+  }
+  phase "TSan concurrency tests" tsan
+fi
+status=0
+echo "tests/run.sh summary:"
+for name in "dev build" "ctest (ASan/UBSan)" "fuzz 20 s per target" "TSan concurrency tests"; do
+  [ -n "${result[$name]:-}" ] || continue
+  echo "  $name: ${result[$name]}"
+  [ "${result[$name]}" = ok ] || status=1
+done
+exit $status
