@@ -66,7 +66,9 @@ TEST(DumpKill, SigkillAtRandomPointsLeavesNothingComplete) {
   const std::uint64_t seed = seed_from_env();
   std::printf("[dump-kill] seed %llu (BSONPIPE_SOAK_SEED replays it)\n", static_cast<unsigned long long>(seed));
   std::mt19937_64 rng(seed);
-  MiniMongod server(generate_flags());
+  auto flags = generate_flags();
+  flags.push_back("--fault-gate");
+  MiniMongod server(flags);
   auto want = digests(server.uri());
   auto tmp = temp_dir("dump-kill");
   // How long a whole dump takes here: kill delays are drawn up to a bit beyond it.
@@ -89,17 +91,37 @@ TEST(DumpKill, SigkillAtRandomPointsLeavesNothingComplete) {
     auto delay = std::chrono::microseconds(
         static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(1000 * full_ms * 1.1 + 1)));
     fs::path err = tmp / ("run" + std::to_string(run) + ".err");
+    // Even runs stop at a sync point: the server holds every getMore after the first K (random;
+    // the dump needs about 58 batches of 200), so the signal surely lands mid-dump. Odd runs
+    // stop after a random delay, which may also fall before the start or after the end.
+    const bool gated = run % 2 == 0;
+    const std::int64_t gate_after = static_cast<std::int64_t>(rng() % 40);
+    if (gated) gate_arm(server.uri(), "getMore", "", gate_after);
     Child child = start_bsonpipe(args, err);
-    std::this_thread::sleep_for(delay);
+    if (gated) {
+      ASSERT_TRUE(gate_wait_blocked(server.uri(), 1))
+          << "run " << run << ": the dump never reached getMore " << gate_after + 1 << "\n"
+          << read_text(err);
+    } else {
+      std::this_thread::sleep_for(delay);
+    }
     // SIGKILL half the time; SIGINT or SIGTERM otherwise (those are caught: the dump stops,
     // cleans up and exits 1, or had already finished with 0).
     const int sig = rng() % 2 == 0 ? SIGKILL : (rng() % 2 == 0 ? SIGINT : SIGTERM);
     child.signal(sig);
+    if (gated) gate_open(server.uri());  // a caught signal is acted on once the held reads return
     int rc = child.wait();
     // (A signal that lands before bsonpipe installed its handlers kills it outright: rc == -sig.)
     const bool stopped = rc == -sig || (sig != SIGKILL && rc == 1);
-    std::printf("[dump-kill] run %d mode %d %s after %.1f ms: %s\n", run, mode, strsignal(sig), delay.count() / 1000.0,
-                stopped ? "stopped" : "had finished");
+    if (gated)
+      std::printf("[dump-kill] run %d mode %d %s at getMore %lld: %s\n", run, mode, strsignal(sig),
+                  static_cast<long long>(gate_after + 1), stopped ? "stopped" : "had finished");
+    else
+      std::printf("[dump-kill] run %d mode %d %s after %.1f ms: %s\n", run, mode, strsignal(sig),
+                  delay.count() / 1000.0, stopped ? "stopped" : "had finished");
+    if (gated) {
+      EXPECT_TRUE(stopped) << "run " << run << ": a dump held mid-read was not stopped (exit " << rc << ")";
+    }
     if (stopped) {
       ++killed;
       EXPECT_FALSE(looks_complete(out, archive)) << "run " << run << ": a stopped dump looks complete at " << out;
@@ -129,7 +151,7 @@ TEST(DumpKill, SigkillAtRandomPointsLeavesNothingComplete) {
   }
   std::printf("[dump-kill] seed %llu: %d runs, %d stopped mid-run\n", static_cast<unsigned long long>(seed), kRuns,
               killed);
-  EXPECT_GT(killed, kRuns / 3);
+  EXPECT_GE(killed, kRuns / 2);  // every gated run at least
 }
 
 TEST(RestoreInput, ReadErrorNamesTheFile) {

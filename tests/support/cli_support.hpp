@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "formats/bson.hpp"
@@ -83,6 +85,40 @@ inline formats::MultisetDigest server_digest(io::Connection& c, const std::strin
   formats::MultisetDigest d;
   for (auto& doc : server_documents(c, db, coll, batch_size)) d.add(doc);
   return d;
+}
+
+// minimongod --fault-gate, from a test: `arm` makes the server hold every `cmd` on `ns` ("" = any
+// namespace) after the next `after` of them; `gate_wait_blocked` waits (up to a minute) until at
+// least `n` commands are held and returns whether they are; `gate_open` releases them.
+inline std::int64_t gate_command(const std::string& uri, const formats::Bytes& cmd) {
+  auto c = connect(uri);
+  if (!c) return -1;
+  auto r = io::run_command(*c, "admin", formats::DocView(cmd));
+  EXPECT_TRUE(r.is_ok()) << r.error().to_string();
+  if (!r) return -1;
+  return r->body().find("blocked").as_int64();
+}
+inline void gate_arm(const std::string& uri, const std::string& cmd, const std::string& ns, std::int64_t after) {
+  formats::Builder arm;
+  arm.append_string("cmd", cmd).append_string("ns", ns).append_int64("after", after);
+  formats::Builder b;
+  b.append_int32("faultGate", 1).append_document("arm", formats::DocView(arm.finish()));
+  gate_command(uri, b.finish());
+}
+inline bool gate_wait_blocked(const std::string& uri, std::int64_t n) {
+  formats::Builder b;
+  b.append_int32("faultGate", 1);
+  const formats::Bytes status = b.finish();
+  for (int i = 0; i < 6000; ++i) {
+    if (gate_command(uri, status) >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+inline void gate_open(const std::string& uri) {
+  formats::Builder b;
+  b.append_int32("faultGate", 1).append_bool("open", true);
+  gate_command(uri, b.finish());
 }
 
 }  // namespace bsonpipe::test

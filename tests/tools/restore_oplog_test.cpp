@@ -144,24 +144,74 @@ bool writer_collections_equal(const std::string& source_uri, const std::string& 
          test::server_digest(*src, "w", "d") == test::server_digest(*dst, "w", "d");
 }
 
-TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
-  // Replies are delayed so the dump (hundreds of round trips) outlasts the writer.
-  test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "4"});
-  auto dir = test::temp_dir("restore-oplog-live");
-  // Each write is delayed like each of the dump's getMores: 150 writes against ~800 round trips.
+// Ten documents in w.c with ids the writer never uses, so that w.c's first batch of 5 is full
+// and a getMore follows it.
+void seed_writer_collection(const std::string& uri) {
+  auto conn = connect(uri);
+  ASSERT_TRUE(conn);
+  Builder b;
+  b.append_string("insert", "c").open_array("documents");
+  for (int i = 0; i < 10; ++i)
+    b.open_document(std::to_string(i)).append_int32("_id", 1000000 + i).append_int32("v", 0).close();
+  b.close();
+  Bytes body = b.finish();
+  ASSERT_TRUE(io::run_command(*conn, "w", DocView(body)).is_ok());
+}
+
+// Changes every document of w.c: whichever of them the client had read already is now stale.
+void touch_every_writer_document(const std::string& uri) {
+  auto conn = connect(uri);
+  ASSERT_TRUE(conn);
+  Builder b;
+  b.append_string("update", "c").open_array("updates").open_document("0");
+  b.open_document("q").close();
+  b.open_document("u").open_document("$inc").append_int32("v", 1000).close().close();
+  b.append_bool("multi", true).close().close();
+  Bytes body = b.finish();
+  auto r = io::run_command(*conn, "w", DocView(body));
+  ASSERT_TRUE(r.is_ok()) << r.error().to_string();
+}
+
+// Runs `args` (a dump or a copy reading w.c 5 documents a batch) while the writer writes, with a
+// sync point instead of timing: minimongod (--fault-gate) holds the client's first getMore on
+// w.c, so the client has read w.c's first batch and is still reading when the writer finishes and
+// every document of w.c changes once more. Only then is the client let go.
+test::RunResult run_during_writes(const std::string& uri, const std::vector<std::string>& args, std::uint64_t seed,
+                                  std::chrono::steady_clock::time_point* writer_done,
+                                  std::chrono::steady_clock::time_point* client_done) {
   constexpr int kOps = 150;
-  // The writer's collections exist before the dump starts, so updates and deletes hit dumped data.
-  create_writer_collections(source.uri());
-  MixedWriter w(source.uri(), kOps, 77);
+  create_writer_collections(uri);
+  seed_writer_collection(uri);
+  test::gate_arm(uri, "getMore", "w.c", 0);
+  MixedWriter w(uri, kOps, seed);
   while (w.written < 20 && w.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  auto r = bsonpipe({"dump", "--uri", source.uri(), "--out", (dir / "d").string(), "--oplog", "--batchSize", "5",
-                     "--progress", "none"});
-  auto dump_end = std::chrono::steady_clock::now();
+  test::RunResult r;
+  std::thread client([&] {
+    r = bsonpipe(args);
+    *client_done = std::chrono::steady_clock::now();
+  });
+  const bool held = test::gate_wait_blocked(uri, 1);
   w.thread.join();
+  touch_every_writer_document(uri);
+  test::gate_open(uri);
+  client.join();
+  EXPECT_TRUE(held) << "the client never asked for w.c's second batch\n" << show(r);
+  EXPECT_TRUE(w.error.empty()) << w.error;
+  EXPECT_EQ(w.written, kOps);
+  *writer_done = w.done_at;
+  return r;
+}
+
+TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
+  test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-gate"});
+  auto dir = test::temp_dir("restore-oplog-live");
+  std::chrono::steady_clock::time_point writer_done, dump_end;
+  auto r = run_during_writes(source.uri(),
+                             {"dump", "--uri", source.uri(), "--out", (dir / "d").string(), "--oplog", "--batchSize",
+                              "5", "--progress", "none"},
+                             77, &writer_done, &dump_end);
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  ASSERT_TRUE(w.error.empty()) << w.error;
-  ASSERT_EQ(w.written, kOps);
-  ASSERT_TRUE(w.done_at < dump_end) << "inconclusive: the writer outlasted the dump";
+  ASSERT_TRUE(writer_done < dump_end);
 
   test::MiniMongod target;
   r = bsonpipe({"restore", "--uri", target.uri(), (dir / "d").string(), "--oplogReplay", "--progress", "none"});
@@ -169,48 +219,38 @@ TEST(RestoreOplog, DumpDuringWritesRestoresTheFinalState) {
   std::printf("[restore-oplog] %s", r.err.c_str());
   EXPECT_NE(r.err.find("oplog replay:"), std::string::npos) << r.err;
   expect_same_documents(source.uri(), target.uri());
-  // Without the replay the restore is not the final state (the test can fail).
+  // Without the replay the restore is not the final state (the test can fail): the first batch of
+  // w.c was dumped before every document of w.c changed.
   test::MiniMongod plain;
   r = bsonpipe({"restore", "--uri", plain.uri(), (dir / "d").string(), "--progress", "none"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  EXPECT_FALSE(writer_collections_equal(source.uri(), plain.uri()))
-      << "inconclusive: every write landed in the dumped data";
+  EXPECT_FALSE(writer_collections_equal(source.uri(), plain.uri())) << "the dumped data alone has every write";
 }
 
 // copy --oplog: the same, streamed. The source is read while a writer inserts, updates and deletes;
 // the captured oplog is replayed on the target, so --verify (run after the writer stopped) finds
 // the target equal to the source's final state.
 TEST(RestoreOplog, CopyDuringWritesEndsAtTheFinalState) {
-  // Replies are delayed and the source is read 5 documents a batch, so the copy's reading (800 round
-  // trips) outlasts the writer.
-  test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "8"});
-  constexpr int kOps = 150;
-  create_writer_collections(source.uri());
-  MixedWriter w(source.uri(), kOps, 78);
-  while (w.written < 20 && w.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  test::MiniMongod source({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-gate"});
   test::MiniMongod target;
-  auto r = bsonpipe({"copy", "--from", source.uri(), "--to", target.uri(), "--oplog", "--readBatchSize", "5",
-                     "--readers", "1", "-v", "--progress", "none"});
-  auto copy_end = std::chrono::steady_clock::now();
-  w.thread.join();
+  std::chrono::steady_clock::time_point writer_done, copy_end;
+  auto r = run_during_writes(source.uri(),
+                             {"copy", "--from", source.uri(), "--to", target.uri(), "--oplog", "--readBatchSize", "5",
+                              "--readers", "1", "-v", "--progress", "none"},
+                             78, &writer_done, &copy_end);
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  ASSERT_TRUE(w.error.empty()) << w.error;
-  ASSERT_EQ(w.written, kOps);
-  ASSERT_TRUE(w.done_at < copy_end) << "inconclusive: the writer outlasted the copy";
+  ASSERT_TRUE(writer_done < copy_end);
   EXPECT_NE(r.err.find("oplog replay:"), std::string::npos) << r.err;
   expect_same_documents(source.uri(), target.uri());
   // The same run without --oplog does not end at the final state (the test can fail).
-  test::MiniMongod source2({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-delay-ms", "8"});
-  create_writer_collections(source2.uri());
+  test::MiniMongod source2({"--replSet", "rs0", "--generate", "s.big:4000:200:3", "--fault-gate"});
   test::MiniMongod plain;
-  MixedWriter w2(source2.uri(), kOps, 78);
-  while (w2.written < 20 && w2.error.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  r = bsonpipe({"copy", "--from", source2.uri(), "--to", plain.uri(), "--readBatchSize", "5", "--readers", "1",
-                "--progress", "none"});
-  w2.thread.join();
+  r = run_during_writes(source2.uri(),
+                        {"copy", "--from", source2.uri(), "--to", plain.uri(), "--readBatchSize", "5", "--readers", "1",
+                         "--progress", "none"},
+                        78, &writer_done, &copy_end);
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  EXPECT_FALSE(writer_collections_equal(source2.uri(), plain.uri()))
-      << "inconclusive: every write landed in the copied data";
+  EXPECT_FALSE(writer_collections_equal(source2.uri(), plain.uri())) << "the copied data alone has every write";
 }
 
 // oplogdump/: db1.c1.bson holds x = 1451..1455 (5 documents); oplog.bson holds, in order,

@@ -1,5 +1,8 @@
 #include "tools/minimongod/server.hpp"
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 
 #include <boost/asio.hpp>
@@ -11,6 +14,7 @@
 
 #include "io/wire.hpp"
 #include "tools/minimongod/engine_internal.hpp"
+#include "tools/minimongod/fault_gate.hpp"
 
 namespace bsonpipe::minimongod {
 
@@ -24,6 +28,25 @@ bool never_compress(std::string_view name) {
   return name == "hello" || name == "isMaster" || name == "ismaster" || name == "saslStart" || name == "saslContinue" ||
          name == "getnonce" || name == "authenticate" || name == "createUser" || name == "updateUser" ||
          name == "copydbSaslStart" || name == "copydbgetnonce" || name == "copydb";
+}
+
+// The peer certificate's subject in RFC 2253 form (most specific attribute first, special
+// characters escaped), which is how mongod names a MONGODB-X509 user; empty without one. The
+// handshake already verified it against the CA file.
+std::string peer_subject(SSL* ssl) {
+  X509* cert = SSL_get_peer_certificate(ssl);
+  if (cert == nullptr) return {};
+  std::string out;
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+      char* data = nullptr;
+      long n = BIO_get_mem_data(bio, &data);
+      if (n > 0 && data != nullptr) out.assign(data, static_cast<std::size_t>(n));
+    }
+    BIO_free(bio);
+  }
+  X509_free(cert);
+  return out;
 }
 
 }  // namespace
@@ -47,6 +70,7 @@ struct Server::Impl {
   std::mutex mu;
   std::list<std::shared_ptr<Conn>> conns;  // guarded by mu
   std::atomic<bool> stopping{false};
+  FaultGate gate;  // used only with opts.fault_gate
 
   void reap_locked() {
     for (auto it = conns.begin(); it != conns.end();) {
@@ -91,15 +115,16 @@ struct Server::Impl {
       stream.handshake(asio::ssl::stream_base::server, ec);
       if (ec) return;
       // No TLS close_notify exchange: it would block on a client that keeps the socket open.
-      serve_stream(stream);
+      serve_stream(stream, peer_subject(stream.native_handle()));
     } else {
-      serve_stream(c.socket);
+      serve_stream(c.socket, {});
     }
   }
 
   template <class Stream>
-  void serve_stream(Stream& stream) {
+  void serve_stream(Stream& stream, std::string client_subject) {
     Session session;
+    session.client_subject = std::move(client_subject);
     session.connection_id = engine.new_connection_id();
     int replies = 0;
     boost::system::error_code ec;
@@ -179,7 +204,12 @@ struct Server::Impl {
     std::vector<Sequence> seqs;
     seqs.reserve(msg->sequences.size());
     for (auto& s : msg->sequences) seqs.push_back({s.identifier, s.documents});
-    out.body = engine.run(session, CommandRequest{msg->body, seqs});
+    if (opts.fault_gate && FaultGate::is_control(msg->body)) {
+      out.body = gate.control(msg->body);
+    } else {
+      if (opts.fault_gate) gate.pass(msg->body);  // may wait here until the test opens the gate
+      out.body = engine.run(session, CommandRequest{msg->body, seqs});
+    }
     if (msg->more_to_come()) return out;
     std::string_view cmd_name;
     if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
@@ -226,7 +256,22 @@ Status Server::start() {
     if (!ec) impl_->tls->use_private_key_file(opts_.tls_certificate_key_file, asio::ssl::context::pem, ec);
     if (ec)
       return Status(ErrorCode::kIo, "TLS certificate/key " + opts_.tls_certificate_key_file + ": " + ec.message());
+    if (!opts_.tls_ca_file.empty()) {
+      impl_->tls->load_verify_file(opts_.tls_ca_file, ec);
+      if (ec) return Status(ErrorCode::kIo, "TLS CA file " + opts_.tls_ca_file + ": " + ec.message());
+      // The CA names go into the certificate request, so a client can pick the matching certificate.
+      if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(opts_.tls_ca_file.c_str()))
+        SSL_CTX_set_client_CA_list(impl_->tls->native_handle(), names);
+      auto mode = asio::ssl::verify_peer;
+      if (opts_.tls_require_client_cert) mode |= asio::ssl::verify_fail_if_no_peer_cert;
+      impl_->tls->set_verify_mode(mode, ec);
+      if (ec) return Status(ErrorCode::kIo, "TLS verify mode: " + ec.message());
+    }
+  } else if (!opts_.tls_ca_file.empty() || opts_.tls_require_client_cert) {
+    return Status(ErrorCode::kInvalidArgument, "--tlsCAFile and --tlsRequireClientCert need --tlsCertificateKeyFile");
   }
+  if (opts_.tls_require_client_cert && opts_.tls_ca_file.empty())
+    return Status(ErrorCode::kInvalidArgument, "--tlsRequireClientCert needs --tlsCAFile");
   auto addr = asio::ip::make_address(opts_.bind == "localhost" ? "127.0.0.1" : opts_.bind, ec);
   if (ec) return Status(ErrorCode::kInvalidArgument, "bad bind address " + opts_.bind);
   tcp::endpoint ep(addr, opts_.port);
@@ -245,6 +290,7 @@ Status Server::start() {
 
 void Server::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;
+  impl_->gate.shutdown();  // commands held by --fault-gate go on, so their threads can be joined
   // shutdown(2) wakes threads blocked in accept/read on these sockets; close happens after join.
   ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
   if (impl_->accept_thread.joinable()) impl_->accept_thread.join();

@@ -1,7 +1,8 @@
 // The network side of minimongod: a loopback TCP listener (optionally TLS) speaking the MongoDB
 // wire protocol (OP_QUERY handshake, OP_MSG, OP_COMPRESSED zstd/zlib) over an Engine, one thread
 // per connection (commands of a connection run in order; connections run in parallel), with
-// fault injection for tests.
+// fault injection for tests. Client certificates (server.hpp ServerOptions::tls_ca_file) give a
+// session the certificate subject that MONGODB-X509 authenticates as.
 #pragma once
 
 #include <atomic>
@@ -24,6 +25,12 @@ struct ServerOptions {
   std::uint16_t port = 0;
   // PEM file holding the certificate chain and the private key; empty = plain TCP.
   std::string tls_certificate_key_file;
+  // CA certificates (PEM) that sign acceptable client certificates. A client certificate, when
+  // presented, must verify against them; its subject becomes the session's X.509 identity
+  // (MONGODB-X509). Empty = client certificates are neither asked for nor accepted.
+  std::string tls_ca_file;
+  // Refuse (at the TLS handshake) a client that presents no certificate. Needs tls_ca_file.
+  bool tls_require_client_cert = false;
   // Close a connection after it sent this many replies (0 = never).
   int fault_close_after = 0;
   // Sleep this long before running each command (0 = none).
@@ -32,6 +39,8 @@ struct ServerOptions {
   // document's length set to run past the reply: a malformed reply, as a hostile server could
   // send. Empty = none.
   std::string fault_corrupt;
+  // Accept the test-only faultGate command (see fault_gate.hpp): a sync point for tests.
+  bool fault_gate = false;
   // Connections served at once; more are closed at accept (bounded threads).
   std::size_t max_connections = 1024;
 };
