@@ -416,6 +416,22 @@ Expected<std::vector<DatabaseInfo>> list_databases(Connection& conn, bool name_o
   return out;
 }
 
+bool matches_filter(DocView doc, DocView filter) {
+  if (!present(filter)) return true;
+  for (auto cond : filter) {
+    std::string_view key = cond.key();
+    if (key.empty() || key.front() == '$' || key.find('.') != std::string_view::npos) continue;
+    if (cond.type() == BsonType::kDocument) {
+      DocView d = cond.as_document();
+      if (!d.empty() && (*d.begin()).key().starts_with("$")) continue;  // an operator expression
+    }
+    if (cond.type() == BsonType::kRegex) continue;
+    auto got = doc.find(key);
+    if (!got.valid() || formats::compare_values(got, cond) != 0) return false;
+  }
+  return true;
+}
+
 Expected<std::vector<CollectionInfo>> list_collections(Connection& conn, std::string_view db, DocView filter) {
   Builder b;
   b.append_int32("listCollections", 1);
@@ -428,6 +444,7 @@ Expected<std::vector<CollectionInfo>> list_collections(Connection& conn, std::st
   std::vector<CollectionInfo> out;
   for (Bytes& raw : *docs) {
     DocView d(raw);
+    if (!matches_filter(d, filter)) continue;
     CollectionInfo c;
     c.name = string_of(d.find("name"));
     c.type = string_of(d.find("type"));

@@ -164,7 +164,15 @@ struct CollectionInfo {
   bool read_only = false;
   Bytes raw;  // the whole listCollections entry
 };
+// `filter` is sent to the server and applied again here to its answer (some MongoDB-compatible
+// servers ignore it and list everything): see matches_filter.
 Expected<std::vector<CollectionInfo>> list_collections(Connection& conn, std::string_view db, DocView filter = {});
+
+// Whether `doc` meets the plain equality conditions of `filter` ({name: "x", type: "view"}: each
+// top-level field equal, compared as the server compares values). Conditions this cannot evaluate
+// (operators, dotted paths) count as met: the server is trusted with those only. For re-checking
+// the answer to a filter a server may have ignored.
+bool matches_filter(DocView doc, DocView filter);
 
 // Index specs as owned BSON documents; an absent collection yields an empty list.
 Expected<std::vector<Bytes>> list_indexes(Connection& conn, std::string_view db, std::string_view collection);

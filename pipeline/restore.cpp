@@ -55,6 +55,7 @@ Result<Bytes> parse_write_concern(std::string_view text) {
 namespace {
 
 constexpr std::int32_t kDuplicateKey = 11000;
+constexpr std::int32_t kDocumentValidation = 121;  // DocumentValidationFailure
 constexpr std::size_t kMaxReasons = 10;
 
 std::string random_suffix() {
@@ -71,6 +72,7 @@ struct NsState {
   std::atomic<std::uint64_t> read{0};
   std::atomic<std::uint64_t> inserted{0};
   std::atomic<std::uint64_t> duplicates{0};
+  std::atomic<std::uint64_t> invalid{0};  // refused by the collection's validator (tolerated)
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> already{0};  // --resume: journaled, or found inserted on re-send
   std::atomic<std::uint64_t> present{0};  // ... found inserted on re-send
@@ -79,6 +81,9 @@ struct NsState {
   std::vector<std::string> reasons;
   std::size_t indexes_created = 0;
   bool completed = false;
+  // Documents went (or were going) straight into the target collection: if the run stops before
+  // completed, the target holds part of the data.
+  std::atomic<bool> loading{false};
   std::string error;
 
   void add_reason(const std::string& r) {
@@ -142,11 +147,14 @@ class CollectionJob {
 
 class Restorer {
  public:
-  explicit Restorer(const RestoreOptions& o) : o_(o), errors_(o.interrupt) {}
+  explicit Restorer(const RestoreOptions& o)
+      : o_(o), stop_on_error_(o.stop_on_error || o.maintain_insertion_order), errors_(o.interrupt) {}
   RestoreReport run();
 
   // ---- shared with jobs ----
   const RestoreOptions& o_;
+  // --stopOnError, or --maintainInsertionOrder, which implies it (as mongorestore).
+  const bool stop_on_error_;
   io::Uri uri_;
   std::string archive_name_;  // "archive PATH" (or "archive on standard input"), for stream errors
   ErrorHolder errors_;
@@ -197,6 +205,25 @@ class Restorer {
   void fail(Status s) {
     if (errors_.set_error(std::move(s))) cancel_all();
   }
+  // Namespace k cannot be completed (its create, indexes or swap failed; the job recorded why in
+  // its error). As mongorestore, which builds indexes only once all data is in, the other
+  // namespaces still load: the run ends as a failure. --stopOnError stops everything at once.
+  // Failures of the run itself (network, journal, cancellation) always stop it.
+  void namespace_failed(std::size_t k, Status s) {
+    bool recorded;
+    {
+      NsState& st = *states_[k];
+      std::lock_guard lock(st.mu);
+      recorded = !st.error.empty();
+    }
+    if (stop_on_error_ || !recorded || s.code() == ErrorCode::kNetwork || s.code() == ErrorCode::kCancelled ||
+        errors_.cancelled()) {
+      fail(std::move(s));
+      return;
+    }
+    log(LogLevel::kVerbose, "carrying on with the other namespaces after: " + s.message());
+  }
+  std::string finished_line(std::size_t k) const;
   void cancel_all() {
     std::lock_guard lock(jobs_mu_);
     for (auto* j : live_jobs_) j->cancel();
@@ -268,7 +295,7 @@ Status CollectionJob::start() {
   auto ns_fail = [&](const std::string& what, const io::Error& e) {
     std::string msg = what + " " + t.ns() + ": " + e.to_string();
     st.set_error(msg);
-    return Status{ErrorCode::kServer, msg};
+    return Status{e.is_network() ? ErrorCode::kNetwork : ErrorCode::kServer, msg};
   };
 
   bool timeseries = t.kind == TargetKind::kTimeseries;
@@ -310,6 +337,7 @@ Status CollectionJob::start() {
   }
 
   resent_ = r_.started_before(t);
+  if (!temp_created_) st.loading = true;
   if (r_.journal_ && !resent_)
     if (auto s = r_.journal_->record_started(t.ns()); !s) return s;
 
@@ -430,7 +458,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::siz
       st.failed += count;
       out.failed += count;
       st.add_reason(e.to_string());
-      if (e.is_network() || e.kind() == ErrorCode::kCancelled || o.stop_on_error)
+      if (e.is_network() || e.kind() == ErrorCode::kCancelled || r_.stop_on_error_)
         return Status{e.kind() == ErrorCode::kOk ? ErrorCode::kServer : e.kind(),
                       "inserting into " + target_name + ": " + e.to_string()};
       docs = docs.subspan(part->size());
@@ -441,24 +469,29 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::siz
     if (w.write_concern_error)
       return Status{ErrorCode::kServer,
                     "inserting into " + target_name + ": write concern error: " + w.write_concern_error->errmsg};
-    std::uint64_t dups = 0, others = 0, present = 0;
+    // As mongorestore (FilterError): duplicate keys and validation failures are counted and
+    // tolerated unless --stopOnError; any other write error fails the document and the run.
+    std::uint64_t dups = 0, invalid = 0, others = 0, present = 0;
     for (auto& we : w.write_errors) {
       if (we.code == kDuplicateKey && (resent_ || resending) && we.errmsg.find("index: _id_") != std::string::npos) {
         ++present;  // inserted by the interrupted run (or failed attempt) before the failure
       } else if (we.code == kDuplicateKey) {
         ++dups;
+      } else if (we.code == kDocumentValidation) {
+        ++invalid;
       } else {
         ++others;
         st.add_reason(we.errmsg + " (code " + std::to_string(we.code) + ")");
       }
     }
     st.duplicates += dups;
+    st.invalid += invalid;
     st.already += present;
     st.present += present;
     st.failed += others;
     out.failed += others;
     if (!io_opts.ordered || w.write_errors.empty()) {
-      st.inserted += count - dups - others - present;
+      st.inserted += count - dups - invalid - others - present;
       docs = docs.subspan(part->size());
       whole = false;
     } else {
@@ -474,7 +507,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::siz
     resending = false;
     retries_left = o.retries;
     backoff.reset();
-    if (o.stop_on_error && dups + others > 0) {
+    if (r_.stop_on_error_ && dups + invalid + others > 0) {
       const auto& we = w.write_errors.front();
       return Status{ErrorCode::kServer, "inserting into " + target_name + ": " + we.errmsg + " (code " +
                                             std::to_string(we.code) + "), stopping (--stopOnError)"};
@@ -832,7 +865,7 @@ void Restorer::run_one_file(std::size_t i) {
   CollectionJob job(*this, i);
   if (auto s = job.start(); !s) {
     job.abort();
-    fail(s);
+    namespace_failed(i, s);
     return;
   }
   if (!t.data_file.empty()) {
@@ -867,12 +900,20 @@ void Restorer::run_one_file(std::size_t i) {
     }
   }
   if (auto s = job.finish(); !s) {
-    fail(s);
+    namespace_failed(i, s);
     return;
   }
-  log(LogLevel::kInfo, "finished restoring " + t.ns() + " (" + std::to_string(st.inserted.load()) + " document(s), " +
-                           std::to_string(st.duplicates.load()) + " duplicate(s), " + std::to_string(st.failed.load()) +
-                           " failed)");
+  log(LogLevel::kInfo, finished_line(i));
+}
+
+// mongorestore's line: every write error is a failure there, tolerated or not.
+std::string Restorer::finished_line(std::size_t k) const {
+  const NsState& st = *states_[k];
+  std::uint64_t docs = st.inserted.load();
+  std::uint64_t failures = st.duplicates.load() + st.invalid.load() + st.failed.load();
+  return "finished restoring " + plan_.targets[k].ns() + " (" + std::to_string(docs) +
+         (docs == 1 ? " document, " : " documents, ") + std::to_string(failures) +
+         (failures == 1 ? " failure)" : " failures)");
 }
 
 void Restorer::run_directory() {
@@ -923,14 +964,10 @@ void Restorer::run_archive(archive::EventSource& reader) {
       try {
         while (auto k = to_finish.pop()) {
           if (auto s = jobs[*k]->finish(); !s) {
-            fail(s);
+            namespace_failed(*k, s);
             continue;
           }
-          NsState& st = *states_[*k];
-          log(LogLevel::kInfo, "finished restoring " + plan_.targets[*k].ns() + " (" +
-                                   std::to_string(st.inserted.load()) + " document(s), " +
-                                   std::to_string(st.duplicates.load()) + " duplicate(s), " +
-                                   std::to_string(st.failed.load()) + " failed)");
+          log(LogLevel::kInfo, finished_line(*k));
         }
       } catch (const std::exception& e) {
         fail({ErrorCode::kInternal, std::string("restore: ") + e.what()});
@@ -939,11 +976,16 @@ void Restorer::run_archive(archive::EventSource& reader) {
       }
     });
 
+  // Null when namespace k could not start (its events are then skipped) or the run stops.
+  std::vector<bool> broken(plan_.targets.size(), false);
   auto job_for = [&](std::size_t k) -> CollectionJob* {
+    if (broken[k]) return nullptr;
     if (!jobs[k]) {
       jobs[k] = std::make_unique<CollectionJob>(*this, k);
       if (auto s = jobs[k]->start(); !s) {
-        fail(s);
+        jobs[k]->abort();
+        broken[k] = true;
+        namespace_failed(k, s);
         return nullptr;
       }
     }
@@ -993,7 +1035,10 @@ void Restorer::run_archive(archive::EventSource& reader) {
             break;
           }
         CollectionJob* job = job_for(*k);
-        if (!job) break;
+        if (!job) {
+          if (errors_.cancelled()) break;
+          continue;
+        }
         states_[*k]->bytes += static_cast<std::uint64_t>(reader.offset() - last);
         last = reader.offset();
         // An in-process batch that fits one insert is handed on as it is (bsonpipe copy).
@@ -1036,17 +1081,23 @@ void Restorer::run_archive(archive::EventSource& reader) {
         }
         if (!pushed) break;
       } else if (ev->kind == archive::EventKind::kNamespaceEnd) {
-        if (!job_for(*k)) break;
         ended[*k] = true;
-        to_finish.push(*k);
+        if (job_for(*k)) {
+          to_finish.push(*k);
+        } else if (errors_.cancelled()) {
+          break;
+        }
       }
     }
     // Selected collections the archive never had data for still get created (and indexed).
     if (!errors_.cancelled())
       for (auto& [ns, k] : by_source)
         if (!ended[k]) {
-          if (!job_for(k)) break;
-          to_finish.push(k);
+          if (job_for(k)) {
+            to_finish.push(k);
+          } else if (errors_.cancelled()) {
+            break;
+          }
         }
   } catch (const std::exception& e) {
     fail({ErrorCode::kInternal, std::string("restore: ") + e.what()});
@@ -1079,7 +1130,7 @@ void Restorer::create_views(io::Connection& conn) {
     if (auto e = io::create_collection(conn, t.db, t.collection, DocView(options));
         !e && !(resuming_ && e.code() == 48)) {
       st.set_error("creating view " + t.ns() + ": " + e.to_string());
-      if (o_.stop_on_error) fail({ErrorCode::kServer, st.error});
+      if (stop_on_error_) fail({ErrorCode::kServer, st.error});
       continue;
     }
     if (journal_)
@@ -1114,6 +1165,7 @@ RestoreReport Restorer::report() {
     n.documents_read = s.read;
     n.inserted = s.inserted;
     n.duplicates = s.duplicates;
+    n.rejected = s.invalid;
     n.failed = s.failed;
     n.already_restored = s.already;
     n.found_present = s.present;
@@ -1123,9 +1175,14 @@ RestoreReport Restorer::report() {
       n.completed = s.completed;
       n.error = s.error;
     }
+    // A stopped run names what it leaves half-loaded in the target.
+    if (!rep.status.is_ok() && s.loading && !n.completed && n.error.empty())
+      n.error = "left partial: the run stopped with " + std::to_string(n.inserted) + " of its " +
+                std::to_string(n.documents_read) + " document(s) read so far inserted";
     n.indexes_created = s.indexes_created;
     rep.inserted += n.inserted;
     rep.duplicates += n.duplicates;
+    rep.rejected += n.rejected;
     rep.failed += n.failed;
     rep.already_restored += n.already_restored;
     rep.found_present += n.found_present;

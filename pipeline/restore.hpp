@@ -2,7 +2,9 @@
 // stream) -> decompressor -> whole-document batches -> bounded queue -> N insertion workers per
 // collection (unordered OP_MSG inserts straight from the batch buffers), M collections at a time,
 // then one createIndexes per collection as soon as its data is in. Every document is accounted
-// for per namespace: inserted, duplicate (E11000) or failed (with the reason).
+// for per namespace: inserted, duplicate (E11000), refused by a validator (121) or failed (with
+// the reason). A namespace that fails (create, indexes, swap) does not stop the others unless
+// --stopOnError; a stopped run names the namespaces it left partially loaded.
 //
 // Resumable (--resume, pipeline/restore_journal.hpp): batches are cut from the input bytes and
 // the batch options alone, and each is journaled (fsync'ed) once the server acknowledged all of
@@ -38,17 +40,21 @@ struct RestoreOptions {
   // bsonpipe copy: with `archive`, take the prelude and events from here instead of reading
   // archive_path (pipeline/copy_channel.hpp); never journaled. Called from one thread.
   formats::archive::EventSource* archive_events = nullptr;
-  PlanOptions plan;                       // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
-  bool gzip = false;                      // --gzip: archives must be gzip; files are also detected by name and magic
-  bool drop = false;                      // --drop: drop each target collection before restoring it
-  bool dry_run = false;                   // --dryRun: read and check everything, write nothing
-  bool no_index_restore = false;          // --noIndexRestore
-  bool no_options_restore = false;        // --noOptionsRestore: create collections without their options
-  IndexSpecOptions index;                 // --keepIndexVersion, --convertLegacyIndexes
-  int num_parallel_collections = 4;       // -j: collections loaded at once (directory dumps)
-  int insertion_workers = 1;              // --numInsertionWorkersPerCollection (each with its own connection)
-  int batch_size = 0;                     // --batchSize: documents per insert; 0 = the server's maxWriteBatchSize
-  bool stop_on_error = false;             // --stopOnError: any write error (duplicates included) ends the run
+  PlanOptions plan;                  // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
+  bool gzip = false;                 // --gzip: archives must be gzip; files are also detected by name and magic
+  bool drop = false;                 // --drop: drop each target collection before restoring it
+  bool dry_run = false;              // --dryRun: read and check everything, write nothing
+  bool no_index_restore = false;     // --noIndexRestore
+  bool no_options_restore = false;   // --noOptionsRestore: create collections without their options
+  IndexSpecOptions index;            // --keepIndexVersion, --convertLegacyIndexes
+  int num_parallel_collections = 4;  // -j: collections loaded at once (directory dumps)
+  int insertion_workers = 1;         // --numInsertionWorkersPerCollection (each with its own connection)
+  int batch_size = 0;                // --batchSize: documents per insert; 0 = the server's maxWriteBatchSize
+  // --stopOnError: any write error (duplicates and validation failures included) or namespace
+  // failure ends the run at once; without it, duplicate-key (11000) and validation (121) errors
+  // are counted and tolerated, and the other namespaces finish when one fails.
+  // --maintainInsertionOrder implies it.
+  bool stop_on_error = false;
   bool maintain_insertion_order = false;  // ordered inserts, one worker per collection
   std::string write_concern;              // "majority", "<n>" or a JSON document; "" = the URI's or server default
   bool bypass_document_validation = false;
@@ -84,13 +90,16 @@ struct NamespaceReport {
   std::uint64_t documents_read = 0;
   std::uint64_t inserted = 0;
   std::uint64_t duplicates = 0;
-  std::uint64_t failed = 0;
+  std::uint64_t rejected = 0;                // refused by the collection's validator (code 121): counted, tolerated
+  std::uint64_t failed = 0;                  // any other write error: the run fails
   std::vector<std::string> failure_reasons;  // distinct reasons, at most 10
   std::uint64_t already_restored = 0;        // --resume: journaled batches skipped, or found inserted on re-send
   std::uint64_t found_present = 0;           // ... of which found inserted on re-send (duplicate key on _id)
   std::size_t indexes_created = 0;
   bool completed = false;  // data loaded, indexes built (and swapped in)
-  std::string error;       // a namespace-level failure (create, indexes, rename)
+  // A namespace-level failure (create, indexes, rename), or, when the run stopped, that this
+  // namespace was left partially loaded.
+  std::string error;
 };
 
 struct RestoreReport {
@@ -100,6 +109,7 @@ struct RestoreReport {
   std::vector<std::string> skipped;
   std::uint64_t inserted = 0;
   std::uint64_t duplicates = 0;
+  std::uint64_t rejected = 0;
   std::uint64_t failed = 0;
   std::uint64_t already_restored = 0;
   std::uint64_t found_present = 0;

@@ -73,7 +73,8 @@ Result<int> server_auth_version(io::Connection& conn) {
   return static_cast<int>(v.number_as_double());
 }
 
-// Every document of admin.<coll> matching `filter`, concatenated.
+// Every document of admin.<coll> matching `filter`, concatenated. The filter is checked here too:
+// some servers ignore it on system collections and would hand over every database's users.
 Result<DbAuthzPart> read_all(io::Connection& conn, std::string_view coll, std::string_view part, DocView filter) {
   io::FindOptions fo;
   if (!filter.empty()) fo.filter = filter;
@@ -82,8 +83,11 @@ Result<DbAuthzPart> read_all(io::Connection& conn, std::string_view coll, std::s
   DbAuthzPart p;
   p.collection = std::string(part);
   while (true) {
-    p.count += cur->batch().size();
-    cur->append_batch_to(p.documents);
+    for (ByteSpan d : cur->batch()) {
+      if (!io::matches_filter(DocView(d), filter)) continue;
+      ++p.count;
+      p.documents.insert(p.documents.end(), d.begin(), d.end());
+    }
     if (p.documents.size() > kMaxAuthzBytes)
       return Status{ErrorCode::kInvalidArgument, "admin." + std::string(coll) + " is larger than 256 MiB"};
     if (cur->exhausted()) break;

@@ -86,6 +86,9 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
     if (n.duplicates > 0 && !quiet)
       std::fprintf(stderr, "%s: %llu duplicate key error(s) (documents already present, not restored)\n",
                    n.target_ns.c_str(), static_cast<unsigned long long>(n.duplicates));
+    if (n.rejected > 0 && !quiet)
+      std::fprintf(stderr, "%s: %llu document(s) failed validation (refused by the collection's validator)\n",
+                   n.target_ns.c_str(), static_cast<unsigned long long>(n.rejected));
   }
   if (quiet) return;
   // A failed run: the one error line says it all (with the count of documents already inserted);
@@ -99,11 +102,10 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
                  rep.namespaces.size(), static_cast<unsigned long long>(docs));
     return;
   }
-  std::fprintf(
-      stderr,
-      "%llu document(s) restored successfully. %llu document(s) failed to restore. %llu duplicate key error(s).\n",
-      static_cast<unsigned long long>(rep.inserted), static_cast<unsigned long long>(rep.failed),
-      static_cast<unsigned long long>(rep.duplicates));
+  // mongorestore's line: every write error counts as a failure, tolerated or not.
+  std::fprintf(stderr, "%llu document(s) restored successfully. %llu document(s) failed to restore.\n",
+               static_cast<unsigned long long>(rep.inserted),
+               static_cast<unsigned long long>(rep.failed + rep.duplicates + rep.rejected));
   if (rep.retries > 0)
     std::fprintf(stderr, "%llu insert batch(es) were sent again after a retryable error.\n",
                  static_cast<unsigned long long>(rep.retries));

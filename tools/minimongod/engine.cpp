@@ -41,6 +41,7 @@ std::string_view code_name(int c) {
     case 96: return "OperationFailed";
     case 112: return "WriteConflict";
     case 115: return "CommandNotSupported";
+    case 121: return "DocumentValidationFailure";
     case 136: return "CappedPositionLost";
     case 166: return "CommandNotSupportedOnView";
     case 189: return "PrimarySteppedDown";

@@ -60,6 +60,10 @@ struct EngineOptions {
   std::vector<std::string> compressors = {"zstd", "zlib"};
   // Open cursors allowed at once (bounded; new ones fail beyond it).
   std::size_t max_cursors = 100'000;
+  // --ignore-list-filters: behave like the MongoDB-compatible servers that return everything
+  // whatever `filter` says: listCollections, listDatabases, and find on system.* collections.
+  // Clients must match names themselves.
+  bool ignore_list_filters = false;
 };
 
 class ScramConversation;  // defined in auth.cpp

@@ -68,7 +68,8 @@ std::int64_t cursor_batch(DocView cmd) {
 
 Expected<Bytes> Engine::cmd_list_databases(Ctx& ctx) {
   Bytes empty = formats::Builder().finish();
-  auto m = Matcher::compile(get_doc(ctx.cmd, "filter").value_or(DocView(empty)));
+  auto m = Matcher::compile(opts_.ignore_list_filters ? DocView(empty)
+                                                      : get_doc(ctx.cmd, "filter").value_or(DocView(empty)));
   if (!m) return m.error();
   bool name_only = get_bool(ctx.cmd, "nameOnly");
   formats::Builder b;
@@ -95,7 +96,8 @@ Expected<Bytes> Engine::cmd_list_databases(Ctx& ctx) {
 
 Expected<Bytes> Engine::cmd_list_collections(Ctx& ctx) {
   Bytes empty = formats::Builder().finish();
-  auto m = Matcher::compile(get_doc(ctx.cmd, "filter").value_or(DocView(empty)));
+  auto m = Matcher::compile(opts_.ignore_list_filters ? DocView(empty)
+                                                      : get_doc(ctx.cmd, "filter").value_or(DocView(empty)));
   if (!m) return m.error();
   bool name_only = get_bool(ctx.cmd, "nameOnly");
   auto c = std::make_shared<Cursor>();

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "tools/minimongod/engine_internal.hpp"
@@ -43,6 +44,19 @@ void append_write_error(formats::Builder& b, std::size_t index, const CmdError& 
   b.append_string("codeName", code_name(e.code));
   b.append_string("errmsg", e.message);
   b.close();
+}
+
+// The collection's validator when inserts must pass it: a query-language validator with
+// validationLevel not "off" and validationAction not "warn". A validator this server cannot
+// evaluate ($jsonSchema, $expr, ...) is kept but not enforced. The caller holds the lock.
+std::optional<Matcher> insert_validator(const Collection& c) {
+  DocView o(c.options());
+  auto v = get_doc(o, "validator");
+  if (!v || v->empty()) return std::nullopt;
+  if (get_string(o, "validationLevel") == "off" || get_string(o, "validationAction") == "warn") return std::nullopt;
+  auto m = Matcher::compile(*v);
+  if (!m) return std::nullopt;
+  return std::move(*m);
 }
 
 }  // namespace
@@ -114,7 +128,11 @@ Expected<Bytes> Engine::cmd_insert(Ctx& ctx) {
   std::vector<std::pair<std::size_t, CmdError>> errors;
   {
     std::unique_lock lock((*coll)->mutex());
+    std::optional<Matcher> validator;
+    if (!get_bool(ctx.cmd, "bypassDocumentValidation")) validator = insert_validator(**coll);
     for (std::size_t i = 0; i < prepared.size(); ++i) {
+      if (prepared[i] && validator && !validator->matches(view(*prepared[i])))
+        prepared[i] = CmdError{code::kDocumentValidationFailure, "Document failed validation"};
       Done r = prepared[i] ? insert_one(*coll, std::move(*prepared[i])) : Done(prepared[i].error());
       if (r) {
         ++n;
@@ -562,7 +580,7 @@ Expected<Bytes> Engine::cmd_find(Ctx& ctx) {
   if (!name) return name.error();
   DocView filter = get_doc(ctx.cmd, "filter").value_or(DocView());
   Bytes empty = formats::Builder().finish();
-  if (filter.size() == 0) filter = DocView(empty);
+  if (filter.size() == 0 || (opts_.ignore_list_filters && name->starts_with("system."))) filter = DocView(empty);
   auto matcher = Matcher::compile(filter);
   if (!matcher) return matcher.error();
   auto projection = Projection::compile(get_doc(ctx.cmd, "projection").value_or(DocView(empty)));

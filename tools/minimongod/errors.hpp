@@ -33,6 +33,7 @@ inline constexpr int kIndexKeySpecsConflict = 86;
 inline constexpr int kShutdownInProgress = 91;
 inline constexpr int kOperationFailed = 96;
 inline constexpr int kCommandNotSupported = 115;
+inline constexpr int kDocumentValidationFailure = 121;
 inline constexpr int kCappedPositionLost = 136;
 inline constexpr int kCommandNotSupportedOnView = 166;
 inline constexpr int kDuplicateKey = 11000;

@@ -53,6 +53,9 @@ int main(int argc, char** argv) {
                  "CMD: the first batch document of every CMD reply gets a length past the reply's end");
   app.add_flag("--fault-not-primary", not_primary, "fail every write with NotWritablePrimary (10107)");
   app.add_option("--max-connections", sopts.max_connections, "connections served at once")->capture_default_str();
+  app.add_flag("--ignore-list-filters", eopts.ignore_list_filters,
+               "ignore the filter of listCollections, listDatabases and of find on system.* collections and "
+               "return everything, as some MongoDB-compatible servers do (clients must match names themselves)");
   CLI11_PARSE(app, argc, argv);
 
   if (eopts.user.empty() != eopts.password.empty()) {
