@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "io/auth_x509.hpp"
 #include "io/scram.hpp"
 
 namespace bsonpipe::io {
@@ -100,7 +101,8 @@ ConnectOptions ConnectOptions::from_uri(const Uri& uri, const HostPort& host) {
   o.app_name = uri.app_name;
   o.compressors = uri.compressors;
   o.zlib_level = uri.zlib_compression_level;
-  if (uri.has_credentials)
+  // MONGODB-X509 needs no user name: the server takes it from the client certificate.
+  if (uri.has_credentials || uri.auth_mechanism == kX509Mechanism)
     o.credentials = Credentials{uri.username, uri.password, uri.auth_database(), uri.auth_mechanism};
   return o;
 }
@@ -307,15 +309,9 @@ Expected<std::unique_ptr<Connection>> Connection::open(const ConnectOptions& opt
       ctx.set_default_verify_paths(ec);
     }
     if (!opts.tls.certificate_key_file.empty()) {
-      if (!opts.tls.certificate_key_password.empty()) {
-        std::string pw = opts.tls.certificate_key_password;
-        ctx.set_password_callback([pw](std::size_t, asio::ssl::context::password_purpose) { return pw; }, ec);
-      }
-      ctx.use_certificate_chain_file(opts.tls.certificate_key_file, ec);
-      if (!ec) ctx.use_private_key_file(opts.tls.certificate_key_file, asio::ssl::context::pem, ec);
-      if (ec)
-        return Status(ErrorCode::kInvalidArgument,
-                      "tlsCertificateKeyFile " + opts.tls.certificate_key_file + ": " + ec.message());
+      Status s =
+          use_client_certificate(ctx.native_handle(), opts.tls.certificate_key_file, opts.tls.certificate_key_password);
+      if (!s) return s;
     }
     ctx.set_verify_mode(opts.tls.allow_invalid_certificates ? asio::ssl::verify_none : asio::ssl::verify_peer, ec);
     im.tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(im.socket, ctx);
@@ -440,6 +436,15 @@ Error Connection::handshake() {
 }
 
 Error Connection::authenticate(const Credentials& c) {
+  if (c.mechanism == kX509Mechanism) {
+    if (!opts_.tls.enabled || opts_.tls.certificate_key_file.empty())
+      return Status(ErrorCode::kInvalidArgument,
+                    "MONGODB-X509 authentication needs TLS and a client certificate (--tlsCertificateKeyFile)");
+    Bytes cmd = make_x509_authenticate_command(c.username);
+    auto r = run_command(c.source.empty() ? std::string(kExternalDb) : c.source, DocView(cmd));
+    if (!r) return r.error();
+    return {};
+  }
   ScramMechanism mech = ScramMechanism::kSha1;
   if (!c.mechanism.empty()) {
     auto m = parse_mechanism(c.mechanism);

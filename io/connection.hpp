@@ -1,5 +1,5 @@
 // One client connection to a MongoDB server over Boost.Asio (TCP or TLS): connect, handshake,
-// SCRAM authentication, compression, and synchronous command round trips with deadlines.
+// SCRAM or MONGODB-X509 authentication, compression, and synchronous command round trips with deadlines.
 //
 // Threading contract: a Connection is used by one thread at a time (a worker leases it from a
 // Pool). Each Connection owns a private io_context that runs only inside its own calls, so no
@@ -55,10 +55,12 @@ struct ServerInfo {
 };
 
 struct Credentials {
-  std::string username;
+  std::string username;  // MONGODB-X509: optional (the server takes the certificate's subject)
   std::string password;
-  std::string source = "admin";  // the authentication database
-  std::string mechanism;         // empty: SCRAM-SHA-256 when offered, else SCRAM-SHA-1
+  std::string source = "admin";  // the authentication database ($external for MONGODB-X509)
+  // Empty: SCRAM-SHA-256 when offered, else SCRAM-SHA-1. "MONGODB-X509": the `authenticate`
+  // command, with the TLS client certificate (ConnectOptions::tls.certificate_key_file) as proof.
+  std::string mechanism;
 };
 
 struct ConnectOptions {

@@ -148,6 +148,7 @@ Result<std::string> percent_decode(std::string_view s) {
 
 std::string Uri::auth_database() const {
   if (!auth_source.empty()) return auth_source;
+  if (auth_mechanism == "MONGODB-X509") return "$external";
   if (!database.empty()) return database;
   return "admin";
 }
@@ -300,7 +301,8 @@ Result<Uri> parse_uri(std::string_view text) {
       uri.auth_source = v;
     } else if (key == "authmechanism") {
       auto m = parse_mechanism(v);
-      if (!m) return bad_uri("authMechanism '" + v + "' is not supported (SCRAM-SHA-1, SCRAM-SHA-256)");
+      if (!m && v != "MONGODB-X509")
+        return bad_uri("authMechanism '" + v + "' is not supported (SCRAM-SHA-1, SCRAM-SHA-256, MONGODB-X509)");
       uri.auth_mechanism = v;
     } else if (key == "replicaset") {
       if (v.empty()) return bad_uri("replicaSet must not be empty");
@@ -413,8 +415,14 @@ Result<Uri> parse_uri(std::string_view text) {
   }
   if (uri.direct_connection.value_or(false) && uri.hosts.size() > 1)
     return bad_uri("directConnection=true needs exactly one host");
-  if (!uri.has_credentials && !uri.auth_mechanism.empty())
+  if (uri.auth_mechanism == "MONGODB-X509") {
+    // The user is the client certificate's subject (optional in the URI); no password.
+    if (!uri.password.empty()) return bad_uri("a password cannot be given with authMechanism MONGODB-X509");
+    if (!uri.auth_source.empty() && uri.auth_source != "$external")
+      return bad_uri("authSource must be $external for authMechanism MONGODB-X509");
+  } else if (!uri.has_credentials && !uri.auth_mechanism.empty()) {
     return bad_uri("authMechanism " + uri.auth_mechanism + " needs a user name");
+  }
   return uri;
 }
 

@@ -77,10 +77,19 @@ void ConnectionFlags::add_to(CLI::App& cmd, const std::string& uri_flag) {
     cmd.add_option("--password,-p", password,
                    "password (prefer $BSONPIPE_PASSWORD: a flag is visible to other users in ps)");
     cmd.add_option("--authenticationDatabase", auth_db, "database that holds the user's credentials");
-    cmd.add_option("--authenticationMechanism", auth_mechanism, "SCRAM-SHA-256 or SCRAM-SHA-1");
+    cmd.add_option("--authenticationMechanism", auth_mechanism,
+                   "SCRAM-SHA-256, SCRAM-SHA-1 or MONGODB-X509 (the client certificate's subject is the user, "
+                   "in $external)");
     cmd.add_option("--compressors", compressors, "wire compressors to offer: zstd,zlib,noop");
     cmd.add_flag("--tls,--ssl", tls, "connect with TLS (server certificate and host name verified)");
     cmd.add_option("--tlsCAFile,--sslCAFile", tls_ca_file, "CA certificates (PEM) to verify the server with");
+    cmd.add_option("--tlsCertificateKeyFile,--sslPEMKeyFile", tls_certificate_key_file,
+                   "client certificate and its private key (PEM), for servers that require one and MONGODB-X509")
+        ->type_name("FILE");
+    cmd.add_option("--tlsCertificateKeyFilePassword,--sslPEMKeyPassword", tls_certificate_key_file_password,
+                   "password of an encrypted key in --tlsCertificateKeyFile (prefer --config: a flag is visible in "
+                   "ps)")
+        ->type_name("PASSWORD");
     cmd.add_flag("--tlsInsecure", tls_insecure,
                  "INSECURE: skip TLS certificate and host name verification (prints a warning)");
   }
@@ -124,8 +133,12 @@ Result<std::string> ConnectionFlags::resolve() const {
   if (!auth_db.empty()) extra.push_back("authSource=" + percent_encode(auth_db));
   if (!auth_mechanism.empty()) extra.push_back("authMechanism=" + percent_encode(auth_mechanism));
   if (!compressors.empty()) extra.push_back("compressors=" + compressors);
-  if (tls || tls_insecure || !tls_ca_file.empty()) extra.push_back("tls=true");
+  if (tls || tls_insecure || !tls_ca_file.empty() || !tls_certificate_key_file.empty()) extra.push_back("tls=true");
   if (!tls_ca_file.empty()) extra.push_back("tlsCAFile=" + percent_encode(tls_ca_file));
+  if (!tls_certificate_key_file.empty())
+    extra.push_back("tlsCertificateKeyFile=" + percent_encode(tls_certificate_key_file));
+  if (!tls_certificate_key_file_password.empty())
+    extra.push_back("tlsCertificateKeyFilePassword=" + percent_encode(tls_certificate_key_file_password));
   if (tls_insecure) extra.push_back("tlsInsecure=true");
   for (auto& e : extra) {
     auto scheme = u.find("://");

@@ -20,15 +20,27 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto blank = [](char* from) { std::memset(from, '*', std::strlen(from)); };
-    if ((a == "--password" || a == "-p") && i + 1 < argc) {
+    // The client certificate key's password likewise, as a flag or a URI option.
+    auto key_flag = [&](std::string_view f) { return a == f || (a.rfind(f, 0) == 0 && a[f.size()] == '='); };
+    const bool key_password = key_flag("--tlsCertificateKeyFilePassword") || key_flag("--sslPEMKeyPassword");
+    if (((a == "--password" || a == "-p") || (key_password && a.find('=') == std::string_view::npos)) && i + 1 < argc) {
       blank(argv[i + 1]);
-    } else if (a.rfind("--password=", 0) == 0) {
-      blank(argv[i] + std::strlen("--password="));
+    } else if (a.rfind("--password=", 0) == 0 || key_password) {
+      blank(argv[i] + a.find('=') + 1);
     } else if (auto scheme = a.find("://"); scheme != std::string_view::npos) {
       auto at = a.find('@', scheme);
       auto colon = a.find(':', scheme + 3);
       if (at != std::string_view::npos && colon != std::string_view::npos && colon < at)
         std::memset(argv[i] + colon + 1, '*', at - colon - 1);
+      for (std::string_view opt : {"tlsCertificateKeyFilePassword=", "sslPEMKeyPassword="}) {
+        // Option names are case-insensitive; the usual spellings are enough for the process table.
+        for (auto p = a.find(opt); p != std::string_view::npos; p = a.find(opt, p + 1)) {
+          auto from = p + opt.size();
+          auto end = a.find_first_of("&;", from);
+          if (end == std::string_view::npos) end = a.size();
+          std::memset(argv[i] + from, '*', end - from);
+        }
+      }
     }
   }
   std::string self = args[0].substr(args[0].find_last_of('/') + 1);

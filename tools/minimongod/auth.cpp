@@ -1,4 +1,5 @@
-// SCRAM-SHA-1/256 login over saslStart/saslContinue, using io/scram's server conversation.
+// SCRAM-SHA-1/256 login over saslStart/saslContinue, using io/scram's server conversation, and
+// MONGODB-X509 login over `authenticate` with the session's verified client certificate.
 #include "io/scram.hpp"
 #include "tools/minimongod/engine_internal.hpp"
 
@@ -95,6 +96,7 @@ Expected<Bytes> Engine::cmd_sasl_continue(Ctx& ctx) {
   }
   ctx.session.authenticated = true;
   ctx.session.authenticated_user = conv->user;
+  ctx.session.authenticated_db = std::string(ctx.db);
   conv->final_sent = true;
   bool done = conv->skip_empty_exchange;
   if (done) ctx.session.scram.reset();
@@ -104,7 +106,32 @@ Expected<Bytes> Engine::cmd_sasl_continue(Ctx& ctx) {
 Expected<Bytes> Engine::cmd_logout(Ctx& ctx) {
   ctx.session.authenticated = false;
   ctx.session.authenticated_user.clear();
+  ctx.session.authenticated_db = "admin";
   return ok_only();
+}
+
+// {authenticate: 1, mechanism: "MONGODB-X509", user?: "<subject>"} on $external, as mongod takes
+// it: the user is the verified client certificate's subject; a user name given must equal it; the
+// user must exist in $external. Failures other than a malformed command say only "Authentication
+// failed." (mongod does not tell a client which part was wrong).
+Expected<Bytes> Engine::cmd_authenticate(Ctx& ctx) {
+  auto mech = get_string(ctx.cmd, "mechanism");
+  if (!mech) return CmdError{code::kBadValue, "authenticate needs a mechanism"};
+  if (*mech != "MONGODB-X509")
+    return CmdError{code::kBadValue, "Unsupported mechanism " + std::string(*mech) + " for authenticate"};
+  if (ctx.db != "$external")
+    return CmdError{code::kProtocolError, "X.509 authentication must always use the $external database."};
+  const std::string& subject = ctx.session.client_subject;
+  if (subject.empty()) return auth_failed();
+  if (auto user = get_string(ctx.cmd, "user"); user && !user->empty() && *user != subject) return auth_failed();
+  if (!user_exists("$external", subject)) return auth_failed();
+  ctx.session.scram.reset();
+  ctx.session.authenticated = true;
+  ctx.session.authenticated_user = subject;
+  ctx.session.authenticated_db = "$external";
+  formats::Builder b;
+  b.append_string("dbname", "$external").append_string("user", subject);
+  return finish_ok(b);
 }
 
 }  // namespace bsonpipe::minimongod

@@ -17,6 +17,7 @@ std::string_view code_name(int c) {
     case 13: return "Unauthorized";
     case 14: return "TypeMismatch";
     case 16: return "InvalidLength";
+    case 17: return "ProtocolError";
     case 18: return "AuthenticationFailed";
     case 20: return "IllegalOperation";
     case 26: return "NamespaceNotFound";
@@ -219,6 +220,7 @@ struct EngineAccess {
         {"saslStart", &Engine::cmd_sasl_start, false},
         {"saslContinue", &Engine::cmd_sasl_continue, false},
         {"logout", &Engine::cmd_logout, false},
+        {"authenticate", &Engine::cmd_authenticate, false},
         {"getParameter", &Engine::cmd_get_parameter, true},
         {"serverStatus", &Engine::cmd_server_status, true},
         {"endSessions", &Engine::cmd_end_sessions, true},
@@ -419,7 +421,10 @@ Expected<Bytes> Engine::cmd_connection_status(Ctx& ctx) {
   formats::Builder b;
   b.open_document("authInfo").open_array("authenticatedUsers");
   if (ctx.session.authenticated && !ctx.session.authenticated_user.empty())
-    b.open_document("0").append_string("user", ctx.session.authenticated_user).append_string("db", "admin").close();
+    b.open_document("0")
+        .append_string("user", ctx.session.authenticated_user)
+        .append_string("db", ctx.session.authenticated_db)
+        .close();
   b.close().open_array("authenticatedUserRoles").close().close();
   return finish_ok(b);
 }

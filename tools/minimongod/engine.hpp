@@ -77,6 +77,10 @@ struct Session {
   std::int64_t connection_id = 0;
   bool authenticated = false;
   std::string authenticated_user;
+  std::string authenticated_db = "admin";  // "$external" after MONGODB-X509
+  // The verified TLS client certificate's subject in RFC 2253 form ("CN=c,OU=u,O=o,C=US"); empty
+  // when the client presented none (or the connection is not TLS). Set by the server.
+  std::string client_subject;
   // Compressors negotiated by the handshake, in the client's order of preference.
   std::vector<std::string> compression;
   std::unique_ptr<ScramConversation> scram;
@@ -132,6 +136,7 @@ class Engine {
   Expected<Bytes> cmd_sasl_start(Ctx& ctx);
   Expected<Bytes> cmd_sasl_continue(Ctx& ctx);
   Expected<Bytes> cmd_logout(Ctx& ctx);
+  Expected<Bytes> cmd_authenticate(Ctx& ctx);  // MONGODB-X509 only
   // engine_crud.cpp
   Expected<Bytes> cmd_insert(Ctx& ctx);
   Expected<Bytes> cmd_update(Ctx& ctx);
@@ -169,6 +174,8 @@ class Engine {
   std::size_t remove_authz(std::string_view coll, const std::vector<Bytes>& ids);
   Done merge_authz(std::string_view temp_ns, std::string_view target, std::string_view name_field, std::string_view db,
                    bool drop);
+  // Whether user@db has a document in admin.system.users.
+  bool user_exists(std::string_view db, std::string_view user);
   // The SCRAM credentials stored for user@db (admin.system.users), and the mechanisms it has.
   std::optional<io::ScramCredentials> stored_credentials(std::string_view db, std::string_view user,
                                                          io::ScramMechanism m);

@@ -17,6 +17,7 @@ inline constexpr int kInternalError = 1;
 inline constexpr int kBadValue = 2;
 inline constexpr int kFailedToParse = 9;
 inline constexpr int kUnauthorized = 13;
+inline constexpr int kProtocolError = 17;
 inline constexpr int kTypeMismatch = 14;
 inline constexpr int kAuthenticationFailed = 18;
 inline constexpr int kIllegalOperation = 20;

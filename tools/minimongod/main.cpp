@@ -45,6 +45,11 @@ int main(int argc, char** argv) {
   app.add_option("--user", eopts.user, "require SCRAM-SHA-256/SHA-1 login as this user (with --password)");
   app.add_option("--password", eopts.password, "password of --user");
   app.add_option("--tlsCertificateKeyFile", sopts.tls_certificate_key_file, "PEM with certificate and key: serve TLS");
+  app.add_option("--tlsCAFile", sopts.tls_ca_file,
+                 "CA certificates (PEM) for client certificates: a client's certificate must verify against them, "
+                 "and its subject (RFC 2253) is the $external user that MONGODB-X509 logs in as");
+  app.add_flag("--tlsRequireClientCert", sopts.tls_require_client_cert,
+               "refuse TLS clients without a certificate signed by --tlsCAFile");
   app.add_option("--generate", generate, "ns:count:avgBytes[:seed] documents to create at startup (repeatable)");
   app.add_option("--fault-close-after", sopts.fault_close_after, "close each connection after N replies");
   app.add_option("--fault-delay-ms", sopts.fault_delay_ms, "delay every command by D ms");
@@ -60,6 +65,14 @@ int main(int argc, char** argv) {
 
   if (eopts.user.empty() != eopts.password.empty()) {
     std::cerr << "minimongod: --user and --password go together\n";
+    return 2;
+  }
+  if ((!sopts.tls_ca_file.empty() || sopts.tls_require_client_cert) && sopts.tls_certificate_key_file.empty()) {
+    std::cerr << "minimongod: --tlsCAFile and --tlsRequireClientCert need --tlsCertificateKeyFile\n";
+    return 2;
+  }
+  if (sopts.tls_require_client_cert && sopts.tls_ca_file.empty()) {
+    std::cerr << "minimongod: --tlsRequireClientCert needs --tlsCAFile\n";
     return 2;
   }
   eopts.oplog_max_bytes = oplog_mb * 1024 * 1024;

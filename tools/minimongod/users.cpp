@@ -201,6 +201,11 @@ std::optional<io::ScramCredentials> Engine::stored_credentials(std::string_view 
   return c;
 }
 
+bool Engine::user_exists(std::string_view db, std::string_view user) {
+  auto users = catalog_.find("admin", "system.users");
+  return !collect(users, [&](DocView d) { return field_is(d, "user", user) && field_is(d, "db", db); }).empty();
+}
+
 std::vector<std::string> Engine::stored_mechanisms(std::string_view db, std::string_view user) {
   std::vector<std::string> out;
   for (auto m : {io::ScramMechanism::kSha1, io::ScramMechanism::kSha256})
@@ -275,8 +280,12 @@ Expected<Bytes> Engine::cmd_create_user(Ctx& ctx) {
     return bad_value("createUser needs a user name");
   std::string user(ctx.arg.as_string());
   std::string db(ctx.db);
+  // Users of $external (MONGODB-X509: the user name is a certificate subject) have no password;
+  // mongod stores credentials {external: true} for them.
+  const bool external = db == "$external";
   auto pwd = get_string(ctx.cmd, "pwd");
-  if (!pwd || pwd->empty()) return bad_value("createUser needs a non-empty pwd");
+  if (external && pwd) return bad_value("Cannot set the password for users defined on the '$external' database");
+  if (!external && (!pwd || pwd->empty())) return bad_value("createUser needs a non-empty pwd");
   auto roles_el = ctx.cmd.find("roles");
   if (!roles_el.valid() || roles_el.type() != BsonType::kArray)
     return CmdError{code::kBadValue, "\"createUser\" command requires a \"roles\" array"};
@@ -306,6 +315,10 @@ Expected<Bytes> Engine::cmd_create_user(Ctx& ctx) {
   append_uuid(b, "userId", uid);
   b.append_string("user", user).append_string("db", db);
   b.open_document("credentials");
+  if (external) {
+    b.append_bool("external", true);
+    mechs.clear();
+  }
   for (auto m : mechs) {
     auto cr = io::make_credentials(m, user, *pwd);
     if (!cr) return bad_value("cannot derive credentials: " + cr.status().to_string());
