@@ -216,35 +216,33 @@ std::optional<std::string> skip_reason(std::string_view db, std::string_view col
 
 Result<NamespaceMapper> NamespaceMapper::create(const PlanOptions& opts) {
   NamespaceMapper m;
-  for (auto& p : opts.ns_include)
-    if (auto s = m.filter_.include(p); !s) return Status{s.code(), "--nsInclude " + p + ": " + s.message()};
+  // --db (and --collection) join the includes as mongorestore adds them, `<db>.*` or
+  // `<db>.<collection>` (the collection unescaped there, so a `*` in it is a wildcard).
+  std::vector<std::string> includes = opts.ns_include;
+  if (!opts.db.empty())
+    includes.push_back(escape_namespace_pattern(opts.db) + "." + (opts.collection.empty() ? "*" : opts.collection));
+  for (auto& p : includes)
+    if (auto s = m.filter_.include(p); !s) return Status{s.code(), "invalid --nsInclude " + s.message()};
   for (auto& p : opts.ns_exclude)
-    if (auto s = m.filter_.exclude(p); !s) return Status{s.code(), "--nsExclude " + p + ": " + s.message()};
-  if (opts.ns_from.size() != opts.ns_to.size())
-    return Status{ErrorCode::kInvalidArgument, "--nsFrom and --nsTo must be given the same number of times"};
-  for (std::size_t i = 0; i < opts.ns_from.size(); ++i)
-    if (auto s = m.renamer_.add(opts.ns_from[i], opts.ns_to[i]); !s)
-      return Status{s.code(), "--nsFrom " + opts.ns_from[i] + " --nsTo " + opts.ns_to[i] + ": " + s.message()};
-  m.db_ = opts.db;
-  m.collection_ = opts.collection;
+    if (auto s = m.filter_.exclude(p); !s) return Status{s.code(), "invalid --nsExclude " + s.message()};
+  auto renamer = NsRenamer::create(opts.ns_from, opts.ns_to);
+  if (!renamer) return Status{renamer.status().code(), "invalid rename: " + renamer.status().message()};
+  m.renamer_ = std::move(*renamer);
   return m;
 }
 
 bool NamespaceMapper::selected(std::string_view db, std::string_view collection) const {
-  if (!db_.empty() && db != db_) return false;
-  if (!collection_.empty() && collection != collection_) return false;
   return filter_.allows(std::string(db) + "." + std::string(collection));
 }
 
 Result<std::pair<std::string, std::string>> NamespaceMapper::target(std::string_view db,
                                                                     std::string_view collection) const {
   std::string ns = std::string(db) + "." + std::string(collection);
-  auto renamed = renamer_.rename(ns);
-  if (!renamed) return Status{renamed.status().code(), "renaming " + ns + ": " + renamed.status().message()};
-  auto [d, c] = split_namespace(*renamed);
+  const std::string renamed = renamer_.rename(ns);
+  auto [d, c] = split_namespace(renamed);
   if (auto s = formats::archive::validate_namespace(d, c); !s)
     return Status{ErrorCode::kInvalidArgument,
-                  "invalid target namespace \"" + *renamed + "\" (from " + ns + "): " + s.message()};
+                  "invalid target namespace \"" + renamed + "\" (from " + ns + "): " + s.message()};
   return std::pair{std::string(d), std::string(c)};
 }
 

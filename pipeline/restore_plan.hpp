@@ -77,8 +77,6 @@ class NamespaceMapper {
  private:
   NsFilter filter_;
   NsRenamer renamer_;
-  std::string db_;
-  std::string collection_;
 };
 
 // Scans a directory dump (root, or one database's directory with opts.db) or one .bson file
