@@ -426,4 +426,258 @@ Result<Uri> parse_uri(std::string_view text) {
   return uri;
 }
 
+namespace {
+
+// Go's %#q for the values in mongo-tools' conflict messages: `value`, or "value" when it holds a
+// backquote or a control character.
+std::string go_quote(std::string_view v) {
+  bool plain = true;
+  for (char c : v)
+    if (c == '`' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) plain = false;
+  if (plain) return "`" + std::string(v) + "`";
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[static_cast<unsigned char>(c) >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+Status conflicting(std::string_view what, std::string_view uri_value, std::string_view flag_value,
+                   std::string_view flag) {
+  return Status(ErrorCode::kInvalidArgument, "Invalid Options: Cannot specify different " + std::string(what) +
+                                                 " in connection URI and command-line option " + go_quote(uri_value) +
+                                                 " was specified in the URI and " + go_quote(flag_value) +
+                                                 " was specified in the " + std::string(flag) + " option");
+}
+
+// The port part of one host as written ("" when none): "h:1", "[::1]:1".
+std::string_view written_port(std::string_view host) {
+  std::size_t from = 0;
+  if (!host.empty() && host.front() == '[') {
+    from = host.find(']');
+    if (from == std::string_view::npos) return {};
+  }
+  auto colon = host.find(':', from);
+  return colon == std::string_view::npos ? std::string_view{} : host.substr(colon + 1);
+}
+
+std::vector<std::string> split_commas(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (true) {
+    auto comma = s.find(',', pos);
+    out.emplace_back(s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// mongo-tools' --host: "setName/h1,h2" or "h1,h2"; an empty seed means localhost.
+std::pair<std::vector<std::string>, std::string> split_host_flag(std::string_view host) {
+  std::string set_name;
+  auto slash = host.find('/');
+  if (slash != std::string_view::npos) {
+    set_name = std::string(host.substr(0, slash));
+    host = host.substr(slash + 1);
+  }
+  return {split_commas(host), set_name};
+}
+
+}  // namespace
+
+Result<std::string> merge_command_line(std::string_view uri_text, CommandLineConnection& f) {
+  std::string text(uri_text);
+  if (text.empty()) {
+    // No URI: one made of --host and --port, the replica set name from "setName/...".
+    auto [seeds, set_name] = split_host_flag(f.host);
+    std::string hosts;
+    for (auto& h : seeds) {
+      if (h.empty()) h = "localhost";
+      if (!f.port.empty() && written_port(h).empty()) h += ":" + f.port;
+      hosts += (hosts.empty() ? "" : ",") + h;
+    }
+    text = "mongodb://" + hosts + "/";
+    if (!set_name.empty()) text += "?replicaSet=" + percent_encode(set_name);
+  }
+  constexpr std::string_view kScheme = "mongodb://";
+  if (text.rfind(kScheme, 0) != 0) return parse_uri(text).status();
+
+  // The URI's parts as written: user info, hosts (ports as given: "h" stays without one), the
+  // database path and the options.
+  std::string rest = text.substr(kScheme.size());
+  auto authority_end = rest.find_first_of("/?");
+  std::string authority = rest.substr(0, authority_end);
+  std::string tail = authority_end == std::string::npos ? "" : rest.substr(authority_end);
+  std::string userinfo;
+  if (auto at = authority.rfind('@'); at != std::string::npos) {
+    userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+  }
+  std::vector<std::string> hosts = split_commas(authority);
+  std::string path = tail, query;
+  if (auto q = tail.find('?'); q != std::string::npos) {
+    path = tail.substr(0, q);
+    query = tail.substr(q + 1);
+  }
+  // Options as (lower-case key, decoded value); the last of a repeated key counts, as in parse_uri.
+  std::vector<std::pair<std::string, std::string>> options;
+  for (std::size_t pos = 0; pos < query.size();) {
+    auto end = query.find_first_of("&;", pos);
+    if (end == std::string::npos) end = query.size();
+    std::string_view kv = std::string_view(query).substr(pos, end - pos);
+    pos = end + 1;
+    if (kv.empty()) continue;
+    auto eq = kv.find('=');
+    auto v = percent_decode(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
+    options.emplace_back(lower(kv.substr(0, eq)), v ? *v : std::string());
+  }
+  auto option = [&](std::string_view key1, std::string_view key2 = {}) -> std::optional<std::string> {
+    std::optional<std::string> found;
+    for (auto& [k, v] : options)
+      if (k == key1 || (!key2.empty() && k == key2)) found = v;
+    return found;
+  };
+  std::vector<std::string> added;
+  auto add = [&](std::string_view key, std::string_view value) {
+    added.push_back(std::string(key) + "=" + percent_encode(value));
+  };
+  auto joined_hosts = [&] {
+    std::string j;
+    for (auto& h : hosts) j += (j.empty() ? "" : ",") + h;
+    return j;
+  };
+
+  // --port: every host that has a port must have this one; the others get it.
+  if (!f.port.empty()) {
+    for (auto& h : hosts) {
+      auto p = written_port(h);
+      if (p.empty())
+        h += ":" + f.port;
+      else if (p != f.port)
+        return conflicting("port", joined_hosts(), f.port, "--port");
+    }
+  }
+  // --host: the same set of hosts as the URI (in any order), and the same replica set name.
+  std::string set_name;
+  if (!f.host.empty()) {
+    auto [seeds, name] = split_host_flag(f.host);
+    set_name = name;
+    for (auto& s : seeds)
+      if (!f.port.empty() && written_port(s).empty()) s += ":" + f.port;
+    auto as_set = [](std::vector<std::string> v) {
+      for (auto& h : v) h = lower(h);
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+      return v;
+    };
+    if (as_set(seeds) != as_set(hosts)) return conflicting("host", joined_hosts(), f.host, "--host");
+  }
+  if (!set_name.empty()) {
+    auto rs = option("replicaset");
+    if (rs && *rs != set_name) return conflicting("replica set name", *rs, f.host, "--host");
+    if (!rs) add("replicaSet", set_name);
+  }
+
+  // Credentials.
+  std::string uri_user, uri_password;
+  bool uri_has_password = false;
+  if (!userinfo.empty()) {
+    auto colon = userinfo.find(':');
+    auto u = percent_decode(userinfo.substr(0, colon));
+    if (u) uri_user = *u;
+    if (colon != std::string::npos) {
+      auto p = percent_decode(userinfo.substr(colon + 1));
+      if (p) uri_password = *p;
+      uri_has_password = true;
+    }
+  }
+  if (!f.username.empty() && !uri_user.empty() && f.username != uri_user)
+    return conflicting("username", uri_user, f.username, "--username");
+  if (!f.password.empty() && uri_has_password && f.password != uri_password)
+    return Status(ErrorCode::kInvalidArgument,
+                  "Invalid Options: Cannot specify different password in connection URI and command-line option");
+  // The URI's user info stays as written (parse_uri judges it); flags only fill in what it lacks.
+  if (userinfo.empty() && !f.username.empty()) {
+    userinfo = percent_encode(f.username);
+    if (!f.password.empty()) userinfo += ":" + percent_encode(f.password);
+  } else if (!userinfo.empty() && !uri_has_password && !f.password.empty()) {
+    userinfo += ":" + percent_encode(f.password);
+  }
+
+  // Options given both ways must agree; flags the URI lacks are added to it.
+  struct Pair {
+    std::string_view flag_value;
+    std::string_view key1, key2;  // the URI option's lower-case names
+    std::string_view key, what, flag;
+  };
+  const Pair pairs[] = {
+      {f.auth_source, "authsource", {}, "authSource", "authSource", "--authenticationDatabase"},
+      {f.auth_mechanism, "authmechanism", {}, "authMechanism", "authMechanism", "--authenticationMechanism"},
+      {f.compressors, "compressors", {}, "compressors", "compressors", "--compressors"},
+      {f.tls_ca_file, "tlscafile", "sslcafile", "tlsCAFile", "sslCAFile", "--sslCAFile"},
+      {f.tls_certificate_key_file, "tlscertificatekeyfile", "sslpemkeyfile", "tlsCertificateKeyFile",
+       "sslClientCertificateKeyFile", "--sslPEMKeyFile"},
+  };
+  for (const Pair& p : pairs) {
+    if (p.flag_value.empty()) continue;
+    auto v = option(p.key1, p.key2);
+    if (v && *v != p.flag_value) return conflicting(p.what, *v, p.flag_value, p.flag);
+    if (!v) add(p.key, p.flag_value);
+  }
+  if (!f.tls_certificate_key_password.empty()) {
+    auto v = option("tlscertificatekeyfilepassword", "sslpemkeypassword");
+    // The passwords themselves stay out of the message.
+    if (v && *v != f.tls_certificate_key_password)
+      return Status(ErrorCode::kInvalidArgument,
+                    "Invalid Options: Cannot specify different sslPEMKeyFilePassword in connection URI and "
+                    "command-line option");
+    // Without a client certificate the password has nothing to decrypt (and must not turn TLS on).
+    bool has_certificate =
+        !f.tls_certificate_key_file.empty() || option("tlscertificatekeyfile", "sslpemkeyfile").has_value();
+    if (!v && has_certificate) add("tlsCertificateKeyFilePassword", f.tls_certificate_key_password);
+  }
+  if (f.tls_insecure) {
+    for (auto key : {"tlsinsecure", "tlsallowinvalidcertificates", "tlsallowinvalidhostnames",
+                     "sslallowinvalidcertificates", "sslallowinvalidhostnames"})
+      if (auto v = option(key); v && *v == "false")
+        return conflicting("sslInsecure or tlsInsecure", "false", "true",
+                           "--sslAllowInvalidCert or --sslAllowInvalidHost");
+    if (!option("tlsinsecure")) add("tlsInsecure", "true");
+  }
+  // TLS: --tls, or any TLS flag (parse_uri requires tls=true beside TLS options).
+  bool wants_tls = f.tls || f.tls_insecure || !f.tls_ca_file.empty() || !f.tls_certificate_key_file.empty();
+  if (wants_tls) {
+    auto v = option("tls", "ssl");
+    if (v && *v == "false") return conflicting("ssl", "false", "true", "--ssl");
+    if (!v) add("tls", "true");
+  }
+
+  std::string merged = std::string(kScheme) + (userinfo.empty() ? "" : userinfo + "@") + joined_hosts();
+  if (path.empty() && (!query.empty() || !added.empty())) path = "/";
+  merged += path;
+  std::string all_options = query;
+  for (auto& a : added) all_options += (all_options.empty() || all_options.back() == '&' ? "" : "&") + a;
+  if (!all_options.empty()) merged += "?" + all_options;
+
+  auto parsed = parse_uri(merged);
+  if (!parsed) return parsed.status();
+  // The URI's database is --db (a different --db is an error, the same one is fine).
+  if (!parsed->database.empty()) {
+    if (!f.db.empty() && f.db != parsed->database) return conflicting("database", parsed->database, f.db, "--db");
+    f.db = parsed->database;
+  }
+  return merged;
+}
+
 }  // namespace bsonpipe::io

@@ -77,6 +77,32 @@ struct Uri {
 // (no DNS SRV resolution here); unknown options and invalid values are errors.
 Result<Uri> parse_uri(std::string_view text);
 
+// The connection and namespace flags mongodump/mongorestore take beside --uri
+// (common/options/options.go). Empty strings and false mean "not given".
+struct CommandLineConnection {
+  std::string host;  // --host: host[:port][,host...], or setName/host1[,host2...]
+  std::string port;  // --port
+  std::string username;
+  std::string password;
+  std::string auth_source;     // --authenticationDatabase
+  std::string auth_mechanism;  // --authenticationMechanism
+  std::string compressors;     // --compressors
+  bool tls = false;            // --tls/--ssl
+  std::string tls_ca_file;
+  bool tls_insecure = false;
+  std::string tls_certificate_key_file;
+  std::string tls_certificate_key_password;
+  std::string db;  // --db: set from the URI's database when not given
+};
+
+// Combines a connection string ("" = one built from --host and --port) with the flags as
+// mongo-tools does: a flag the URI also sets must agree with it (else mongo-tools' "Invalid
+// Options: Cannot specify different ..." error), a flag the URI lacks is added to it, and an
+// empty `flags.db` takes the URI's database. --db never goes into the URI (the authentication
+// database stays the URI's). Returns the combined connection string, not yet validated further
+// than parse_uri does.
+Result<std::string> merge_command_line(std::string_view uri, CommandLineConnection& flags);
+
 // Percent-decoding (no '+' to space: that is form encoding, not URI encoding).
 Result<std::string> percent_decode(std::string_view s);
 

@@ -257,6 +257,22 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
   if (!open_mapper) return open_mapper.status();
 
   Plan plan;
+  // "-": one collection's documents (a bare .bson stream) on standard input, as mongorestore reads
+  // it: --db and --collection name the target (checked by the command line too).
+  if (input == "-") {
+    if (opts.collection.empty())
+      return Status{ErrorCode::kInvalidArgument, "cannot restore from stdin without a specified collection"};
+    if (opts.db.empty())
+      return Status{ErrorCode::kInvalidArgument, "cannot restore a collection without a specified database"};
+    RestoreTarget t;
+    t.source_db = opts.db;
+    t.source_collection = opts.collection;
+    if (auto s = formats::archive::validate_namespace(t.source_db, t.source_collection); !s)
+      return Status{ErrorCode::kInvalidArgument, "invalid namespace " + t.source_ns() + ": " + s.message()};
+    t.data_file = input;
+    if (auto s = add_target(plan, *open_mapper, opts, std::move(t)); !s) return s;
+    return plan;
+  }
   std::error_code ec;
   auto st = fs::status(input, ec);
   if (ec || !fs::exists(st)) return Status{ErrorCode::kIo, input.string() + ": no such file or directory"};

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
+
+#include "formats/status.hpp"
 
 namespace CLI {
 class App;
@@ -25,5 +28,15 @@ void add_verify_command(CLI::App& app, int& exit_code);
 
 // Prints "bsonpipe <command>: <message>" on stderr (one line) and returns the exit code 1.
 int fail(const std::string& command, const std::string& message);
+// The same for a bad command line: returns the exit code 2.
+int usage_error(const std::string& command, const std::string& message);
+
+enum class MongoTool : std::uint8_t { kDump, kRestore };
+// Reads a dump/restore command line (the arguments after the command) as mongodump/mongorestore
+// do (go-flags: --archive alone vs --archive=FILE, bool flags without values, -dNAME, -vvv, a
+// positional connection string, ...) and returns it rewritten for CLI11's parse of `cmd`. Errors
+// are mongo-tools' messages ("error parsing command line options: ..."), for exit code 2.
+Result<std::vector<std::string>> normalize_mongo_args(const CLI::App& cmd, const std::vector<std::string>& args,
+                                                      MongoTool tool);
 
 }  // namespace bsonpipe::tools

@@ -7,6 +7,7 @@
 #include "formats/extjson.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/dump.hpp"
+#include "pipeline/namespaces.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 #include "tools/bsonpipe/file_mode.hpp"
@@ -28,10 +29,17 @@ struct DumpFlags {
 
 int run(DumpFlags& f) {
   auto& o = f.opts;
+  // A bad namespace pattern is a command-line error, reported before anything connects.
+  if (Status s = pipeline::check_namespace_flags({o.ns_include, o.ns_exclude, {}, {}}); !s)
+    return usage_error("dump", s.message());
   if (Status s = f.file_mode.apply(); !s) return fail("dump", s.to_string());
-  auto uri = f.conn.resolve();
+  // The URI's database is --db, as in mongodump (a different --db is an error).
+  auto uri = f.conn.resolve(&o.db);
   if (!uri) return fail("dump", uri.status().to_string());
   o.uri = *uri;
+  // mongodump's ValidateOptions.
+  if (f.out == "-" && o.collection.empty())
+    return fail("dump", "bad option: can only dump a single collection to stdout");
   if (f.gzip && f.zstd) return fail("dump", "--gzip and --zstd cannot be combined");
   if (f.gzip) o.codec = io::Codec::kGzip;
   if (f.zstd) {

@@ -18,6 +18,7 @@
 #include "io/uri.hpp"
 #include "pipeline/bundle.hpp"
 #include "pipeline/catalog.hpp"
+#include "pipeline/namespaces.hpp"
 #include "pipeline/restore.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
@@ -123,6 +124,10 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
 
 int run(RestoreFlags& f) {
   auto& o = f.opts;
+  // A bad namespace pattern is a command-line error, reported before anything is read or connected.
+  if (Status s = pipeline::check_namespace_flags({o.plan.ns_include, o.plan.ns_exclude, o.plan.ns_from, o.plan.ns_to});
+      !s)
+    return usage_error("restore", s.message());
   // The catalog entry restored (--catalog): a --backup-first backup's absent namespaces are
   // dropped after it (drop_absent_namespaces).
   std::optional<pipeline::CatalogEntry> catalog_entry;
@@ -135,21 +140,32 @@ int run(RestoreFlags& f) {
     return fail("restore", "--id needs --catalog ROOT");
   }
   o.archive = f.archive_opt->count() > 0;
-  if (!f.positional.empty() && !f.dir.empty()) return fail("restore", "give the dump path once (positional or --dir)");
+  if (!f.positional.empty() && !f.dir.empty())
+    return usage_error("restore",
+                       "error parsing command line options: error parsing positional arguments: cannot use both --dir "
+                       "and a positional argument to set the target directory");
   std::string path = !f.positional.empty() ? f.positional : f.dir;
-  if (!o.archive && path.empty()) path = "dump";  // mongorestore's default
-  if (!path.empty() && o.archive) {
-    // "--archive FILE" parses FILE as the archive when --archive was given without '='.
-    if (o.archive_path.empty())
-      o.archive_path = path;
-    else
-      return fail("restore", "give either --archive or a dump path, not both");
-    path.clear();
-  }
-  o.input = path;
-  auto uri = f.conn.resolve();
+  // The URI's database is --db, as in mongorestore (a different --db is an error); with a
+  // database and no collection, the directory is that database's folder.
+  auto uri = f.conn.resolve(&o.plan.db);
   if (!uri) return fail("restore", uri.status().to_string());
   o.uri = *uri;
+  if (!o.plan.collection.empty() && o.plan.db.empty())
+    return fail("restore", "cannot restore a collection without a specified database");
+  if (path == "-") {
+    // A bare .bson stream on standard input (mongorestore's ParseAndValidateOptions).
+    if (o.archive) return fail("restore", "cannot restore from \"-\" when --archive is specified");
+    if (o.plan.collection.empty()) return fail("restore", "cannot restore from stdin without a specified collection");
+    if (o.resume || !o.journal.empty())
+      return fail("restore", "--resume and --journal need a file, not standard input");
+  }
+  if (!o.archive && path.empty()) path = "dump";  // mongorestore's default
+  if (!path.empty() && o.archive)
+    // mongorestore reads --archive's value (standard input without '=') and ignores the dump
+    // path: "--archive FILE" would read standard input. Refused rather than guessed.
+    return usage_error("restore", "--archive without '=FILE' reads standard input; the dump path '" + path +
+                                      "' would be ignored (write --archive=" + path + ")");
+  o.input = path;
   if (!pipeline::parse_progress_mode(f.progress, o.progress.mode))
     return fail("restore", "--progress must be auto, bar, plain, json or none");
   // auto: a live bar on a terminal only (the per-namespace lines say enough in a log).

@@ -31,4 +31,9 @@ int fail(const std::string& command, const std::string& message) {
   return 1;
 }
 
+int usage_error(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "bsonpipe %s: %s\n", command.c_str(), message.c_str());
+  return 2;
+}
+
 }  // namespace bsonpipe::tools

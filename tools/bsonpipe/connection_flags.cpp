@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "io/uri.hpp"
+#include "tools/bsonpipe/config_file.hpp"
 
 namespace bsonpipe::tools {
 
@@ -71,6 +72,10 @@ void ConnectionFlags::add_to(CLI::App& cmd, const std::string& uri_flag) {
   cmd.add_option(uri_flag, uri, "MongoDB connection string (mongodb://[user:pass@]host[:port][/db][?options])");
   if (uri_flag == "--uri") {
     cmd.set_help_flag("--help", "Print this help message and exit");  // -h is --host, as in mongodump
+    cmd.add_option("--config", config_path,
+                   "YAML file with password, uri and/or sslPEMKeyPassword (keeps secrets off the command line; "
+                   "flags given win)")
+        ->type_name("FILE");
     cmd.add_option("--host,-h", host, "host[:port] (when no --uri is given)");
     cmd.add_option("--port", port, "server port");
     cmd.add_option("--username,-u", username, "user name for authentication");
@@ -95,61 +100,40 @@ void ConnectionFlags::add_to(CLI::App& cmd, const std::string& uri_flag) {
   }
 }
 
-Result<std::string> ConnectionFlags::resolve() const {
-  std::string u = uri;
-  if (u.empty()) {
-    std::string h = host.empty() ? "localhost" : host;
-    if (port != 0) {
-      auto colon = h.rfind(':');
-      if (colon != std::string::npos && h.find(']') == std::string::npos) h = h.substr(0, colon);
-      h += ":" + std::to_string(port);
-    } else if (h.find(':') == std::string::npos) {
-      h += ":27017";
-    }
-    u = "mongodb://" + h + "/";
-  } else if (!host.empty() || port != 0) {
-    return Status(ErrorCode::kInvalidArgument, "--uri cannot be combined with --host or --port");
+Result<std::string> ConnectionFlags::resolve(std::string* db) const {
+  // --config: its values count for the flags the command line did not give.
+  ConnectionFlags f = *this;
+  if (!config_path.empty()) {
+    auto c = read_config_file(config_path);
+    if (!c) return c.status();
+    if (f.password.empty() && c->password) f.password = *c->password;
+    if (f.uri.empty() && c->uri) f.uri = *c->uri;
+    if (f.tls_certificate_key_file_password.empty() && c->ssl_pem_key_password)
+      f.tls_certificate_key_file_password = *c->ssl_pem_key_password;
   }
-  std::string pass = password;
-  if (pass.empty() && !username.empty())
-    if (const char* env = std::getenv("BSONPIPE_PASSWORD")) pass = env;
-  if (pass.empty() && !username.empty() && ::isatty(STDIN_FILENO) && auth_mechanism != "MONGODB-X509") {
-    auto p = prompt_password(username);
-    if (!p) return p.status();
-    pass = *p;
-  }
-  if (!username.empty()) {
-    auto scheme = u.find("://");
-    if (scheme == std::string::npos) return Status(ErrorCode::kInvalidArgument, "--uri must start with mongodb://");
-    auto at = u.find('@', scheme);
-    auto slash = u.find('/', scheme + 3);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash))
-      return Status(ErrorCode::kInvalidArgument, "credentials given both in --uri and as --username");
-    std::string cred = percent_encode(username);
-    if (!pass.empty()) cred += ":" + percent_encode(pass);
-    u.insert(scheme + 3, cred + "@");
-  }
-  std::vector<std::string> extra;
-  if (!auth_db.empty()) extra.push_back("authSource=" + percent_encode(auth_db));
-  if (!auth_mechanism.empty()) extra.push_back("authMechanism=" + percent_encode(auth_mechanism));
-  if (!compressors.empty()) extra.push_back("compressors=" + compressors);
-  if (tls || tls_insecure || !tls_ca_file.empty() || !tls_certificate_key_file.empty()) extra.push_back("tls=true");
-  if (!tls_ca_file.empty()) extra.push_back("tlsCAFile=" + percent_encode(tls_ca_file));
-  if (!tls_certificate_key_file.empty())
-    extra.push_back("tlsCertificateKeyFile=" + percent_encode(tls_certificate_key_file));
-  if (!tls_certificate_key_file_password.empty())
-    extra.push_back("tlsCertificateKeyFilePassword=" + percent_encode(tls_certificate_key_file_password));
-  if (tls_insecure) extra.push_back("tlsInsecure=true");
-  for (auto& e : extra) {
-    auto scheme = u.find("://");
-    if (u.find('/', scheme + 3) == std::string::npos) u += "/";
-    u += (u.find('?') == std::string::npos ? "?" : "&") + e;
-  }
+  io::CommandLineConnection cl;
+  cl.host = f.host;
+  cl.port = f.port != 0 ? std::to_string(f.port) : std::string();
+  cl.username = f.username;
+  cl.password = f.password;
+  cl.auth_source = f.auth_db;
+  cl.auth_mechanism = f.auth_mechanism;
+  cl.compressors = f.compressors;
+  cl.tls = f.tls;
+  cl.tls_ca_file = f.tls_ca_file;
+  cl.tls_insecure = f.tls_insecure;
+  cl.tls_certificate_key_file = f.tls_certificate_key_file;
+  cl.tls_certificate_key_password = f.tls_certificate_key_file_password;
+  if (db != nullptr) cl.db = *db;
+  auto merged = io::merge_command_line(f.uri, cl);
+  if (!merged) return merged.status();
+  if (db != nullptr) *db = cl.db;
+  std::string u = std::move(*merged);
   auto parsed = io::parse_uri(u);
   if (!parsed) return parsed.status();
-  // A user in the URI without a password (mongodb://user@host/): the same sources, then the prompt.
-  if (username.empty() && parsed->has_credentials && parsed->password.empty() &&
-      parsed->auth_mechanism != "MONGODB-X509") {
+  // A user (from -u or the URI) without a password: $BSONPIPE_PASSWORD, then the prompt when
+  // standard input is a terminal (never read from stdin itself: it may carry an archive).
+  if (parsed->has_credentials && parsed->password.empty() && parsed->auth_mechanism != "MONGODB-X509") {
     std::string p;
     if (const char* env = std::getenv("BSONPIPE_PASSWORD")) p = env;
     if (p.empty() && ::isatty(STDIN_FILENO)) {
@@ -159,9 +143,8 @@ Result<std::string> ConnectionFlags::resolve() const {
     }
     if (!p.empty()) {
       auto scheme = u.find("://");
-      auto at = u.find('@', scheme);
-      auto colon = u.find(':', scheme + 3);
-      if (colon == std::string::npos || colon > at) u.insert(at, ":" + percent_encode(p));
+      auto at = u.find('@', scheme);  // the user info holds no unescaped '@'
+      u.insert(at, ":" + percent_encode(p));
       parsed = io::parse_uri(u);
       if (!parsed) return parsed.status();
     }

@@ -31,12 +31,18 @@ struct ConnectionFlags {
   std::string tls_certificate_key_file;
   std::string tls_certificate_key_file_password;
 
+  // --config FILE (tools/bsonpipe/config_file.hpp): password, uri and sslPEMKeyPassword for the
+  // flags not given on the command line.
+  std::string config_path;
+
   // Registers the flags on `cmd`. `uri_flag` is the flag's name ("--uri", or "--from"/"--to").
   void add_to(CLI::App& cmd, const std::string& uri_flag = "--uri");
-  // The effective connection string: --uri (default mongodb://localhost:27017/) with --host,
-  // --port, credentials (percent-encoded; also from $BSONPIPE_PASSWORD or the prompt) and
-  // options applied. Prints a one-line warning on stderr when TLS verification is turned off.
-  Result<std::string> resolve() const;
+  // The effective connection string: --uri (default: built from --host and --port) combined with
+  // the other flags as mongo-tools does (io::merge_command_line: flags must agree with the URI),
+  // credentials percent-encoded, the password also from $BSONPIPE_PASSWORD or the prompt. With
+  // `db` (the command's --db): an empty one takes the URI's database, a different one is an
+  // error. Prints a one-line warning on stderr when TLS verification is turned off.
+  Result<std::string> resolve(std::string* db = nullptr) const;
 };
 
 std::string percent_encode(const std::string& s);

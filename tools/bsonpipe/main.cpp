@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
       blank(argv[i + 1]);
     } else if (a.rfind("--password=", 0) == 0 || key_password) {
       blank(argv[i] + a.find('=') + 1);
+    } else if (a.size() > 2 && a[0] == '-' && a[1] == 'p') {  // -pSECRET, -p=SECRET (go-flags forms)
+      blank(argv[i] + 2);
     } else if (auto scheme = a.find("://"); scheme != std::string_view::npos) {
       auto at = a.find('@', scheme);
       auto colon = a.find(':', scheme + 3);
@@ -62,6 +64,17 @@ int main(int argc, char** argv) {
   add_copy_command(app, exit_code);
   add_verify_command(app, exit_code);
 
+  // dump and restore read mongodump's/mongorestore's command lines (tools/bsonpipe/mongo_args.cpp).
+  if (args.size() > 1 && (args[1] == "dump" || args[1] == "restore")) {
+    auto tool = args[1] == "dump" ? MongoTool::kDump : MongoTool::kRestore;
+    auto normalized = normalize_mongo_args(*app.get_subcommand(args[1]), {args.begin() + 2, args.end()}, tool);
+    if (!normalized) {
+      std::fprintf(stderr, "bsonpipe %s: %s\n", args[1].c_str(), normalized.status().message().c_str());
+      return 2;
+    }
+    args.resize(2);
+    args.insert(args.end(), normalized->begin(), normalized->end());
+  }
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   try {

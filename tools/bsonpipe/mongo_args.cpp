@@ -1,0 +1,241 @@
+// mongodump/mongorestore read their command lines with go-flags (common/options/options.go); the
+// dump and restore commands read theirs the same way. This pass rewrites such a command line into
+// an equivalent one CLI11 reads without ambiguity: every value as --name=value, verbosity as a
+// count, positional arguments after "--".
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "tools/bsonpipe/cli.hpp"
+
+namespace bsonpipe::tools {
+
+namespace {
+
+enum class Arity : std::uint8_t {
+  kNone,      // a bool flag: never takes a value (`--drop=x` is an error, `--drop x` leaves x positional)
+  kOptional,  // --archive, --verbose: a value only as --name=value
+  kRequired,  // --db: --db=x, --db x, -dx, -d=x
+};
+
+struct Flag {
+  const CLI::Option* option = nullptr;
+  std::string long_name;   // without dashes; "" if none
+  std::string short_name;  // one character; "" if none
+  Arity arity = Arity::kRequired;
+};
+
+// go-flags' name for a flag in its messages: "-d, --db", "--drop".
+std::string go_name(const Flag& f) {
+  if (!f.short_name.empty() && !f.long_name.empty()) return "-" + f.short_name + ", --" + f.long_name;
+  if (!f.short_name.empty()) return "-" + f.short_name;
+  return "--" + f.long_name;
+}
+
+// go-flags: "-x..." and "--x..." are options; "-", "--" and "---x" are not.
+bool is_option(const std::string& a) {
+  if (a.size() > 1 && a[0] == '-' && a[1] != '-') return true;
+  return a.size() > 2 && a[0] == '-' && a[1] == '-' && a[2] != '-';
+}
+
+// A value in double quotes is unquoted, as go-flags does (strconv.Unquote); false if malformed.
+bool unquote(std::string& v) {
+  if (v.empty() || v.front() != '"') return true;
+  if (v.size() < 2 || v.back() != '"') return false;
+  std::string out;
+  for (std::size_t i = 1; i + 1 < v.size(); ++i) {
+    char c = v[i];
+    if (c == '"') return false;
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i + 1 >= v.size()) return false;
+    switch (v[i]) {
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      case '\\': out += '\\'; break;
+      case '"': out += '"'; break;
+      default: return false;
+    }
+  }
+  v = std::move(out);
+  return true;
+}
+
+std::string usage(const std::string& what) {
+  return "error parsing command line options: " + what;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> normalize_mongo_args(const CLI::App& cmd, const std::vector<std::string>& args,
+                                                      MongoTool tool) {
+  std::vector<Flag> flags;
+  for (const CLI::Option* o : cmd.get_options()) {
+    if (!o->nonpositional()) continue;
+    const auto& longs = o->get_lnames();
+    const auto& shorts = o->get_snames();
+    Arity arity = o->get_expected_max() == 0   ? Arity::kNone
+                  : o->get_expected_min() == 0 ? Arity::kOptional
+                                               : Arity::kRequired;
+    // -v/--verbose counts (a flag for CLI11) but takes an optional level, as in mongo-tools.
+    if (std::find(longs.begin(), longs.end(), "verbose") != longs.end()) arity = Arity::kOptional;
+    // One entry per name: CLI11 options may have aliases (--tls,--ssl).
+    for (std::size_t i = 0; i < std::max(longs.size(), shorts.size()); ++i)
+      flags.push_back({o, i < longs.size() ? longs[i] : "", i < shorts.size() ? shorts[i] : "", arity});
+  }
+  auto find_long = [&](const std::string& n) -> const Flag* {
+    for (auto& f : flags)
+      if (f.long_name == n) return &f;
+    return nullptr;
+  };
+  auto find_short = [&](char c) -> const Flag* {
+    for (auto& f : flags)
+      if (f.short_name.size() == 1 && f.short_name[0] == c) return &f;
+    return nullptr;
+  };
+
+  std::vector<std::string> out, positional;
+  std::string uri_arg;  // a connection string given as a positional argument
+  bool uri_flag = false;
+  int verbosity = 0;
+  auto verbose = [&](const std::string& v, bool given) -> Status {
+    // -v, --verbose (each +1), --verbose=N / -vN (+N), -vvv (+3), -vv=3 (=3).
+    if (!given || v.empty()) {
+      ++verbosity;
+    } else if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }) && v.size() < 4) {
+      verbosity += std::stoi(v);
+    } else if (std::all_of(v.begin(), v.end(), [](char c) { return c == 'v'; })) {
+      verbosity += static_cast<int>(v.size()) + 1;
+    } else if (v.size() >= 3 && v[v.size() - 2] == '=' && v.back() >= '0' && v.back() <= '9' &&
+               std::all_of(v.begin(), v.end() - 2, [](char c) { return c == 'v'; })) {
+      verbosity = v.back() - '0';
+    } else {
+      return Status(ErrorCode::kInvalidArgument, usage("invalid verbosity value '" + v + "'"));
+    }
+    return {};
+  };
+  // Applies one flag; `value` is the text after '=' (or glued to a short flag), null if none.
+  // `may_take_next`: the flag is last in its word, so a required value may be the next word.
+  std::size_t i = 0;
+  auto apply = [&](const Flag& f, const std::string* value, bool may_take_next) -> Status {
+    std::string v;
+    bool given = value != nullptr;
+    if (given) v = *value;
+    if (f.arity == Arity::kNone) {
+      if (given)
+        return Status(ErrorCode::kInvalidArgument, usage("bool flag `" + go_name(f) + "' cannot have an argument"));
+    } else if (f.arity == Arity::kRequired && !given) {
+      if (!may_take_next || i + 1 >= args.size())
+        return Status(ErrorCode::kInvalidArgument, usage("expected argument for flag `" + go_name(f) + "'"));
+      v = args[++i];
+      if (is_option(v))
+        return Status(ErrorCode::kInvalidArgument,
+                      usage("expected argument for flag `" + go_name(f) + "', but got option `" + v + "'"));
+      given = true;
+    }
+    if (given && !unquote(v))
+      return Status(ErrorCode::kInvalidArgument,
+                    usage("invalid argument for flag `" + go_name(f) + "' (expected string): invalid syntax"));
+    const std::string& canonical =
+        f.option->get_lnames().empty() ? "-" + f.option->get_snames()[0] : "--" + f.option->get_lnames()[0];
+    if (f.long_name == "verbose" || f.short_name == "v") return verbose(v, given);
+    if (f.long_name == "uri" || f.long_name == "from" || f.long_name == "to") uri_flag = true;
+    if (f.arity == Arity::kNone) {
+      out.push_back(canonical);
+    } else if (f.arity == Arity::kOptional && !given) {
+      out.push_back(canonical);  // its optional value (--archive: standard input/output)
+    } else if (v.empty()) {
+      // --archive=, --db= (empty): not given, as mongo-tools reads an empty value.
+    } else {
+      out.push_back(canonical + "=" + v);
+    }
+    return {};
+  };
+
+  for (i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "--version") {
+      out.push_back(a);
+      continue;
+    }
+    if (!is_option(a)) {
+      if (a.empty()) continue;  // as mongo-tools skips empty positional arguments
+      if (a.rfind("mongodb://", 0) == 0 || a.rfind("mongodb+srv://", 0) == 0) {
+        if (!uri_arg.empty())
+          return Status(ErrorCode::kInvalidArgument,
+                        usage("too many URIs found in positional arguments: only one URI can be set as a positional "
+                              "argument"));
+        uri_arg = a;
+      } else {
+        positional.push_back(a);
+      }
+      continue;
+    }
+    Status s;
+    if (a.rfind("--", 0) == 0) {
+      std::string name = a.substr(2);
+      std::string value;
+      bool has_value = false;
+      if (auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name.resize(eq);
+        has_value = true;
+      }
+      const Flag* f = find_long(name);
+      if (f == nullptr) return Status(ErrorCode::kInvalidArgument, usage("unknown option `--" + name + "`"));
+      s = apply(*f, has_value ? &value : nullptr, f->arity == Arity::kRequired);
+    } else {
+      std::string names = a.substr(1);
+      std::string value;
+      bool has_value = false;
+      if (names.size() > 1 && names[1] == '=') {  // -d=shop
+        value = names.substr(2);
+        names.resize(1);
+        has_value = true;
+      } else if (names.size() > 1) {  // -dshop, -vvv: the rest is the first flag's value if it takes one
+        const Flag* first = find_short(names[0]);
+        if (first != nullptr && first->arity != Arity::kNone) {
+          value = names.substr(1);
+          names.resize(1);
+          has_value = true;
+        }
+      }
+      for (std::size_t k = 0; k < names.size() && s.is_ok(); ++k) {
+        const Flag* f = find_short(names[k]);
+        if (f == nullptr)
+          return Status(ErrorCode::kInvalidArgument, usage("unknown option `-" + std::string(1, names[k]) + "`"));
+        bool last = k + 1 == names.size();
+        s = apply(*f, has_value && k == 0 ? &value : nullptr, last && f->arity == Arity::kRequired);
+      }
+    }
+    if (!s) return s;
+  }
+
+  if (!uri_arg.empty()) {
+    if (uri_flag)
+      return Status(ErrorCode::kInvalidArgument,
+                    usage("illegal argument combination: cannot specify a URI in a positional argument and --uri"));
+    out.push_back("--uri=" + uri_arg);
+  }
+  if (tool == MongoTool::kDump && !positional.empty())
+    return Status(ErrorCode::kInvalidArgument,
+                  usage("error parsing positional arguments: provide only one MongoDB connection string. Connection "
+                        "strings must begin with mongodb:// or mongodb+srv:// schemes"));
+  if (tool == MongoTool::kRestore && positional.size() > 1)
+    return Status(ErrorCode::kInvalidArgument,
+                  usage("error parsing positional arguments: provide only one polling interval in seconds and only one "
+                        "MongoDB connection string. Connection strings must begin with mongodb:// or mongodb+srv:// "
+                        "schemes"));
+  for (int v = 0; v < std::min(verbosity, 9); ++v) out.push_back("--verbose");
+  if (!positional.empty()) {
+    out.push_back("--");
+    out.insert(out.end(), positional.begin(), positional.end());
+  }
+  return out;
+}
+
+}  // namespace bsonpipe::tools
