@@ -46,32 +46,40 @@ std::int64_t element_offset(DocView doc, const ElementView& e, std::int64_t doc_
 
 }  // namespace
 
-Status validate_namespace(std::string_view db, std::string_view collection) {
-  if (db.empty()) {
-    if (collection == "oplog") return Status::ok();  // the oplog entry of a --oplog dump
-    return {ErrorCode::kInvalidArgument, "empty database name", 0};
-  }
-  if (db.size() >= 64)
-    return {ErrorCode::kInvalidArgument, "database name longer than 63 bytes: " + std::string(db), 63};
+Status validate_database_name(std::string_view db) {
+  if (db.empty()) return {ErrorCode::kInvalidArgument, "empty database name", 0};
+  if (db.size() > kMaxDatabaseNameBytes)
+    return {ErrorCode::kInvalidArgument, "database name longer than 63 bytes: " + std::string(db),
+            static_cast<std::int64_t>(kMaxDatabaseNameBytes)};
   for (std::size_t i = 0; i < db.size(); ++i) {
-    if (std::string_view("/\\. \"$*<>:|?").find(db[i]) != std::string_view::npos || db[i] == '\0') {
-      return {ErrorCode::kInvalidArgument, "database name has a forbidden character: " + std::string(db),
+    if (std::string_view("/\\. \"$").find(db[i]) != std::string_view::npos || db[i] == '\0') {
+      return {ErrorCode::kInvalidArgument, "database name has a character a server refuses: " + std::string(db),
               static_cast<std::int64_t>(i)};
     }
   }
-  if (collection.empty())
-    return {ErrorCode::kInvalidArgument, "empty collection name in database " + std::string(db), 0};
-  if (collection == "." || collection == "..") {
-    return {ErrorCode::kInvalidArgument, "collection name is a path component: " + std::string(collection), 0};
+  return Status::ok();
+}
+
+Status validate_namespace(std::string_view db, std::string_view collection) {
+  if (db.empty() && collection == "oplog") return Status::ok();  // the oplog entry of a --oplog dump
+  if (Status s = validate_database_name(db); !s.is_ok()) return s;
+  auto refuse = [&](std::string why, std::size_t at) {
+    return Status{ErrorCode::kInvalidArgument,
+                  "collection name " + why + ": " + std::string(db) + "." + std::string(collection),
+                  static_cast<std::int64_t>(at)};
+  };
+  if (collection.empty()) return refuse("is empty", 0);
+  if (db.size() + 1 + collection.size() > kMaxNamespaceBytes)
+    return refuse("makes a namespace longer than 255 bytes", kMaxNamespaceBytes - db.size() - 1);
+  // The only '$' names of a dump: mongodump's per-database users/roles files and the old oplog.
+  if (collection == "$admin.system.users" || collection == "$admin.system.roles" ||
+      collection == "$admin.system.version" || (db == "local" && collection == "oplog.$main")) {
+    return Status::ok();
   }
+  if (collection[0] == '.') return refuse("starts with '.'", 0);
   for (std::size_t i = 0; i < collection.size(); ++i) {
-    char c = collection[i];
-    if (c == '/' || c == '\\' || c == '\0') {
-      return {ErrorCode::kInvalidArgument,
-              "collection name has a forbidden character: " + std::string(db) + "." +
-                  std::string(collection.substr(0, i)) + "...",
-              static_cast<std::int64_t>(i)};
-    }
+    if (collection[i] == '$') return refuse("holds '$'", i);
+    if (collection[i] == '\0') return refuse("holds a NUL byte", i);
   }
   return Status::ok();
 }

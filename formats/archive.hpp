@@ -65,11 +65,20 @@ struct Prelude {
   std::vector<CollectionEntry> collections;
 };
 
-// Checks a namespace read from untrusted input before it can name anything on disk or on a
-// server: db must be non-empty (except for the oplog, {"" , "oplog"}), shorter than 64 bytes and
-// free of / \ . space " $ * < > : | ? and NUL; the collection must be non-empty, not "." or "..",
-// and free of / \ and NUL. The Status offset is the index of the offending byte in the name.
+// Checks a namespace as a MongoDB server would accept it (NamespaceString's rules, Linux):
+// the database name is non-empty, shorter than 64 bytes and free of / \ . space " $ and NUL;
+// the collection name is non-empty, does not start with '.', and holds no NUL and no '$'; the
+// namespace "<db>.<collection>" is at most 255 bytes (the limit since server 4.4, larger than
+// any older one). Also accepted: the names a dump itself uses, {"", "oplog"} (an archive's
+// --oplog entry), "$admin.system.users|roles|version" (--dumpDbUsersAndRoles) and
+// "local.oplog.$main" (the legacy oplog). A collection name's '/', '\', spaces, dots and
+// non-ASCII bytes are all valid: only the file name made from it is escaped (dump_layout.hpp).
+// The Status offset is the index of the offending byte in the name.
 Status validate_namespace(std::string_view db, std::string_view collection);
+// The database-name part of validate_namespace: such a name is also a safe directory name.
+Status validate_database_name(std::string_view db);
+inline constexpr std::size_t kMaxDatabaseNameBytes = 63;
+inline constexpr std::size_t kMaxNamespaceBytes = 255;
 
 // Where the bytes go. A non-ok Status stops the writer: every later call returns that error.
 using ByteSink = std::function<Status(ByteSpan)>;

@@ -238,9 +238,6 @@ Result<std::string> collection_from_stem(std::string_view stem, std::string_view
     if (!unescaped) return unescaped.status();
     name = std::move(*unescaped);
   }
-  if (Status s = archive::validate_namespace("db", name); !s.is_ok()) {
-    return Status{ErrorCode::kInvalidArgument, "unsafe collection name from file name '" + std::string(stem) + "'"};
-  }
   return name;
 }
 
@@ -286,8 +283,12 @@ std::string dump_file_name(std::string_view collection, DumpFileKind kind, Compr
 }
 
 Result<std::string> dump_file_path(std::string_view db, std::string_view collection, DumpFileKind kind, Compression c) {
-  if (db.empty()) return Status{ErrorCode::kInvalidArgument, "empty database name"};
-  if (Status s = archive::validate_namespace(db, collection); !s.is_ok()) return s;
+  // The directory is the database name itself (the server's rules keep it one plain path
+  // component); the file name is built from the escaped stem only, which holds no '/' and,
+  // followed by its suffix, is never "." or "..".
+  if (Status s = archive::validate_database_name(db); !s.is_ok()) return s;
+  if (collection.empty())
+    return Status{ErrorCode::kInvalidArgument, "empty collection name in database " + std::string(db)};
   std::string path(db);
   path += '/';
   path += dump_file_name(collection, kind, c);

@@ -35,9 +35,11 @@ std::string collection_file_stem(std::string_view collection);
 // True when a stem has the truncated form, so that the collection name must come from the
 // metadata file (mongorestore's rule: it contains "%24" and is exactly 238 bytes long).
 bool is_truncated_stem(std::string_view stem);
-// The collection name a stem stands for. A truncated stem needs `metadata_collection_name` (the
-// collectionName of the matching metadata.json); it must hash to the stem, else this is an error.
-// The result is checked to be a safe collection name (see archive::validate_namespace).
+// The collection name a stem stands for: the exact inverse of collection_file_stem. A truncated
+// stem needs `metadata_collection_name` (the collectionName of the matching metadata.json, taken
+// verbatim); it must hash to the stem, else this is an error, as is a '%' without two hex digits.
+// The name may be any bytes: whether a server accepts it is archive::validate_namespace's call,
+// made where the name is used.
 Result<std::string> collection_from_stem(std::string_view stem, std::string_view metadata_collection_name = {});
 
 enum class DumpFileKind : std::uint8_t { kBson, kMetadata };
@@ -57,8 +59,9 @@ std::optional<DumpFileName> split_dump_file_name(std::string_view file_name);
 
 // "<stem>.bson[.gz]" or "<stem>.metadata.json[.gz]" for a collection.
 std::string dump_file_name(std::string_view collection, DumpFileKind kind, Compression c = Compression::kNone);
-// "<db>/<file name>", relative to the dump root. Fails for unsafe names, so a path built here
-// never leaves the dump directory.
+// "<db>/<file name>", relative to the dump root. Fails for a database name a server refuses
+// (archive::validate_database_name) and an empty collection name; any other collection name is
+// fine, since only its escaped stem is used: a path built here never leaves the dump directory.
 Result<std::string> dump_file_path(std::string_view db, std::string_view collection, DumpFileKind kind,
                                    Compression c = Compression::kNone);
 // "prelude.json[.gz]" and "oplog.bson[.gz]", at the dump root.

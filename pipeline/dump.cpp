@@ -336,8 +336,12 @@ Status Dumper::plan_database(io::Connection& conn, const std::string& db, const 
                     [&](const std::string& p) { return info.name.rfind(p, 0) == 0; }))
       continue;
     if (!filter.allows(db + "." + info.name)) continue;
-    if (Status s = formats::archive::validate_namespace(db, info.name); !s)
-      return {ErrorCode::kInvalidArgument, "cannot dump " + db + "." + info.name + ": " + s.message()};
+    // Every name a server accepts has a file name (its escaped stem); a name outside those rules
+    // (mongodump skips '$' names too) is left out with a line naming it, never the whole dump.
+    if (Status s = formats::archive::validate_namespace(db, info.name); !s) {
+      progress_.info("skipping " + db + "." + info.name + ": not a namespace a server accepts (" + s.message() + ")");
+      continue;
+    }
     auto c = std::make_unique<CollectionJob>();
     c->db = db;
     c->name = info.name;

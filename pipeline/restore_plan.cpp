@@ -100,6 +100,12 @@ Status add_target(Plan& plan, const NamespaceMapper& mapper, const PlanOptions& 
     plan.skipped.push_back(*why);
     return {};
   }
+  // A name no server accepts (a dump's file name decodes to any bytes) cannot be restored; the
+  // other namespaces still are.
+  if (auto s = formats::archive::validate_namespace(t.source_db, t.source_collection); !s) {
+    plan.skipped.push_back("skipping " + t.source_ns() + ": a server would refuse it (" + s.message() + ")");
+    return {};
+  }
   auto to = mapper.target(t.source_db, t.source_collection);
   if (!to) return to.status();
   t.db = to->first;

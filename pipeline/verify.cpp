@@ -517,7 +517,7 @@ void verify_directory(Context& ctx) {
         } else {
           ns = db + "." + *coll;
           if (Status s = formats::archive::validate_namespace(db, *coll); !s)
-            ctx.problems.add(f.rel, ns, "unsafe namespace: " + s.to_string());
+            ctx.problems.add(f.rel, ns, "not a namespace a server accepts (restore skips it): " + s.to_string());
         }
         codec = codec_of(name->compression);
         what = Content::kDocuments;

@@ -584,7 +584,7 @@ TEST(ArchiveReader, RejectsUnsafeNamespacesInThePrelude) {
                                                                           {"a/b", "x"},
                                                                           {"db", ".."},
                                                                           {"db", "../../etc/passwd"},
-                                                                          {"db", "a/b"},
+                                                                          {"db", "a$b"},
                                                                           {"db", std::string("a\0b", 3)},
                                                                           {"db", ""}}) {
     Bytes out;
@@ -605,23 +605,65 @@ TEST(ArchiveReader, RejectsUnsafeNamespacesInThePrelude) {
 }
 
 TEST(ArchiveNamespace, ValidateNamespace) {
-  EXPECT_TRUE(validate_namespace("test", "foo").is_ok());
-  EXPECT_TRUE(validate_namespace("test", "system.buckets.foo").is_ok());
-  EXPECT_TRUE(validate_namespace("test", "a..b").is_ok());
-  EXPECT_TRUE(validate_namespace("test", "cafés $x").is_ok());
-  EXPECT_TRUE(validate_namespace("", "oplog").is_ok());
-  EXPECT_FALSE(validate_namespace("", "foo").is_ok());
-  EXPECT_FALSE(validate_namespace("te.st", "foo").is_ok());
-  EXPECT_FALSE(validate_namespace("..", "foo").is_ok());
-  EXPECT_FALSE(validate_namespace("a/b", "foo").is_ok());
-  EXPECT_FALSE(validate_namespace("a\\b", "foo").is_ok());
-  EXPECT_FALSE(validate_namespace(std::string("a\0b", 3), "foo").is_ok());
-  EXPECT_FALSE(validate_namespace(std::string(64, 'd'), "foo").is_ok());
-  EXPECT_FALSE(validate_namespace("test", "").is_ok());
-  EXPECT_FALSE(validate_namespace("test", ".").is_ok());
-  EXPECT_FALSE(validate_namespace("test", "..").is_ok());
-  EXPECT_FALSE(validate_namespace("test", "x/../../y").is_ok());
-  EXPECT_EQ(validate_namespace("test", "ab/c").offset(), 2);
+  // The rules of a MongoDB server (NamespaceString::validCollectionName / validDBName, a
+  // 255-byte namespace since 4.4), plus the special names of a dump.
+  struct Case {
+    const char* source;
+    std::string db, coll;
+    bool ok;
+  };
+  const std::vector<Case> cases = {
+      // common/util/mongo_test.go TestInvalidNames
+      {"mongo_test.go: test.col$", "test", "col$", false},
+      {"mongo_test.go: db/aaa.col", "db/aaa", "col", false},
+      {"mongo_test.go: db.", "db", "", false},
+      {"mongo_test.go: db space.col", "db space", "col", false},
+      {"mongo_test.go: x$x.y", "x$x", "y", false},
+      {"mongo_test.go: [null].[null]", std::string(1, '\0'), std::string(1, '\0'), false},
+      {"mongo_test.go: db.col", "db", "col", true},
+      // names a server accepts (issue 13): only their file names are escaped
+      {"server", "test", "x\\y", true},
+      {"server", "test", "a b", true},
+      {"server", "test", "p%q", true},
+      {"server", "test", "s/t", true},
+      {"server", "test", "x/../../y", true},
+      {"server", "test", "a..b", true},
+      {"server", "test", "ends.", true},
+      {"server", "test", "caf\xC3\xA9s", true},
+      {"server", "test", "system.buckets.foo", true},
+      {"server", "a*b:c?", "c", true},  // forbidden on Windows servers only
+      // names a server refuses
+      {"server", "test", "", false},
+      {"server", "test", ".", false},
+      {"server", "test", "..", false},
+      {"server", "test", ".lead", false},
+      {"server", "test", "caf\xC3\xA9s $x", false},
+      {"server", "test", std::string("a\0b", 3), false},
+      {"server", "", "foo", false},
+      {"server", "te.st", "foo", false},
+      {"server", "..", "foo", false},
+      {"server", "a\\b", "foo", false},
+      {"server", "a\"b", "foo", false},
+      {"server", std::string("a\0b", 3), "foo", false},
+      {"server", std::string(63, 'd'), "foo", true},
+      {"server", std::string(64, 'd'), "foo", false},
+      {"server: 255-byte namespace", "test", std::string(250, 'c'), true},
+      {"server: 256-byte namespace", "test", std::string(251, 'c'), false},
+      // a dump's own names: the --oplog entry of an archive, --dumpDbUsersAndRoles files
+      // (mongodump/prepare.go), the legacy oplog (mongodump skips other '$' names)
+      {"archive oplog", "", "oplog", true},
+      {"prepare.go", "shop", "$admin.system.users", true},
+      {"prepare.go", "shop", "$admin.system.roles", true},
+      {"prepare.go", "shop", "$admin.system.version", true},
+      {"prepare.go", "shop", "$admin.system.other", false},
+      {"legacy oplog", "local", "oplog.$main", true},
+      {"legacy oplog", "test", "oplog.$main", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(validate_namespace(c.db, c.coll).is_ok(), c.ok) << c.source << ": " << c.db << "." << c.coll;
+  }
+  EXPECT_EQ(validate_namespace("test", "ab$c").offset(), 2);
+  EXPECT_EQ(validate_namespace("db$", "c").offset(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------

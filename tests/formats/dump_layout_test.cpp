@@ -62,6 +62,119 @@ TEST(DumpLayout, LongNamesAreTruncatedWithTheSha1AsMongodumpDoes) {
   EXPECT_FALSE(is_truncated_stem("%24admin.system.users"));
 }
 
+// mongodump's file name for a collection and mongorestore's way back, case by case from the
+// mongo-tools tests (inputs and expected outputs carried over; each names its source). Hashes the
+// Go tests compute with crypto/sha1 were computed here with Python's hashlib.
+struct StemCase {
+  const char* source;
+  std::string name;
+  std::string stem;
+};
+
+// mongodump/mongodump_test.go: longPrefix (181 bytes).
+const std::string kDumpTestPrefix =
+    "aVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVery"
+    "VeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVery"
+    "VeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVery";
+// mongorestore/mongorestore_test.go: longFilePrefix (177 bytes).
+const std::string kRestoreTestPrefix =
+    "aVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVery"
+    "VeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVery"
+    "VeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVeryVery";
+
+std::string times(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+std::vector<StemCase> stem_cases() {
+  const std::string az = "abcdefghijklmnopqrstuvwxyz";
+  const std::string special = az + "+/@";
+  return {
+      // mongodump_test.go TestOutputPath... "paths less than 255 bytes"
+      {"mongodump/mongodump_test.go (paths less than 255 bytes)", az, az},
+      // "paths equal 255 bytes": 238 bytes stay whole
+      {"mongodump/mongodump_test.go (paths equal 255 bytes)", times("abcdefghijklmnopq", 14),
+       times("abcdefghijklmnopq", 14)},
+      // "path longer than 255 bytes / without special characters": colName[:208] + "%24" + hash
+      {"mongodump/mongodump_test.go (longer, without special characters)", times(az, 10),
+       times(az, 10).substr(0, 208) + "%24-dWycfkSbpBROUz_r_CuMlD9YIc"},
+      // "with special characters": url.QueryEscape(colName)[:208] + "%24" + hash; the cut
+      // splits the %40 escape
+      {"mongodump/mongodump_test.go (longer, with special characters)", times(special, 8),
+       times(az + "%2B%2F%40", 5) + az + "%2B%2F%" + "%24WAXGeCTTKZpfgKNSxDT_VZNHOQY"},
+      // longCollectionName -> longBsonName without ".bson"
+      {"mongodump/mongodump_test.go (longCollectionName)",
+       kDumpTestPrefix + "/Long/Collection/Name/Consisting/Of/Many/Characters",
+       kDumpTestPrefix + "%2FLong%2FCollection%2FName%24FUVlwTrb2eHN1RUE1swI1fFzWmA"},
+      // testCollectionNames: "coll/three" (dumped "with a slash in its name")
+      {"mongodump/mongodump_test.go (testCollectionNames)", "coll/three", "coll%2Fthree"},
+      // longCollectionName -> longBsonName, and the testdata/longcollectionname fixture
+      {"mongorestore/mongorestore_test.go (longCollectionName)",
+       kRestoreTestPrefix + "LongCollectionNameConsistingOfExactlyTwoHundredAndFortySevenCharacters",
+       kRestoreTestPrefix + "LongCollectionNameConsistingOfE%24xFO0VquRn7cg3QooSZD5sglTddU"},
+      // specialCharactersCollectionName and the testdata/specialcharacter fixture
+      {"mongorestore/mongorestore_test.go (specialCharactersCollectionName)", "caf\xC3\xA9s", "caf%C3%A9s"},
+      // the db-specific files of --dumpDbUsersAndRoles (mongodump/prepare.go,
+      // mongorestore/filepath.go: "%24 (i.e. $ symbol)" prefixed, never truncated)
+      {"mongorestore/filepath.go ($admin.system.users)", "$admin.system.users", "%24admin.system.users"},
+      {"mongorestore/filepath.go ($admin.system.roles)", "$admin.system.roles", "%24admin.system.roles"},
+      {"mongorestore/filepath.go ($admin.system.version)", "$admin.system.version", "%24admin.system.version"},
+      // issue 13: the names a server accepts that url.QueryEscape changes
+      {"issue 13 (backslash)", "x\\y", "x%5Cy"},
+      {"issue 13 (space)", "a b", "a+b"},
+      {"issue 13 (percent)", "p%q", "p%25q"},
+      {"issue 13 (slash)", "s/t", "s%2Ft"},
+      {"issue 13 (plus)", "1+1", "1%2B1"},
+  };
+}
+
+TEST(DumpLayout, MongoToolsFileNameCasesMapBothWays) {
+  for (const StemCase& c : stem_cases()) {
+    SCOPED_TRACE(c.source);
+    EXPECT_EQ(collection_file_stem(c.name), c.stem);
+    EXPECT_LE(c.stem.size(), kMaxFileStemLength);
+    // mongorestore's rule for a truncated stem: it holds "%24" and is 238 bytes long; then
+    // the name comes from the metadata's collectionName.
+    const bool truncated = c.stem.size() == 238 && c.stem.find("%24") != std::string::npos;
+    EXPECT_EQ(is_truncated_stem(c.stem), truncated);
+    auto back = collection_from_stem(c.stem, truncated ? c.name : "");
+    ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+    EXPECT_EQ(*back, c.name);
+    if (truncated) {
+      EXPECT_FALSE(collection_from_stem(c.stem).is_ok());  // needs the metadata
+    }
+  }
+}
+
+// Stems that name no collection: they must fail to decode (mongorestore: "error parsing
+// collection name from filename"), never yield some other name.
+TEST(DumpLayout, UndecodableStemsFail) {
+  struct Bad {
+    const char* source;
+    std::string stem;
+    std::string metadata_name;
+  };
+  const std::vector<Bad> cases = {
+      // longInvalidBson: a made-up hash, without metadata and with the real name's metadata
+      {"mongorestore/mongorestore_test.go (longInvalidBson)",
+       kRestoreTestPrefix + "LongCollectionNameConsistingOfE%24someMadeUpInvalidHashString", ""},
+      {"mongorestore/mongorestore_test.go (longInvalidBson)",
+       kRestoreTestPrefix + "LongCollectionNameConsistingOfE%24someMadeUpInvalidHashString",
+       kRestoreTestPrefix + "LongCollectionNameConsistingOfExactlyTwoHundredAndFortySevenCharacters"},
+      // invalid escapes, as Go's url.QueryUnescape refuses them (net/url unescape)
+      {"mongorestore/filepath.go getInfoFromFile (url.QueryUnescape)", "bad%zz", ""},
+      {"mongorestore/filepath.go getInfoFromFile (url.QueryUnescape)", "%", ""},
+      {"mongorestore/filepath.go getInfoFromFile (url.QueryUnescape)", "%a", ""},
+      {"mongorestore/filepath.go getInfoFromFile (url.QueryUnescape)", "123%45%6", ""},
+  };
+  for (const Bad& c : cases) {
+    SCOPED_TRACE(std::string(c.source) + ": " + c.stem);
+    EXPECT_FALSE(collection_from_stem(c.stem, c.metadata_name).is_ok());
+  }
+}
+
 TEST(DumpLayout, LongCollectionNameFixtureMapsBothWays) {
   const fs::path dir = testdata() / "longcollectionname/db1";
   std::vector<std::string> files;
@@ -136,19 +249,26 @@ TEST(DumpLayout, FileNamesSplitAndPathsStayInside) {
   EXPECT_FALSE(split_dump_file_name(".bson").has_value());
   EXPECT_FALSE(split_dump_file_name("x.txt").has_value());
   EXPECT_EQ(dump_file_name("c", DumpFileKind::kMetadata, Compression::kGzip), "c.metadata.json.gz");
-  EXPECT_FALSE(dump_file_path("db", "sys/../x", DumpFileKind::kBson).is_ok());
+  EXPECT_EQ(*dump_file_path("db", "sys/../x", DumpFileKind::kBson), "db/sys%2F..%2Fx.bson");
   EXPECT_FALSE(dump_file_path("..", "x", DumpFileKind::kBson).is_ok());
   EXPECT_FALSE(dump_file_path("", "oplog", DumpFileKind::kBson).is_ok());
-  EXPECT_FALSE(dump_file_path("db", "..", DumpFileKind::kBson).is_ok());
   EXPECT_EQ(*dump_file_path("db", "$admin.system.users", DumpFileKind::kBson), "db/%24admin.system.users.bson");
   EXPECT_EQ(prelude_file_name(), "prelude.json");
   EXPECT_EQ(prelude_file_name(Compression::kGzip), "prelude.json.gz");
   EXPECT_EQ(oplog_file_name(), "oplog.bson");
   EXPECT_EQ(oplog_file_name(Compression::kGzip), "oplog.bson.gz");
-  // Escaped separators in a file name never become path separators.
-  EXPECT_FALSE(collection_from_stem("a%2Fb").is_ok());
-  EXPECT_FALSE(collection_from_stem("..").is_ok());
-  EXPECT_FALSE(collection_from_stem("%00").is_ok());
+  // A file path is built from the escaped stem only: a name's separators and dots never make a
+  // path component, whatever the name.
+  EXPECT_EQ(*dump_file_path("db", "a/b", DumpFileKind::kBson), "db/a%2Fb.bson");
+  EXPECT_EQ(*dump_file_path("db", "x\\y", DumpFileKind::kBson), "db/x%5Cy.bson");
+  EXPECT_EQ(*dump_file_path("db", "../../etc", DumpFileKind::kBson), "db/..%2F..%2Fetc.bson");
+  EXPECT_EQ(*dump_file_path("db", "..", DumpFileKind::kMetadata), "db/...metadata.json");
+  EXPECT_FALSE(dump_file_path("db", "", DumpFileKind::kBson).is_ok());
+  EXPECT_FALSE(dump_file_path("a/b", "c", DumpFileKind::kBson).is_ok());
+  // Decoding is the exact inverse; whether a server accepts the name is checked where it is used.
+  EXPECT_EQ(*collection_from_stem("a%2Fb"), "a/b");
+  EXPECT_EQ(*collection_from_stem("a%2fb"), "a/b");  // Go accepts lower-case hex
+  EXPECT_EQ(*collection_from_stem("%00"), std::string(1, '\0'));
   EXPECT_EQ(*collection_from_stem("%24admin.system.users"), "$admin.system.users");
   // Every name maps back to itself.
   std::string accents;

@@ -128,10 +128,26 @@ Expected<Bytes> Engine::cmd_list_indexes(Ctx& ctx) {
   return cursor_reply(c, cursor_batch(ctx.cmd), true, false, 0);
 }
 
+std::optional<CmdError> invalid_namespace(std::string_view db, std::string_view coll) {
+  // A Linux server's database rules (the Windows-only * < > : | ? are allowed).
+  if (db.empty() || db.size() >= 64 || db.find_first_of(std::string_view("/\\. \"$\0", 7)) != std::string_view::npos)
+    return CmdError{code::kInvalidNamespace, "Invalid database name: '" + std::string(db) + "'"};
+  // NamespaceString::validCollectionName: non-empty, no leading '.', no '$', no NUL.
+  if (coll.empty() || coll[0] == '.' || coll.find_first_of(std::string_view("$\0", 2)) != std::string_view::npos)
+    return CmdError{code::kInvalidNamespace,
+                    "Invalid namespace specified '" + std::string(db) + "." + std::string(coll) + "'"};
+  // Since 4.4 a collection's namespace may be 255 bytes long.
+  if (db.size() + 1 + coll.size() > 255)
+    return CmdError{code::kInvalidNamespace, "Fully qualified namespace is too long. Namespace: " + std::string(db) +
+                                                 "." + std::string(coll) + " Max: 255"};
+  return std::nullopt;
+}
+
 Expected<Bytes> Engine::run_create(std::string_view db, DocView cmd) {
   ElementView arg = *cmd.begin();
   if (arg.type() != BsonType::kString || arg.as_string().empty())
     return CmdError{code::kInvalidNamespace, "create needs a collection name"};
+  if (auto bad = invalid_namespace(db, arg.as_string())) return *bad;
   CollectionConfig cfg;
   cfg.db = std::string(db);
   cfg.name = std::string(arg.as_string());
@@ -388,6 +404,7 @@ Expected<Bytes> Engine::cmd_rename_collection(Ctx& ctx) {
   auto [tdb, tcoll] = split_ns(*to);
   if (fcoll.empty() || tcoll.empty()) return CmdError{code::kInvalidNamespace, "Invalid namespace"};
   if (fdb == tdb && fcoll == tcoll) return CmdError{code::kIllegalOperation, "Can't rename a collection to itself"};
+  if (auto bad = invalid_namespace(tdb, tcoll)) return *bad;
   bool drop_target = get_bool(ctx.cmd, "dropTarget");
   if (auto src = catalog_.find(fdb, fcoll); src && src.get() == oplog_.get())
     return CmdError{code::kIllegalOperation, "can't rename live oplog while replicating"};

@@ -9,11 +9,6 @@ namespace bsonpipe::minimongod {
 
 namespace {
 
-bool valid_collection_name(std::string_view db, std::string_view name) {
-  return !db.empty() && !name.empty() && db.find_first_of("/\\. \"$") == std::string_view::npos &&
-         name.find('\0') == std::string_view::npos && name[0] != '.' && name.find('$') == std::string_view::npos;
-}
-
 // Calls f(record_iterator) for every record matching `m`, using the _id index when the filter
 // bounds _id. Stops when f returns false. The caller holds the collection's lock.
 template <class F>
@@ -66,9 +61,7 @@ std::optional<Matcher> insert_validator(const Collection& c) {
 
 Expected<std::shared_ptr<Collection>> Engine::writable_collection(std::string_view db, std::string_view name,
                                                                   bool* created) {
-  if (!valid_collection_name(db, name))
-    return CmdError{code::kInvalidNamespace,
-                    "Invalid namespace specified '" + std::string(db) + "." + std::string(name) + "'"};
+  if (auto bad = invalid_namespace(db, name)) return *bad;
   auto c = catalog_.get_or_create(db, name, created);
   std::shared_lock lock(c->mutex());
   if (c->type() == CollectionType::kView)

@@ -121,4 +121,8 @@ void append_storage_stats(formats::Builder& b, const Collection& c);
 // The collection name argument of a command (the first element must be a non-empty string).
 Expected<std::string_view> collection_arg(const Engine::Ctx& ctx);
 
+// Why a real server refuses db.coll as the namespace of a new collection (InvalidNamespace), or
+// nullopt when it accepts it (engine_catalog.cpp).
+std::optional<CmdError> invalid_namespace(std::string_view db, std::string_view coll);
+
 }  // namespace bsonpipe::minimongod
