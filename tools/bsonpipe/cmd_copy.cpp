@@ -10,6 +10,7 @@
 
 #include "formats/extjson.hpp"
 #include "pipeline/copy.hpp"
+#include "pipeline/namespaces.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 
@@ -40,6 +41,11 @@ void print_namespace_errors(const pipeline::RestoreReport& rep, const Status& st
 
 int run(CopyFlags& f) {
   auto& o = f.opts;
+  // A bad namespace pattern is a command-line error, reported before anything connects.
+  if (Status s = pipeline::check_namespace_flags(
+          {o.dump.ns_include, o.dump.ns_exclude, o.restore.plan.ns_from, o.restore.plan.ns_to});
+      !s)
+    return usage_error("copy", s.message());
   if (f.from.uri.empty()) return fail("copy", "--from is required (the source's connection string)");
   if (f.to.uri.empty()) return fail("copy", "--to is required (the target's connection string)");
   auto from = f.from.resolve();
