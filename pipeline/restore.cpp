@@ -17,6 +17,7 @@
 #include "pipeline/bounded_queue.hpp"
 #include "pipeline/error_holder.hpp"
 #include "pipeline/oplog_replay.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/restore_journal.hpp"
 #include "pipeline/restore_source.hpp"
 #include "pipeline/users_roles.hpp"
@@ -81,9 +82,9 @@ struct NsState {
   std::vector<std::string> reasons;
   std::size_t indexes_created = 0;
   bool completed = false;
-  // Documents went (or were going) straight into the target collection: if the run stops before
-  // completed, the target holds part of the data.
-  std::atomic<bool> loading{false};
+  // Inserts were sent straight into the target collection (not a --swap temporary one): if the
+  // run stops before completed, the target may hold part of the data.
+  std::atomic<bool> written{false};
   std::string error;
 
   void add_reason(const std::string& r) {
@@ -153,6 +154,8 @@ class Restorer {
 
   // ---- shared with jobs ----
   const RestoreOptions& o_;
+  std::unique_ptr<RateLimiter> rate_{o_.rate_limit_mbps > 0 ? std::make_unique<RateLimiter>(o_.rate_limit_mbps * 1e6)
+                                                            : nullptr};  // --rate-limit
   // --stopOnError, or --maintainInsertionOrder, which implies it (as mongorestore).
   const bool stop_on_error_;
   io::Uri uri_;
@@ -337,7 +340,6 @@ Status CollectionJob::start() {
   }
 
   resent_ = r_.started_before(t);
-  if (!temp_created_) st.loading = true;
   if (r_.journal_ && !resent_)
     if (auto s = r_.journal_->record_started(t.ns()); !s) return s;
 
@@ -437,6 +439,8 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::siz
     Result<ByteSpan> part = docs;
     if (!whole) part = io::next_insert_batch(docs, max_docs_, max_bytes_, &count);
     if (!part) return Status{part.status().code(), target_name + ": " + part.status().to_string()};
+    if (!temp_created_) st.written = true;
+    if (r_.rate_ && !r_.rate_->acquire(part->size(), &r_.errors_)) return {};  // cancelled meanwhile
     auto res = io::insert(*conns_[conn_index], t.db, load_collection_, *part, io_opts);
     if (!res && res.error().is_retryable() && retries_left > 0 && !r_.errors_.cancelled()) {
       --retries_left;
@@ -1176,9 +1180,8 @@ RestoreReport Restorer::report() {
       n.error = s.error;
     }
     // A stopped run names what it leaves half-loaded in the target.
-    if (!rep.status.is_ok() && s.loading && !n.completed && n.error.empty())
-      n.error = "left partial: the run stopped with " + std::to_string(n.inserted) + " of its " +
-                std::to_string(n.documents_read) + " document(s) read so far inserted";
+    if (!rep.status.is_ok() && s.written && !n.completed && n.error.empty())
+      n.error = "left partial: the run stopped after " + std::to_string(n.inserted) + " of its documents were inserted";
     n.indexes_created = s.indexes_created;
     rep.inserted += n.inserted;
     rep.duplicates += n.duplicates;
@@ -1187,6 +1190,21 @@ RestoreReport Restorer::report() {
     rep.already_restored += n.already_restored;
     rep.found_present += n.found_present;
     rep.namespaces.push_back(std::move(n));
+  }
+  // The run went on past failed namespaces: it failed all the same, with one error naming them
+  // (a single failure is its own message; several are each on their namespace's line).
+  if (rep.status.is_ok()) {
+    std::vector<std::string> broken;
+    for (auto& n : rep.namespaces)
+      if (!n.error.empty()) broken.push_back(n.target_ns);
+    if (broken.size() == 1) {
+      for (auto& n : rep.namespaces)
+        if (!n.error.empty()) rep.status = {ErrorCode::kServer, n.error};
+    } else if (!broken.empty()) {
+      std::string msg = std::to_string(broken.size()) + " namespaces could not be restored:";
+      for (std::size_t i = 0; i < broken.size(); ++i) msg += (i ? ", " : " ") + broken[i];
+      rep.status = {ErrorCode::kServer, msg};
+    }
   }
   return rep;
 }

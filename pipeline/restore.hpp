@@ -76,6 +76,7 @@ struct RestoreOptions {
   std::string oplog_limit;     // --oplogLimit <seconds>[:ordinal]: replay entries strictly before it
   int retries = 5;             // --retries: re-sends of a batch after retryable errors, in a row
   int retry_backoff_ms = 100;  // first wait before a retry; doubles up to 5 s
+  double rate_limit_mbps = 0;  // --rate-limit: MB/s (10^6) of raw BSON inserted, all workers; 0 = none
   ProgressOptions progress{.mode = ProgressMode::kNone};  // live progress (pipeline/progress.hpp); off by default
   const std::atomic<bool>* interrupt = nullptr;           // SIGINT/SIGTERM flag; stops the run cleanly
   // Messages for the user (skipped files, per-namespace results). Called from any thread, one
@@ -103,7 +104,9 @@ struct NamespaceReport {
 };
 
 struct RestoreReport {
-  Status status;  // the first error that stopped the run (or kCancelled), ok otherwise
+  // The first error that stopped the run (or kCancelled); when the run carried on past failed
+  // namespaces, the one failure, or a summary naming them; ok otherwise.
+  Status status;
   bool dry_run = false;
   std::vector<NamespaceReport> namespaces;
   std::vector<std::string> skipped;
