@@ -11,7 +11,6 @@
 #include <random>
 #include <thread>
 
-#include "formats/extjson.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
 #include "pipeline/bounded_queue.hpp"
@@ -19,6 +18,7 @@
 #include "pipeline/oplog_replay.hpp"
 #include "pipeline/rate_limiter.hpp"
 #include "pipeline/restore_journal.hpp"
+#include "pipeline/restore_outcome.hpp"
 #include "pipeline/restore_source.hpp"
 #include "pipeline/users_roles.hpp"
 
@@ -31,32 +31,8 @@ using formats::DocView;
 using formats::Timestamp;
 namespace archive = formats::archive;
 
-bool RestoreReport::ok() const {
-  if (!status.is_ok() || failed != 0) return false;
-  return std::all_of(namespaces.begin(), namespaces.end(),
-                     [](const NamespaceReport& n) { return n.completed && n.error.empty(); });
-}
-
-Result<Bytes> parse_write_concern(std::string_view text) {
-  Builder b;
-  if (text.empty()) return b.finish();
-  if (text.front() == '{') {
-    auto doc = formats::extjson::parse(text);
-    if (!doc) return Status{ErrorCode::kInvalidArgument, "--writeConcern: " + doc.status().to_string()};
-    return std::move(*doc);
-  }
-  if (std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) && text.size() < 6) {
-    b.append_int32("w", std::stoi(std::string(text)));
-  } else {
-    b.append_string("w", text);
-  }
-  return b.finish();
-}
-
 namespace {
 
-constexpr std::int32_t kDuplicateKey = 11000;
-constexpr std::int32_t kDocumentValidation = 121;  // DocumentValidationFailure
 constexpr std::size_t kMaxReasons = 10;
 
 std::string random_suffix() {
@@ -475,27 +451,16 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::siz
                     "inserting into " + target_name + ": write concern error: " + w.write_concern_error->errmsg};
     // As mongorestore (FilterError): duplicate keys and validation failures are counted and
     // tolerated unless --stopOnError; any other write error fails the document and the run.
-    std::uint64_t dups = 0, invalid = 0, others = 0, present = 0;
-    for (auto& we : w.write_errors) {
-      if (we.code == kDuplicateKey && (resent_ || resending) && we.errmsg.find("index: _id_") != std::string::npos) {
-        ++present;  // inserted by the interrupted run (or failed attempt) before the failure
-      } else if (we.code == kDuplicateKey) {
-        ++dups;
-      } else if (we.code == kDocumentValidation) {
-        ++invalid;
-      } else {
-        ++others;
-        st.add_reason(we.errmsg + " (code " + std::to_string(we.code) + ")");
-      }
-    }
-    st.duplicates += dups;
-    st.invalid += invalid;
-    st.already += present;
-    st.present += present;
-    st.failed += others;
-    out.failed += others;
+    WriteErrorTally tally = tally_write_errors(w.write_errors, resent_ || resending);
+    for (auto& r : tally.reasons) st.add_reason(r);
+    st.duplicates += tally.duplicates;
+    st.invalid += tally.invalid;
+    st.already += tally.present;
+    st.present += tally.present;
+    st.failed += tally.others;
+    out.failed += tally.others;
     if (!io_opts.ordered || w.write_errors.empty()) {
-      st.inserted += count - dups - invalid - others - present;
+      st.inserted += count - tally.stopping() - tally.present;
       docs = docs.subspan(part->size());
       whole = false;
     } else {
@@ -511,7 +476,7 @@ Status CollectionJob::insert_all(std::size_t conn_index, ByteSpan docs, std::siz
     resending = false;
     retries_left = o.retries;
     backoff.reset();
-    if (r_.stop_on_error_ && dups + invalid + others > 0) {
+    if (r_.stop_on_error_ && tally.stopping() > 0) {
       const auto& we = w.write_errors.front();
       return Status{ErrorCode::kServer, "inserting into " + target_name + ": " + we.errmsg + " (code " +
                                             std::to_string(we.code) + "), stopping (--stopOnError)"};
@@ -910,14 +875,10 @@ void Restorer::run_one_file(std::size_t i) {
   log(LogLevel::kInfo, finished_line(i));
 }
 
-// mongorestore's line: every write error is a failure there, tolerated or not.
 std::string Restorer::finished_line(std::size_t k) const {
   const NsState& st = *states_[k];
-  std::uint64_t docs = st.inserted.load();
-  std::uint64_t failures = st.duplicates.load() + st.invalid.load() + st.failed.load();
-  return "finished restoring " + plan_.targets[k].ns() + " (" + std::to_string(docs) +
-         (docs == 1 ? " document, " : " documents, ") + std::to_string(failures) +
-         (failures == 1 ? " failure)" : " failures)");
+  return finished_restoring_line(plan_.targets[k].ns(), st.inserted.load(),
+                                 st.duplicates.load() + st.invalid.load() + st.failed.load());
 }
 
 void Restorer::run_directory() {
@@ -1191,21 +1152,9 @@ RestoreReport Restorer::report() {
     rep.found_present += n.found_present;
     rep.namespaces.push_back(std::move(n));
   }
-  // The run went on past failed namespaces: it failed all the same, with one error naming them
-  // (a single failure is its own message; several are each on their namespace's line).
-  if (rep.status.is_ok()) {
-    std::vector<std::string> broken;
-    for (auto& n : rep.namespaces)
-      if (!n.error.empty()) broken.push_back(n.target_ns);
-    if (broken.size() == 1) {
-      for (auto& n : rep.namespaces)
-        if (!n.error.empty()) rep.status = {ErrorCode::kServer, n.error};
-    } else if (!broken.empty()) {
-      std::string msg = std::to_string(broken.size()) + " namespaces could not be restored:";
-      for (std::size_t i = 0; i < broken.size(); ++i) msg += (i ? ", " : " ") + broken[i];
-      rep.status = {ErrorCode::kServer, msg};
-    }
-  }
+  // The run went on past failed namespaces: it failed all the same (a single failure is its own
+  // message; several are each on their namespace's line, the status names them).
+  if (rep.status.is_ok()) rep.status = failed_namespaces_status(rep.namespaces);
   return rep;
 }
 
