@@ -1,9 +1,13 @@
-// Compression micro-benchmarks, one core each: our BlockCompressor (gzip 1/6, zstd 1/3) on 4 MiB
-// blocks of realistic generated BSON (the dump's block size), stream decompression, and side by
-// side the same bytes through the `gzip -6` and `zstd -3` command-line tools (a subprocess over a
-// temporary file, output to /dev/null). "MB/s" counters are raw input bytes (10^6) per wall second.
+// Compression micro-benchmarks, one core each: our BlockCompressor (gzip 1/6 with libdeflate,
+// zstd 1/3) on 4 MiB blocks of realistic generated BSON (the dump's block size) against zlib's
+// deflate on the same blocks (the gzip compressor before libdeflate), stream decompression, the
+// gzip inflaters side by side (zlib and ISA-L streaming a stock single-member stream; our
+// members decoded whole by libdeflate or streamed), and the same bytes through the `gzip -6` and
+// `zstd -3` command-line tools (a subprocess over a temporary file, output to /dev/null).
+// "MB/s" counters are raw bytes (10^6) per wall second.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <zlib.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,6 +102,110 @@ void BM_Decompress(benchmark::State& state) {
   set_rate(state, static_cast<double>(d.size()), secs);
 }
 BENCHMARK(BM_Decompress)->Arg(0)->Arg(1)->ArgName("zstd")->Unit(benchmark::kMillisecond);
+
+// zlib's deflate on the same 4 MiB blocks, one gzip member each: what BlockCompressor did before
+// libdeflate (and the reference for its ratio).
+void BM_CompressZlib(benchmark::State& state) {
+  const auto& d = data();
+  const int level = static_cast<int>(state.range(0));
+  z_stream zs{};
+  deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  formats::Bytes out(deflateBound(&zs, kBlockBytes));
+  std::size_t stored = 0;
+  double secs = 0;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    stored = 0;
+    for (std::size_t off = 0; off < d.size(); off += kBlockBytes) {
+      deflateReset(&zs);
+      zs.next_in = const_cast<Bytef*>(d.data() + off);
+      zs.avail_in = static_cast<uInt>(std::min(kBlockBytes, d.size() - off));
+      zs.next_out = out.data();
+      zs.avail_out = static_cast<uInt>(out.size());
+      if (deflate(&zs, Z_FINISH) != Z_STREAM_END) state.SkipWithError("deflate failed");
+      stored += out.size() - zs.avail_out;
+    }
+    secs += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  deflateEnd(&zs);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * d.size()));
+  set_rate(state, static_cast<double>(d.size()), secs);
+  state.counters["ratio"] = static_cast<double>(d.size()) / static_cast<double>(stored);
+}
+BENCHMARK(BM_CompressZlib)->Arg(1)->Arg(6)->ArgName("level")->Unit(benchmark::kMillisecond);
+
+// One gzip member over all the data, as stock mongodump --gzip writes (Go's gzip writer, level 6
+// here via zlib: the inflaters' speed depends on the deflate stream, not on who wrote it).
+const formats::Bytes& stock_stream() {
+  static const formats::Bytes s = [] {
+    const auto& d = data();
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    formats::Bytes out(deflateBound(&zs, d.size()));
+    zs.next_in = const_cast<Bytef*>(d.data());
+    zs.avail_in = static_cast<uInt>(d.size());
+    zs.next_out = out.data();
+    zs.avail_out = static_cast<uInt>(out.size());
+    deflate(&zs, Z_FINISH);
+    out.resize(out.size() - zs.avail_out);
+    deflateEnd(&zs);
+    return out;
+  }();
+  return s;
+}
+
+const formats::Bytes& own_stream() {
+  static const formats::Bytes s = [] {
+    const auto& d = data();
+    auto c = io::BlockCompressor::create(io::Codec::kGzip, 6);
+    formats::Bytes out;
+    for (std::size_t off = 0; off < d.size(); off += kBlockBytes)
+      (void)c->compress(formats::ByteSpan(d).subspan(off, std::min(kBlockBytes, d.size() - off)), out);
+    return out;
+  }();
+  return s;
+}
+
+// Arg 0: 0 the stock single-member stream, 1 our multi-member stream. Arg 1: the inflater (0 zlib,
+// 1 ISA-L). Arg 2: our members decoded whole with libdeflate (1) or streamed (0).
+void BM_GzipInflate(benchmark::State& state) {
+  const auto& d = data();
+  const auto& stream = state.range(0) == 0 ? stock_stream() : own_stream();
+  const auto which = state.range(1) == 0 ? io::GzipInflater::kZlib : io::GzipInflater::kIsal;
+  if (!io::gzip_inflater_available(which)) {
+    state.SkipWithError("ISA-L not built in");
+    return;
+  }
+  const bool whole = state.range(2) != 0;
+  state.SetLabel(std::string(state.range(0) == 0 ? "stock 1 member, " : "own 4 MiB members, ") +
+                 (whole && state.range(0) == 1 ? "libdeflate whole" : std::string(io::gzip_inflater_name(which))));
+  formats::Bytes out;
+  out.reserve(d.size());
+  double secs = 0;
+  for (auto _ : state) {
+    auto t0 = Clock::now();
+    auto dec = io::create_gzip_decompressor(which, whole);
+    out.clear();
+    for (std::size_t off = 0; off < stream.size(); off += 256 * 1024)
+      if (auto s = dec->feed(
+              formats::ByteSpan(stream).subspan(off, std::min<std::size_t>(256 * 1024, stream.size() - off)), out);
+          !s)
+        state.SkipWithError(s.to_string().c_str());
+    if (auto s = dec->finish(); !s) state.SkipWithError(s.to_string().c_str());
+    secs += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  if (out != d) state.SkipWithError("output differs from the input");
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * d.size()));
+  set_rate(state, static_cast<double>(d.size()), secs);
+}
+BENCHMARK(BM_GzipInflate)
+    ->Args({0, 0, 0})
+    ->Args({0, 1, 0})
+    ->Args({1, 0, 0})
+    ->Args({1, 1, 0})
+    ->Args({1, 0, 1})
+    ->ArgNames({"own", "isal", "whole"})
+    ->Unit(benchmark::kMillisecond);
 
 // The input file for the command-line tools, removed at exit.
 struct TempFile {

@@ -1,9 +1,17 @@
 #include "io/compress.hpp"
 
+#include <libdeflate.h>
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <string>
+
+#ifdef BSONPIPE_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 namespace bsonpipe::io {
 
@@ -39,41 +47,61 @@ namespace {
 
 constexpr std::size_t kOutChunk = 256 * 1024;
 
-Status zerr(const char* what, int rc, const z_stream& zs, std::int64_t offset = -1) {
-  std::string msg = std::string(what) + ": " + (zs.msg ? zs.msg : zError(rc));
-  return {ErrorCode::kIo, msg, offset};
+
+// The member layout written by GzipCompressor: a gzip header with FEXTRA and one "BP" subfield
+// (member size, raw size), raw deflate data, CRC-32 and ISIZE. Every field is fixed (MTIME 0,
+// OS 3), so a member is a function of its raw bytes and the level.
+constexpr std::size_t kBpHeader = 24;
+constexpr std::size_t kGzipTrailer = 8;
+// Largest member or raw size taken from a size field: far above any block size, and it bounds
+// what a corrupt field can make the reader allocate.
+constexpr std::uint32_t kMaxWholeMember = 1u << 30;
+
+void put_le32(std::uint8_t* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+std::uint32_t get_le32(const std::uint8_t* p) {
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
 }
 
 class GzipCompressor final : public BlockCompressor {
  public:
-  explicit GzipCompressor(int level) {
-    std::memset(&zs_, 0, sizeof zs_);
-    // windowBits 15 + 16: write a gzip header and trailer around each member.
-    ok_ = deflateInit2(&zs_, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
-  }
-  ~GzipCompressor() override {
-    if (ok_) deflateEnd(&zs_);
-  }
+  // libdeflate levels 1-9 match zlib's in speed/ratio intent (6 the default); 0 stores.
+  explicit GzipCompressor(int level) : c_(libdeflate_alloc_compressor(level < 0 ? 6 : level > 12 ? 12 : level)) {}
+  ~GzipCompressor() override { libdeflate_free_compressor(c_); }
   Status compress(ByteSpan in, Bytes& out) override {
-    if (!ok_) return {ErrorCode::kInternal, "gzip: deflateInit2 failed"};
-    deflateReset(&zs_);
-    // Into the reused scratch (zero-filled once, not per block), then only the result is kept.
-    std::size_t bound = deflateBound(&zs_, in.size());
-    if (scratch_.size() < bound) scratch_.resize(bound);
-    zs_.next_in = const_cast<Bytef*>(in.data());
-    zs_.avail_in = static_cast<uInt>(in.size());
-    zs_.next_out = scratch_.data();
-    zs_.avail_out = static_cast<uInt>(bound);
-    int rc = deflate(&zs_, Z_FINISH);
-    if (rc != Z_STREAM_END) return zerr("gzip compression failed", rc, zs_);
-    out.insert(out.end(), scratch_.data(), scratch_.data() + (bound - zs_.avail_out));
+    if (c_ == nullptr) return {ErrorCode::kInternal, "gzip: cannot allocate a libdeflate compressor"};
+    std::size_t bound = libdeflate_deflate_compress_bound(c_, in.size());
+    if (in.size() > kMaxWholeMember) {
+      // Too large for the size field: a plain member (never happens with dump-sized blocks).
+      std::size_t gz_bound = libdeflate_gzip_compress_bound(c_, in.size());
+      std::size_t at = out.size();
+      out.resize(at + gz_bound);
+      std::size_t n = libdeflate_gzip_compress(c_, in.data(), in.size(), out.data() + at, gz_bound);
+      out.resize(at + n);
+      if (n == 0) return {ErrorCode::kInternal, "gzip compression failed"};
+      return {};
+    }
+    // Into the reused scratch (its pages stay mapped), then only the member is appended.
+    if (scratch_.size() < kBpHeader + bound + kGzipTrailer) scratch_.resize(kBpHeader + bound + kGzipTrailer);
+    std::uint8_t* m = scratch_.data();
+    std::size_t n = libdeflate_deflate_compress(c_, in.data(), in.size(), m + kBpHeader, bound);
+    if (n == 0) return {ErrorCode::kInternal, "gzip compression failed"};
+    const std::size_t member = kBpHeader + n + kGzipTrailer;
+    static constexpr std::uint8_t kHead[16] = {0x1F, 0x8B, 8, 4, 0, 0, 0, 0, 0, 3, 12, 0, 'B', 'P', 8, 0};
+    std::memcpy(m, kHead, sizeof kHead);
+    put_le32(m + 16, static_cast<std::uint32_t>(member));
+    put_le32(m + 20, static_cast<std::uint32_t>(in.size()));
+    std::uint8_t* t = m + kBpHeader + n;
+    put_le32(t, libdeflate_crc32(0, in.data(), in.size()));
+    put_le32(t + 4, static_cast<std::uint32_t>(in.size()));
+    out.insert(out.end(), m, m + member);
     return {};
   }
 
  private:
-  z_stream zs_;
+  libdeflate_compressor* c_;
   Bytes scratch_;
-  bool ok_ = false;
 };
 
 class ZstdCompressor final : public BlockCompressor {
@@ -103,58 +131,243 @@ class IdentityCompressor final : public BlockCompressor {
   }
 };
 
-class GzipDecompressor final : public StreamDecompressor {
+// A streaming inflater for one gzip member at a time (header, deflate data, trailer checked).
+class MemberInflater {
  public:
-  GzipDecompressor() {
+  enum class Step : std::uint8_t { kNeedInput, kMemberEnd, kError };
+  virtual ~MemberInflater() = default;
+  virtual void start_member() = 0;
+  // Consumes input from in/n (both advanced), appending output to `out`, until the input is used
+  // up (kNeedInput) or the member ends (kMemberEnd; what follows it is left in in/n).
+  virtual Step inflate(const std::uint8_t*& in, std::size_t& n, Bytes& out, std::string& error) = 0;
+};
+
+class ZlibInflater final : public MemberInflater {
+ public:
+  ZlibInflater() {
     std::memset(&zs_, 0, sizeof zs_);
     ok_ = inflateInit2(&zs_, 15 + 16) == Z_OK;
   }
-  ~GzipDecompressor() override {
+  ~ZlibInflater() override {
     if (ok_) inflateEnd(&zs_);
   }
-  Status feed(ByteSpan in, Bytes& out) override {
-    if (!ok_) return {ErrorCode::kInternal, "gzip: inflateInit2 failed"};
-    zs_.next_in = const_cast<Bytef*>(in.data());
-    zs_.avail_in = static_cast<uInt>(in.size());
-    while (zs_.avail_in > 0) {
-      if (!in_member_) {
-        // Between members: a new member must start with the gzip magic.
-        if (zs_.avail_in < 2 || zs_.next_in[0] != 0x1F || zs_.next_in[1] != 0x8B) {
-          if (zs_.avail_in == 1 && zs_.next_in[0] == 0x1F) {
-            // Member header split across feeds: let inflate buffer it.
-          } else {
-            return {ErrorCode::kIo, "gzip: data after the end of a member is not another gzip member", consumed_};
-          }
-        }
-        inflateReset(&zs_);
-        in_member_ = true;
-      }
+  void start_member() override { inflateReset(&zs_); }
+  Step inflate(const std::uint8_t*& in, std::size_t& n, Bytes& out, std::string& error) override {
+    if (!ok_) {
+      error = "inflateInit2 failed";
+      return Step::kError;
+    }
+    while (n > 0) {
+      const uInt avail = static_cast<uInt>(std::min<std::size_t>(n, std::numeric_limits<uInt>::max()));
+      zs_.next_in = const_cast<Bytef*>(in);
+      zs_.avail_in = avail;
       zs_.next_out = scratch_.data();
       zs_.avail_out = static_cast<uInt>(scratch_.size());
-      uInt before = zs_.avail_in;
-      int rc = inflate(&zs_, Z_NO_FLUSH);
+      int rc = ::inflate(&zs_, Z_NO_FLUSH);
       out.insert(out.end(), scratch_.data(), scratch_.data() + (scratch_.size() - zs_.avail_out));
-      consumed_ += before - zs_.avail_in;
-      if (rc == Z_STREAM_END) {
-        in_member_ = false;
-      } else if (rc == Z_BUF_ERROR) {
-        if (zs_.avail_in == 0) break;  // needs more input
-      } else if (rc != Z_OK) {
-        return zerr("gzip: corrupt data", rc, zs_, consumed_);
+      in += avail - zs_.avail_in;
+      n -= avail - zs_.avail_in;
+      if (rc == Z_STREAM_END) return Step::kMemberEnd;
+      if (rc == Z_BUF_ERROR && zs_.avail_in == 0) break;
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        error = zs_.msg ? zs_.msg : zError(rc);
+        return Step::kError;
       }
     }
-    return {};
-  }
-  Status finish() override {
-    if (in_member_) return {ErrorCode::kIo, "gzip: stream truncated inside a member", consumed_};
-    return {};
+    return Step::kNeedInput;
   }
 
  private:
   z_stream zs_;
-  Bytes scratch_ = Bytes(kOutChunk);  // inflate's output, appended to the caller's buffer
+  Bytes scratch_ = Bytes(kOutChunk);
   bool ok_ = false;
-  bool in_member_ = false;
+};
+
+#ifdef BSONPIPE_HAVE_ISAL
+class IsalInflater final : public MemberInflater {
+ public:
+  IsalInflater() { isal_inflate_init(&st_); }
+  void start_member() override {
+    isal_inflate_reset(&st_);
+    st_.crc_flag = ISAL_GZIP;  // parses the header, checks CRC-32 and ISIZE
+  }
+  Step inflate(const std::uint8_t*& in, std::size_t& n, Bytes& out, std::string& error) override {
+    while (true) {
+      const std::uint32_t avail = static_cast<std::uint32_t>(std::min<std::size_t>(n, 1u << 30));
+      st_.next_in = const_cast<std::uint8_t*>(in);
+      st_.avail_in = avail;
+      st_.next_out = scratch_.data();
+      st_.avail_out = static_cast<std::uint32_t>(scratch_.size());
+      int rc = isal_inflate(&st_);
+      out.insert(out.end(), scratch_.data(), st_.next_out);
+      in += avail - st_.avail_in;
+      n -= avail - st_.avail_in;
+      if (rc < 0) {
+        error = rc == ISAL_INCORRECT_CHECKSUM ? "incorrect data check"
+                : rc == ISAL_INVALID_WRAPPER  ? "incorrect header"
+                                              : "invalid deflate data (" + std::to_string(rc) + ")";
+        return Step::kError;
+      }
+      if (st_.block_state == ISAL_BLOCK_FINISH) return Step::kMemberEnd;
+      if (st_.avail_out == 0) continue;  // output full: go on
+      if (n == 0) return Step::kNeedInput;  // all input taken (the state may hold some of it)
+      if (avail == st_.avail_in && st_.next_out == scratch_.data()) {
+        error = "the decoder made no progress";
+        return Step::kError;
+      }
+    }
+  }
+
+ private:
+  inflate_state st_;
+  Bytes scratch_ = Bytes(kOutChunk);
+};
+#endif
+
+std::unique_ptr<MemberInflater> make_inflater(GzipInflater which) {
+#ifdef BSONPIPE_HAVE_ISAL
+  if (which != GzipInflater::kZlib) return std::make_unique<IsalInflater>();
+#else
+  (void)which;
+#endif
+  return std::make_unique<ZlibInflater>();
+}
+
+// Decodes any sequence of gzip members. At each member start the first bytes are gathered until
+// the header tells whether it carries the "BP" size field: such a member is gathered whole
+// (or used in place) and decoded with libdeflate in one call; any other member is streamed.
+class GzipDecompressor final : public StreamDecompressor {
+ public:
+  GzipDecompressor(GzipInflater which, bool whole_members)
+      : stream_(make_inflater(which)), d_(libdeflate_alloc_decompressor()), whole_members_(whole_members) {}
+  ~GzipDecompressor() override { libdeflate_free_decompressor(d_); }
+
+  Status feed(ByteSpan in, Bytes& out) override {
+    const std::uint8_t* p = in.data();
+    std::size_t n = in.size();
+    while (n > 0) {
+      switch (state_) {
+        case State::kHeader:
+          if (Status s = probe(p, n, out); !s) return s;
+          break;
+        case State::kWhole: {
+          std::size_t take = std::min(n, member_size_ - buf_.size());
+          if (buf_.empty() && take == member_size_) {  // the whole member is in this feed: no copy
+            if (Status s = decode_whole(ByteSpan(p, take), out); !s) return s;
+          } else {
+            buf_.insert(buf_.end(), p, p + take);
+            if (buf_.size() == member_size_) {
+              if (Status s = decode_whole(buf_, out); !s) return s;
+              buf_.clear();
+            }
+          }
+          p += take;
+          n -= take;
+          break;
+        }
+        case State::kStream: {
+          std::size_t before = n;
+          std::string error;
+          auto step = stream_->inflate(p, n, out, error);
+          consumed_ += static_cast<std::int64_t>(before - n);
+          if (step == MemberInflater::Step::kError) return {ErrorCode::kIo, "gzip: corrupt data: " + error, consumed_};
+          if (step == MemberInflater::Step::kMemberEnd) state_ = State::kHeader;
+          break;
+        }
+      }
+    }
+    return {};
+  }
+
+  Status finish() override {
+    if (state_ != State::kHeader || !buf_.empty())
+      return {ErrorCode::kIo, "gzip: stream truncated inside a member", consumed_ + static_cast<std::int64_t>(buf_.size())};
+    return {};
+  }
+
+ private:
+  enum class State : std::uint8_t { kHeader, kWhole, kStream };
+
+  // Gathers header bytes into buf_ until the member's kind is known (never more bytes than any
+  // valid member of that kind has, so a stream never ends inside the probe unless truncated).
+  Status probe(const std::uint8_t*& p, std::size_t& n, Bytes& out) {
+    auto need = [&](std::size_t k) {
+      while (buf_.size() < k && n > 0) {
+        buf_.push_back(*p++);
+        --n;
+      }
+      return buf_.size() >= k;
+    };
+    if (!need(2)) return check_magic();
+    if (Status s = check_magic(); !s) return s;
+    bool whole = false;
+    if (whole_members_ && need(4)) {
+      if ((buf_[3] & 4) == 0) return start_stream(out);  // no FEXTRA: not ours
+      if (!need(12)) return {};
+      if (buf_[10] != 12 || buf_[11] != 0) return start_stream(out);
+      if (!need(kBpHeader)) return {};
+      whole = buf_[2] == 8 && buf_[3] == 4 && buf_[12] == 'B' && buf_[13] == 'P' && buf_[14] == 8 && buf_[15] == 0;
+    } else if (whole_members_) {
+      return {};
+    }
+    if (!whole) return start_stream(out);
+    member_size_ = get_le32(buf_.data() + 16);
+    raw_size_ = get_le32(buf_.data() + 20);
+    if (member_size_ < kBpHeader + 2 + kGzipTrailer || member_size_ > kMaxWholeMember || raw_size_ > kMaxWholeMember ||
+        raw_size_ / 1032 > member_size_)
+      return {ErrorCode::kIo, "gzip: corrupt member size field", consumed_};
+    state_ = State::kWhole;
+    return {};
+  }
+
+  Status check_magic() const {
+    if ((!buf_.empty() && buf_[0] != 0x1F) || (buf_.size() >= 2 && buf_[1] != 0x8B))
+      return {ErrorCode::kIo, "gzip: data after the end of a member is not another gzip member", consumed_};
+    return {};
+  }
+
+  // Hands the gathered header bytes to the streaming inflater; the rest of the input follows.
+  Status start_stream(Bytes& out) {
+    stream_->start_member();
+    state_ = State::kStream;
+    const std::uint8_t* hp = buf_.data();
+    std::size_t hn = buf_.size();
+    std::string error;
+    auto step = stream_->inflate(hp, hn, out, error);
+    if (step == MemberInflater::Step::kError) return {ErrorCode::kIo, "gzip: corrupt data: " + error, consumed_};
+    // A member cannot end within the few header bytes probed.
+    if (step == MemberInflater::Step::kMemberEnd || hn != 0)
+      return {ErrorCode::kIo, "gzip: corrupt member header", consumed_};
+    consumed_ += static_cast<std::int64_t>(buf_.size());
+    buf_.clear();
+    return {};
+  }
+
+  Status decode_whole(ByteSpan m, Bytes& out) {
+    const std::size_t deflate_len = m.size() - kBpHeader - kGzipTrailer;
+    const std::uint8_t* trailer = m.data() + m.size() - kGzipTrailer;
+    const std::size_t at = out.size();
+    out.resize(at + raw_size_);
+    std::size_t used = 0;
+    auto rc = libdeflate_deflate_decompress_ex(d_, m.data() + kBpHeader, deflate_len, out.data() + at, raw_size_,
+                                               &used, nullptr);
+    if (rc != LIBDEFLATE_SUCCESS || used != deflate_len || get_le32(trailer + 4) != raw_size_ ||
+        get_le32(trailer) != libdeflate_crc32(0, out.data() + at, raw_size_)) {
+      out.resize(at);
+      return {ErrorCode::kIo, "gzip: corrupt data in a member", consumed_};
+    }
+    consumed_ += static_cast<std::int64_t>(m.size());
+    state_ = State::kHeader;
+    return {};
+  }
+
+  std::unique_ptr<MemberInflater> stream_;
+  libdeflate_decompressor* d_;
+  bool whole_members_;
+  State state_ = State::kHeader;
+  Bytes buf_;  // header bytes being probed, or a whole member being gathered
+  std::size_t member_size_ = 0;
+  std::uint32_t raw_size_ = 0;
   std::int64_t consumed_ = 0;
 };
 
@@ -225,11 +438,41 @@ std::unique_ptr<BlockCompressor> BlockCompressor::create(Codec codec, int level)
 
 std::unique_ptr<StreamDecompressor> StreamDecompressor::create(Codec codec) {
   switch (codec) {
-    case Codec::kGzip: return std::make_unique<GzipDecompressor>();
+    case Codec::kGzip: {
+      // Benchmark knob (bench/ab_dump_restore.sh): "zlib" reads every member with zlib's
+      // streaming inflater, as before libdeflate and ISA-L; "isal" streams every member with ISA-L.
+      const char* env = std::getenv("BSONPIPE_GZIP_INFLATER");
+      const std::string_view knob = env ? env : "";
+      if (knob == "zlib") return std::make_unique<GzipDecompressor>(GzipInflater::kZlib, false);
+      if (knob == "isal") return std::make_unique<GzipDecompressor>(GzipInflater::kIsal, false);
+      return std::make_unique<GzipDecompressor>(GzipInflater::kAuto, true);
+    }
     case Codec::kZstd: return std::make_unique<ZstdDecompressor>();
     case Codec::kNone: break;
   }
   return std::make_unique<IdentityDecompressor>();
+}
+
+bool gzip_inflater_available(GzipInflater which) {
+#ifdef BSONPIPE_HAVE_ISAL
+  (void)which;
+  return true;
+#else
+  return which != GzipInflater::kIsal;
+#endif
+}
+
+std::string_view gzip_inflater_name(GzipInflater which) {
+#ifdef BSONPIPE_HAVE_ISAL
+  if (which != GzipInflater::kZlib) return "isa-l";
+#else
+  (void)which;
+#endif
+  return "zlib";
+}
+
+std::unique_ptr<StreamDecompressor> create_gzip_decompressor(GzipInflater which, bool whole_members) {
+  return std::make_unique<GzipDecompressor>(which, whole_members);
 }
 
 }  // namespace bsonpipe::io

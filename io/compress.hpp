@@ -1,6 +1,12 @@
 // Block compression for parallel output (each block becomes a self-contained gzip member or zstd
 // frame, so concatenated blocks form one valid stream, as pigz does) and streaming decompression
 // of such streams (any number of members/frames).
+//
+// gzip members are written with libdeflate's whole-buffer compressor and carry their own sizes in
+// a gzip extra subfield ("BP", like BGZF's "BC"): member size and raw size, both u32 LE. Stock
+// readers skip the field; our reader uses it to decode a whole member with libdeflate in one call.
+// Members without it (stock gzip, mongodump) go through a streaming inflater (ISA-L when built
+// with it, else zlib).
 #pragma once
 
 #include <memory>
@@ -42,7 +48,17 @@ class StreamDecompressor {
   virtual Status feed(ByteSpan in, Bytes& out) = 0;
   // Called at end of input: fails if the stream stopped inside a member/frame (truncation).
   virtual Status finish() = 0;
+  // For gzip, the environment variable BSONPIPE_GZIP_INFLATER=zlib|isal (benchmarks only) streams
+  // every member with that inflater instead of the default choice.
   static std::unique_ptr<StreamDecompressor> create(Codec codec);
 };
+
+// The streaming inflater for gzip members without a size field. kAuto: the fastest one built in.
+enum class GzipInflater : std::uint8_t { kAuto, kZlib, kIsal };
+bool gzip_inflater_available(GzipInflater which);
+std::string_view gzip_inflater_name(GzipInflater which);  // kAuto: the one it stands for
+// A gzip StreamDecompressor with a chosen streaming inflater (tests and benchmarks); members that
+// carry the size field are decoded whole with libdeflate unless `whole_members` is false.
+std::unique_ptr<StreamDecompressor> create_gzip_decompressor(GzipInflater which, bool whole_members = true);
 
 }  // namespace bsonpipe::io
