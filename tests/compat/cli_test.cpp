@@ -108,6 +108,20 @@ TEST_F(Cli, RestoreWithADatabaseOfADumpRootSaysWhatItSkipped) {
   EXPECT_EQ(count(target.uri(), "shop", "orders"), 0u);
 }
 
+// mongorestore with --db and --collection wants a .bson file: a directory is an error
+// (mongorestore/filepath.go, CreateIntentForCollection), not a run that restores nothing.
+TEST_F(Cli, RestoreDbAndCollectionOfADirectoryIsAnError) {
+  test::MiniMongod target;
+  for (const char* coll : {"items", "no_such_collection"}) {
+    auto r =
+        bsonpipe({"restore", "--uri", target.uri() + "shop", "--collection", coll, (full_dump() / "shop").string()});
+    EXPECT_EQ(r.exit_code, 1) << show(r);
+    EXPECT_NE(r.err.find("is a directory, not a bson file"), std::string::npos) << show(r);
+    EXPECT_EQ(r.err.find("restored successfully"), std::string::npos) << show(r);
+  }
+  EXPECT_EQ(count(target.uri(), "shop", "items"), 0u);
+}
+
 // ---- go-flags parsing ---------------------------------------------------------------------------
 
 TEST_F(Cli, ArchiveAloneIsStdoutArchiveEqualsIsAFileArchiveSpaceIsPositional) {

@@ -160,6 +160,11 @@ int run(RestoreFlags& f) {
       return fail("restore", "--resume and --journal need a file, not standard input");
   }
   if (!o.archive && path.empty()) path = "dump";  // mongorestore's default
+  // --db with --collection names one .bson file (mongorestore's CreateIntentForCollection).
+  std::error_code dir_ec;
+  if (!o.archive && !catalog_entry && !o.plan.db.empty() && !o.plan.collection.empty() && path != "-" &&
+      std::filesystem::is_directory(path, dir_ec))
+    return fail("restore", "error scanning filesystem: file `" + path + "` is a directory, not a bson file");
   if (!path.empty() && o.archive)
     // mongorestore reads --archive's value (standard input without '=') and ignores the dump
     // path: "--archive FILE" would read standard input. Refused rather than guessed.
