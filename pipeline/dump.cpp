@@ -21,6 +21,7 @@
 #include "pipeline/namespaces.hpp"
 #include "pipeline/ordered_writer.hpp"
 #include "pipeline/range_stream.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/users_roles.hpp"
 #include "pipeline/version.hpp"
 
@@ -165,7 +166,9 @@ class Dumper {
         errors_(o.interrupt),
         progress_("dump", o.progress),
         pool_(o.compress_threads > 0 ? o.compress_threads
-                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
+                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
+    if (o.rate_limit_mbps > 0) rate_ = std::make_unique<RateLimiter>(o.rate_limit_mbps * 1e6);
+  }
 
   Result<DumpSummary> run();
 
@@ -200,6 +203,7 @@ class Dumper {
   ErrorHolder errors_;
   Progress progress_;
   CompressionPool pool_;
+  std::unique_ptr<RateLimiter> rate_;  // --rate-limit, shared by every reader
   io::Uri uri_;
   io::ReadPreferenceMode read_mode_ = io::ReadPreferenceMode::kPrimary;
   std::string server_version_;
@@ -581,6 +585,8 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
     raw += bytes;
     c.progress->documents.fetch_add(batch.size(), std::memory_order_relaxed);
     c.progress->bytes.fetch_add(bytes, std::memory_order_relaxed);
+    if (rate_)
+      if (Status s = rate_->acquire(bytes, &errors_); !s) return s;
     if (out) return out->stream->write(job.index, batch);
     for (ByteSpan d : batch) block.insert(block.end(), d.begin(), d.end());
     block_docs += batch.size();
@@ -930,6 +936,7 @@ Result<DumpSummary> Dumper::run() {
   if (Status s = check_dump_users_and_roles(opts_); !s) return s;  // pipeline/users_roles.hpp
   if (!opts_.collection.empty() && opts_.db.empty())
     return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
+  if (opts_.rate_limit_mbps < 0) return Status(ErrorCode::kInvalidArgument, "--rate-limit must be a positive MB/s");
   if (opts_.document_sink && opts_.target != DumpTarget::kArchive)
     return Status(ErrorCode::kInvalidArgument, "a document sink takes an archive dump");
 

@@ -151,6 +151,8 @@ void add_copy_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--readers", o.dump.readers, "parallel cursors (by _id range) per large source collection")
       ->capture_default_str();
+  cmd->add_option("--rate-limit", o.dump.rate_limit_mbps, "most MB/s of raw BSON read from the source (0 = none)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--split-threshold", o.dump.split_min_bytes,
                   "source collections of at least this many bytes are read in _id ranges")
       ->capture_default_str();

@@ -135,6 +135,8 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--split-threshold", o.split_min_bytes,
                   "collections of at least this many bytes are split into _id ranges (default 64 MiB)");
   cmd->add_option("--compress-threads", o.compress_threads, "compression threads (default: hardware threads)");
+  cmd->add_option("--rate-limit", o.rate_limit_mbps, "most MB/s of raw BSON read, all cursors together (0 = none)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batchSize", o.batch_size, "documents per find/getMore batch (default: ~1 MiB of documents)");
   cmd->add_option("--retries", o.retries,
                   "after a network error or a primary change, resume a read from its last _id up to N times in a "

@@ -321,6 +321,8 @@ void add_restore_command(CLI::App& app, int& exit_code) {
                   "insertion workers (connections) per collection; 4 is a good start")
       ->capture_default_str();
   cmd->add_option("--batchSize", o.batch_size, "documents per insert (0 = the server's maxWriteBatchSize)");
+  cmd->add_option("--rate-limit", o.rate_limit_mbps, "most MB/s of raw BSON inserted, all workers together (0 = none)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--stopOnError", o.stop_on_error, "stop at the first write error (duplicates included)");
   cmd->add_option("--retries", o.retries,
                   "send a batch again after a network error or a primary change, up to N times in a row (default 5)");
