@@ -153,6 +153,18 @@ TEST_F(Cli, ArchiveAloneIsStdoutArchiveEqualsIsAFileArchiveSpaceIsPositional) {
   EXPECT_EQ(count(target.uri(), "crm", "people"), 11u);
 }
 
+// mongorestore --archive=DIR reads DIR/archive (DIR/archive.gz with --gzip): mongorestore.go,
+// getArchiveReader.
+TEST_F(Cli, RestoreArchiveDirectoryReadsItsArchiveFile) {
+  fs::path tmp = dir("archive_dir");
+  auto d = bsonpipe({"dump", "--uri", uri(), "--db", "crm", "--archive=" + (tmp / "archive").string(), "--quiet"});
+  ASSERT_EQ(d.exit_code, 0) << show(d);
+  test::MiniMongod target;
+  auto r = bsonpipe({"restore", "--uri", target.uri(), "--archive=" + tmp.string()});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_EQ(count(target.uri(), "crm", "people"), 11u);
+}
+
 TEST_F(Cli, ShortFormsAndEqualsFormsAsGoFlags) {
   fs::path tmp = dir("short_forms");
   for (const std::vector<std::string>& form : {

@@ -140,6 +140,10 @@ int run(RestoreFlags& f) {
     return fail("restore", "--id needs --catalog ROOT");
   }
   o.archive = f.archive_opt->count() > 0;
+  // --archive=DIR reads DIR/archive (DIR/archive.gz with --gzip), as mongorestore does.
+  if (std::error_code ec; o.archive && !o.archive_path.empty() && o.archive_path != "-" &&
+                          std::filesystem::is_directory(o.archive_path, ec))
+    o.archive_path = (std::filesystem::path(o.archive_path) / (o.gzip ? "archive.gz" : "archive")).string();
   if (!f.positional.empty() && !f.dir.empty())
     return usage_error("restore",
                        "error parsing command line options: error parsing positional arguments: cannot use both --dir "
