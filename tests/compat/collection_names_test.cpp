@@ -192,6 +192,28 @@ TEST_F(CollectionNames, ArchiveCarriesNamesVerbatimAndRestoresEveryName) {
   restore_and_compare({"--archive=" + file.string()});
 }
 
+// A server that lists a name no server accepts ("a$b": minimongod's --generate with no documents
+// bypasses its own checks, as an old or lax server might): the dump leaves that one out with a
+// line naming it (mongodump skips '$' names too) and dumps the rest, in both layouts.
+TEST(CollectionNameDump, NameNoServerAcceptsIsSkippedAndTheRestDumped) {
+  test::MiniMongod server({"--generate", "lax.a$b:0:10", "--generate", "lax.ok:3:40"});
+  const fs::path out = test::temp_dir("names_lax");
+  auto r = test::bsonpipe({"dump", "--uri", server.uri(), "--out", out.string()});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("lax.a$b"), std::string::npos) << show(r);
+  EXPECT_EQ(files_in(out / "lax"), (std::set<std::string>{"ok.bson", "ok.metadata.json"}));
+  const fs::path file = out / "lax.archive";
+  r = test::bsonpipe({"dump", "--uri", server.uri(), "--db", "lax", "--archive=" + file.string()});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  Bytes raw = test::read_file(file);
+  formats::archive::Reader reader(formats::archive::span_source(raw));
+  auto prelude = reader.read_prelude();
+  ASSERT_TRUE(prelude.is_ok()) << prelude.status().to_string();
+  std::set<std::string> names;
+  for (auto& e : (*prelude)->collections) names.insert(e.ns());
+  EXPECT_EQ(names, (std::set<std::string>{"lax.ok"}));
+}
+
 // A dump directory written by hand with mongodump's file names, each .bson alone (no metadata),
 // except the truncated one whose name only its metadata's collectionName holds.
 TEST(CollectionNameFiles, RestoresMongodumpEscapedFileNames) {

@@ -116,8 +116,8 @@ std::vector<StemCase> stem_cases() {
        kRestoreTestPrefix + "LongCollectionNameConsistingOfE%24xFO0VquRn7cg3QooSZD5sglTddU"},
       // specialCharactersCollectionName and the testdata/specialcharacter fixture
       {"mongorestore/mongorestore_test.go (specialCharactersCollectionName)", "caf\xC3\xA9s", "caf%C3%A9s"},
-      // the db-specific files of --dumpDbUsersAndRoles (mongodump/prepare.go,
-      // mongorestore/filepath.go: "%24 (i.e. $ symbol)" prefixed, never truncated)
+      // the db-specific files of --dumpDbUsersAndRoles as url.QueryEscape names them
+      // (mongorestore/filepath.go: "%24 (i.e. $ symbol)" prefixed, never truncated)
       {"mongorestore/filepath.go ($admin.system.users)", "$admin.system.users", "%24admin.system.users"},
       {"mongorestore/filepath.go ($admin.system.roles)", "$admin.system.roles", "%24admin.system.roles"},
       {"mongorestore/filepath.go ($admin.system.version)", "$admin.system.version", "%24admin.system.version"},
@@ -270,6 +270,9 @@ TEST(DumpLayout, FileNamesSplitAndPathsStayInside) {
   EXPECT_EQ(*collection_from_stem("a%2fb"), "a/b");  // Go accepts lower-case hex
   EXPECT_EQ(*collection_from_stem("%00"), std::string(1, '\0'));
   EXPECT_EQ(*collection_from_stem("%24admin.system.users"), "$admin.system.users");
+  // mongodump/prepare.go writes those three files unescaped ("$admin.system.users.bson"); both
+  // spellings decode to the same name, as url.QueryUnescape leaves '$' alone.
+  EXPECT_EQ(*collection_from_stem("$admin.system.users"), "$admin.system.users");
   // Every name maps back to itself.
   std::string accents;
   for (int i = 0; i < 120; ++i) accents += "é";
