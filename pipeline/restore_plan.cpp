@@ -324,7 +324,10 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
     return Status{ErrorCode::kInvalidArgument, "--collection needs --db (or use --nsInclude)"};
 
   if (!opts.db.empty()) {
-    if (auto s = scan_database_dir(input, opts.db, *open_mapper, opts, plan); !s) return s;
+    // A database folder alone: --db's `<db>.*` joins the includes (so every name of the folder is
+    // included, whatever --nsInclude says), as mongorestore's CreateIntentsForDB.
+    const NamespaceMapper& folder_mapper = opts.collection.empty() ? *mapper : *open_mapper;
+    if (auto s = scan_database_dir(input, opts.db, folder_mapper, opts, plan); !s) return s;
     if (!opts.collection.empty()) {
       std::erase_if(plan.targets, [&](const RestoreTarget& t) { return t.source_collection != opts.collection; });
     }

@@ -159,6 +159,20 @@ TEST_F(NsRenameTest, DbJoinsTheIncludesOfAnArchiveRestore) {
   EXPECT_TRUE(names(*c, "c").empty());
 }
 
+TEST_F(NsRenameTest, DbOfAFolderIncludesTheWholeFolder) {
+  // mongorestore.go: --db adds `<db>.*` to the includes, and a database folder holds nothing
+  // else, so a narrower --nsInclude keeps nothing out there; --nsExclude and renames still apply.
+  make_source({{"shop.a", 1}, {"shop.b", 2}, {"shop.c", 1}});
+  fs::path dump = dump_dir("db_folder");
+  auto r = bsonpipe({"restore", "--uri", target_.uri(), "--db", "shop", "--nsInclude", "shop.a", "--nsExclude",
+                     "shop.c", "--nsFrom", "shop.*", "--nsTo", "shop2.*", (dump / "shop").string()});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  auto c = connect(target_.uri());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(names(*c, "shop2"), (std::vector<std::string>{"a", "b"})) << show(r);
+  EXPECT_TRUE(names(*c, "shop").empty());
+}
+
 TEST_F(NsRenameTest, AnEscapedStarIsALiteralStar) {
   make_source({{"shop.a*b", 2}, {"shop.axb", 1}});
   fs::path dump = dump_dir("escaped_star");
