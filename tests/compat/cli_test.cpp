@@ -342,4 +342,44 @@ TEST(CliConfig, PasswordAndUriFromTheConfigFileCommandLineWins) {
 }
 
 }  // namespace
+// ---- the authentication database ------------------------------------------------------------
+
+// mongo-tools authenticates against --db when neither --authenticationDatabase nor an authSource
+// says otherwise (options.go, GetAuthenticationDatabase): a user of database `sec` logs in with
+// `-u ... --db sec`, and a user of `admin` then needs --authenticationDatabase admin.
+TEST(CliAuthDatabase, DbIsTheAuthenticationDatabaseByDefault) {
+  test::MiniMongod server({"--user", kUser, "--password", kPassword, "--generate", "sec.c:5:64"});
+  std::string hp = "127.0.0.1:" + std::to_string(server.port());
+  {
+    auto c = test::connect("mongodb://" + std::string(kUser) + ":" + kPassword + "@" + hp + "/?authSource=admin");
+    ASSERT_TRUE(c);
+    formats::Builder b;
+    b.append_string("createUser", "secuser").append_string("pwd", "secPw-1").open_array("roles");
+    b.open_document("0").append_string("role", "readWrite").append_string("db", "sec").close();
+    b.close();
+    formats::Bytes cmd = b.finish();
+    auto r = io::run_command(*c, "sec", formats::DocView(cmd));
+    ASSERT_TRUE(r.is_ok()) << r.error().to_string();
+  }
+  fs::path tmp = test::temp_dir("cli_authdb");
+  // A user of `sec`, authenticated against --db.
+  auto r = bsonpipe({"dump", "--host", hp, "-u", "secuser", "-p", "secPw-1", "--db", "sec", "-o",
+                     (tmp / "a").string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_TRUE(fs::exists(tmp / "a" / "sec" / "c.bson"));
+  // A user of `admin` is not found in `sec` ...
+  r = bsonpipe({"dump", "--host", hp, "-u", kUser, "-p", kPassword, "--db", "sec", "-o", (tmp / "b").string(),
+                "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << show(r);
+  EXPECT_FALSE(fs::exists(tmp / "b"));
+  // ... unless --authenticationDatabase (or the URI's authSource) names it.
+  r = bsonpipe({"dump", "--host", hp, "-u", kUser, "-p", kPassword, "--authenticationDatabase", "admin", "--db",
+                "sec", "-o", (tmp / "c").string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  r = bsonpipe({"dump", "--uri", "mongodb://" + hp + "/?authSource=admin", "-u", kUser, "-p", kPassword, "--db",
+                "sec", "-o", (tmp / "d").string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_TRUE(fs::exists(tmp / "d" / "sec" / "c.bson"));
+}
+
 }  // namespace bsonpipe

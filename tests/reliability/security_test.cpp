@@ -64,7 +64,7 @@ test::MiniMongod* AuthServer::server_ = nullptr;
 TEST_F(AuthServer, PasswordFromUriFlagAndEnvironment) {
   fs::path tmp = test::temp_dir("sec_sources");
   // URI
-  auto r1 = bsonpipe({"dump", "--uri", std::string("mongodb://") + kUser + ":" + kPassword + "@" + host() + "/", "--db",
+  auto r1 = bsonpipe({"dump", "--uri", std::string("mongodb://") + kUser + ":" + kPassword + "@" + host() + "/?authSource=admin", "--db",
                       "sec", "--out", (tmp / "uri").string(), "--quiet"});
   EXPECT_EQ(r1.exit_code, 0) << show(r1);
   EXPECT_TRUE(fs::exists(tmp / "uri/sec/data.bson"));
@@ -75,7 +75,7 @@ TEST_F(AuthServer, PasswordFromUriFlagAndEnvironment) {
   EXPECT_TRUE(fs::exists(tmp / "flag/sec/data.bson"));
   // $BSONPIPE_PASSWORD (stdin is not a terminal here, so no prompt)
   auto r3 = test::run_shell("BSONPIPE_PASSWORD=" + quote(kPassword) + " " + quote(test::program("bsonpipe").string()) +
-                            " dump --host " + host() + " -u " + kUser + " --db sec --out " +
+                            " dump --host " + host() + " -u " + kUser + " --authenticationDatabase admin --db sec --out " +
                             quote((tmp / "env").string()) + " --quiet </dev/null");
   EXPECT_EQ(r3.exit_code, 0) << show(r3);
   EXPECT_TRUE(fs::exists(tmp / "env/sec/data.bson"));
@@ -124,7 +124,8 @@ sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(status))
 )PY";
   auto r = test::run({"/usr/bin/python3", script.string(), kPassword, test::program("bsonpipe").string(), "dump",
-                      "--host", host(), "-u", kUser, "--db", "sec", "--out", (tmp / "out").string(), "--quiet"});
+                      "--host", host(), "-u", kUser, "--authenticationDatabase", "admin", "--db", "sec", "--out",
+                      (tmp / "out").string(), "--quiet"});
   EXPECT_EQ(r.exit_code, 0) << show(r);
   EXPECT_NE(r.out.find("Enter password for dumper:"), std::string::npos) << r.out;
   // No echo: the terminal never shows the typed password.

@@ -131,6 +131,20 @@ Result<std::string> ConnectionFlags::resolve(std::string* db) const {
   std::string u = std::move(*merged);
   auto parsed = io::parse_uri(u);
   if (!parsed) return parsed.status();
+  // As mongo-tools: without --authenticationDatabase or an authSource, a user authenticates
+  // against the database being dumped or restored (--db, or the URI's database).
+  if (db != nullptr && !db->empty() && parsed->has_credentials && parsed->auth_source.empty() &&
+      parsed->auth_mechanism != "MONGODB-X509" && parsed->database != *db) {
+    const auto hosts_end = u.find_first_of("/?", u.find("://") + 3);
+    if (hosts_end == std::string::npos)
+      u += "/?";
+    else if (u[hosts_end] == '?')
+      u.insert(hosts_end, "/");
+    u += u.back() == '?' ? "" : (u.find('?') == std::string::npos ? "?" : "&");
+    u += "authSource=" + percent_encode(*db);
+    parsed = io::parse_uri(u);
+    if (!parsed) return parsed.status();
+  }
   // A user (from -u or the URI) without a password: $BSONPIPE_PASSWORD, then the prompt when
   // standard input is a terminal (never read from stdin itself: it may carry an archive).
   if (parsed->has_credentials && parsed->password.empty() && parsed->auth_mechanism != "MONGODB-X509") {

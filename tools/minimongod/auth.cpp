@@ -62,7 +62,8 @@ Expected<Bytes> Engine::cmd_sasl_start(Ctx& ctx) {
   for (auto& c : credentials_)
     if (c.mechanism == *mech) creds = &c;
   std::optional<io::ScramCredentials> stored;  // a user of admin.system.users (users.cpp)
-  if (!auth_required() || *user != opts_.user || creds == nullptr) {
+  // The --user of the command line is a user of admin, as a real server's would be.
+  if (!auth_required() || *user != opts_.user || creds == nullptr || ctx.db != "admin") {
     stored = stored_credentials(ctx.db, *user, *mech);
     if (!stored) return auth_failed();
     creds = &*stored;

@@ -349,12 +349,12 @@ Expected<Bytes> Engine::cmd_hello(Ctx& ctx) {
   }
   if (auto mechs = get_string(ctx.cmd, "saslSupportedMechs"); mechs && auth_required()) {
     auto [udb, uname] = split_ns(*mechs);
-    if (uname == opts_.user) {
+    if (udb == "admin" && uname == opts_.user) {
       b.open_array("saslSupportedMechs").append_string("0", "SCRAM-SHA-1").append_string("1", "SCRAM-SHA-256").close();
     }
   }
   if (auto mechs = get_string(ctx.cmd, "saslSupportedMechs");
-      mechs && !(auth_required() && split_ns(*mechs).second == opts_.user)) {
+      mechs && !(auth_required() && split_ns(*mechs).first == "admin" && split_ns(*mechs).second == opts_.user)) {
     // A user stored in admin.system.users (users.cpp).
     auto [udb, uname] = split_ns(*mechs);
     auto stored = stored_mechanisms(udb, uname);
