@@ -261,6 +261,15 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
   unfiltered.collection.clear();
   auto open_mapper = NamespaceMapper::create(unfiltered);
   if (!open_mapper) return open_mapper.status();
+  // One collection's file (or stdin) goes to --db.--collection as given: mongorestore applies no
+  // include, exclude or rename there (CreateIntentForCollection).
+  PlanOptions bare = unfiltered;
+  bare.ns_include.clear();
+  bare.ns_exclude.clear();
+  bare.ns_from.clear();
+  bare.ns_to.clear();
+  auto file_mapper = NamespaceMapper::create(bare);
+  if (!file_mapper) return file_mapper.status();
 
   Plan plan;
   // "-": one collection's documents (a bare .bson stream) on standard input, as mongorestore reads
@@ -276,7 +285,7 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
     if (auto s = formats::archive::validate_namespace(t.source_db, t.source_collection); !s)
       return Status{ErrorCode::kInvalidArgument, "invalid namespace " + t.source_ns() + ": " + s.message()};
     t.data_file = input;
-    if (auto s = add_target(plan, *open_mapper, opts, std::move(t)); !s) return s;
+    if (auto s = add_target(plan, *file_mapper, opts, std::move(t)); !s) return s;
     return plan;
   }
   std::error_code ec;
@@ -316,7 +325,7 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
     t.data_file = input;
     t.compression = split->compression;
     t.data_file_size = file_size_or_zero(input);
-    if (auto s = add_target(plan, *open_mapper, opts, std::move(t)); !s) return s;
+    if (auto s = add_target(plan, *file_mapper, opts, std::move(t)); !s) return s;
     return plan;
   }
   if (!fs::is_directory(st)) return Status{ErrorCode::kInvalidArgument, input.string() + ": not a file or directory"};

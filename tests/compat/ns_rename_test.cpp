@@ -241,4 +241,22 @@ TEST(NsRenameErrors, ADifferentNumberOfStarsIsACommandLineError) {
 }
 
 }  // namespace
+// One collection's .bson file goes where --db/--collection (or its name) say: mongorestore applies
+// no include, exclude or rename to it (mongorestore/filepath.go, CreateIntentForCollection).
+TEST_F(NsRenameTest, ASingleBsonFileIgnoresIncludesExcludesAndRenames) {
+  make_source({{"shop.items", 3}});
+  fs::path dump = dump_dir("single_file");
+  const std::string file = (dump / "shop" / "items.bson").string();
+  auto r = bsonpipe({"restore", "--uri", target_.uri(), "--db", "shop", "--collection", "items", "--nsFrom", "shop.*",
+                     "--nsTo", "elsewhere.*", file});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  r = bsonpipe({"restore", "--uri", target_.uri(), "--db", "kept", "--nsExclude", "kept.*", file});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  auto c = connect(target_.uri());
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(names(*c, "elsewhere").empty());
+  expect_same(*c, "shop", "items", "shop", "items");
+  expect_same(*c, "kept", "items", "shop", "items");
+}
+
 }  // namespace bsonpipe
