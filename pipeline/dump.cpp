@@ -20,7 +20,6 @@
 #include "pipeline/error_holder.hpp"
 #include "pipeline/namespaces.hpp"
 #include "pipeline/ordered_writer.hpp"
-#include "pipeline/range_stream.hpp"
 #include "pipeline/rate_limiter.hpp"
 #include "pipeline/users_roles.hpp"
 #include "pipeline/version.hpp"
@@ -92,17 +91,6 @@ formats::Compression layout_compression(io::Codec c) {
   return formats::Compression::kNone;
 }
 
-// A collection's one data file (directory dump) or standard output (--out -), fed by its ranges
-// in range order. Declared in destruction order: stream, then blocks and writer, then the file.
-struct CollectionOutput {
-  std::unique_ptr<io::AtomicFileWriter> file;
-  formats::Xxh3Hasher hash;
-  std::uint64_t written = 0;                   // bytes of the direct (uncompressed) path
-  std::unique_ptr<OrderedBlockWriter> writer;  // compressed or standard output: blocks in order
-  std::unique_ptr<FixedBlocks> blocks;         // cuts them at fixed raw offsets
-  std::unique_ptr<RangeStream> stream;
-};
-
 // One collection (or view) to dump, with its ranges and what was written for it.
 struct CollectionJob {
   std::string db;
@@ -121,7 +109,7 @@ struct CollectionJob {
   // Filled by the range jobs.
   std::mutex mu;
   int ranges_left = 0;
-  std::unique_ptr<CollectionOutput> out;  // opened by the first range to start
+  std::vector<fs::path> part_paths;  // directory mode, multi-range: one file per range
   std::uint64_t raw_bytes = 0;
   std::uint64_t stored_bytes = 0;
   std::uint64_t documents = 0;
@@ -182,8 +170,6 @@ class Dumper {
   Status run_jobs();
   void worker();
   Status run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& job);
-  Status open_output(CollectionJob& c);
-  Status close_output(CollectionJob& c);
   Status finish_collection(CollectionJob& c);
   Status write_metadata_files();
   Status write_archive_prelude();
@@ -391,12 +377,7 @@ Status Dumper::plan_database(io::Connection& conn, const std::string& db, const 
 Status Dumper::split(io::Connection& conn, CollectionJob& c) {
   int parts = opts_.target == DumpTarget::kStdoutBson ? 1 : std::max(1, opts_.readers);
   if (parts > 1 && static_cast<std::uint64_t>(c.size) < opts_.split_min_bytes) parts = 1;
-  // Ranges of about range_bytes: a range read ahead of the file's order is held in memory, so
-  // their size bounds that memory (range_stream.hpp). At most --readers are open at once.
-  if (parts > 1 && opts_.range_bytes > 0)
-    parts = static_cast<int>(std::clamp<std::uint64_t>(
-        (static_cast<std::uint64_t>(c.size) + opts_.range_bytes - 1) / opts_.range_bytes, parts, 1024));
-  if (parts > 1 && c.count < parts * 2) parts = static_cast<int>(std::max<std::int64_t>(1, c.count / 2));
+  if (parts > 1 && c.count < parts * 2) parts = 1;
   if (is_capped(c)) parts = 1;  // capped collections are read whole, in natural order
   if (parts == 1) {
     c.ranges.push_back({});
@@ -561,21 +542,46 @@ void Dumper::worker() {
 Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& job) {
   CollectionJob& c = *job.coll;
   const IdRange& range = c.ranges[job.index];
+  const bool multi = c.ranges.size() > 1;
 
-  // Directory and standard output: the collection's one output, fed in range order (the first
-  // range to start opens it). Archive: blocks of documents to the multiplexer.
-  CollectionOutput* out = nullptr;
-  if (opts_.target != DumpTarget::kArchive) {
-    std::lock_guard lock(c.mu);
-    if (!c.out)
-      if (Status s = open_output(c); !s) return s;
-    out = c.out.get();
+  // Where this range's bytes go.
+  std::unique_ptr<io::AtomicFileWriter> file;
+  std::unique_ptr<formats::Xxh3Hasher> hash;
+  fs::path path;
+  std::function<Status(ByteSpan)> sink;
+  if (opts_.target == DumpTarget::kDirectory) {
+    auto rel =
+        formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, layout_compression(opts_.codec));
+    if (!rel) return rel.status();
+    path = staging_ / *rel;
+    if (multi) path += ".range" + std::to_string(job.index);
+    auto f = io::AtomicFileWriter::create(path);
+    if (!f) return f.status();
+    file = std::make_unique<io::AtomicFileWriter>(std::move(*f));
+    if (!multi) hash = std::make_unique<formats::Xxh3Hasher>();
+    sink = [&](ByteSpan b) -> Status {
+      if (hash) hash->update(b);
+      return file->write(b);
+    };
+  } else if (opts_.target == DumpTarget::kStdoutBson) {
+    sink = [](ByteSpan b) { return io::write_all(1, b, "standard output"); };
   }
-  if (out)
-    if (Status s = out->stream->wait_turn(job.index, errors_); !s) return s;
+
+  std::unique_ptr<OrderedBlockWriter> writer;
+  // Uncompressed file output skips blocks and the block writer: documents go from the reply to
+  // the file with one writev per batch, and are hashed while they are still in cache.
+  const bool direct = file != nullptr && opts_.codec == io::Codec::kNone;
+  if (sink && !direct)
+    writer = std::make_unique<OrderedBlockWriter>(
+        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)}, sink);
+  auto write_direct = [&](std::span<const ByteSpan> docs) -> Status {
+    if (hash)
+      for (ByteSpan d : docs) hash->update(d);
+    return file->write_gather(docs);
+  };
 
   Bytes block;
-  if (!out) block.reserve(opts_.block_bytes + (1u << 20));
+  if (!direct) block.reserve(opts_.block_bytes + (1u << 20));
   std::uint64_t docs = 0, raw = 0;
   std::size_t block_docs = 0;  // documents in `block`
   auto take = [&](std::span<const ByteSpan> batch) -> Status {
@@ -587,11 +593,11 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
     c.progress->bytes.fetch_add(bytes, std::memory_order_relaxed);
     if (rate_)
       if (Status s = rate_->acquire(bytes, &errors_); !s) return s;
-    if (out) return out->stream->write(job.index, batch);
+    if (direct) return write_direct(batch);
     for (ByteSpan d : batch) block.insert(block.end(), d.begin(), d.end());
     block_docs += batch.size();
     if (block.size() < opts_.block_bytes) return {};
-    Status s = emit_documents(c.db, c.data_name, block, block_docs);
+    Status s = writer ? writer->add(std::move(block)) : emit_documents(c.db, c.data_name, block, block_docs);
     block = Bytes();
     block.reserve(opts_.block_bytes + (1u << 20));
     block_docs = 0;
@@ -691,85 +697,33 @@ Status Dumper::run_range(std::unique_ptr<io::Connection>& conn, const RangeJob& 
       conn = std::move(*fresh);
     }
   }
-  if (!block.empty())
-    if (Status s = emit_documents(c.db, c.data_name, block, block_docs); !s) return s;
-  bool complete = false;
-  if (out) {
-    auto done = out->stream->end_range(job.index);
-    if (!done) return done.status();
-    complete = *done;
+  if (!block.empty()) {
+    Status s = writer ? writer->add(std::move(block)) : emit_documents(c.db, c.data_name, block, block_docs);
+    if (!s) return s;
   }
-  if (complete)
-    if (Status s = close_output(c); !s) return s;
+  // An empty collection still gets a valid compressed file (one empty gzip member or zstd
+  // frame), as mongodump writes it: a zero-byte .gz is an error to gzip(1).
+  if (writer && opts_.codec != io::Codec::kNone && writer->raw_bytes() == 0 && job.index == 0)
+    if (Status s = writer->add(Bytes()); !s) return s;
+  if (writer)
+    if (Status s = writer->finish(); !s) return s;
+  if (file)
+    if (Status s = file->commit(/*durable=*/!multi); !s) return s;  // range parts are read back, then deleted
 
   bool last;
   {
     std::lock_guard lock(c.mu);
     c.documents += docs;
     c.raw_bytes += raw;
+    // Direct (uncompressed) writes bypass the block writer: the file holds exactly the raw bytes.
+    if (direct)
+      c.stored_bytes += raw;
+    else if (writer)
+      c.stored_bytes += writer->stored_bytes();
+    if (hash) c.data_hash = hash->hex_digest();
     last = --c.ranges_left == 0;
   }
   return last ? finish_collection(c) : Status{};
-}
-
-// Opens the collection's output (under c.mu, by the first range to start).
-Status Dumper::open_output(CollectionJob& c) {
-  auto out = std::make_unique<CollectionOutput>();
-  CollectionOutput* o = out.get();
-  std::function<Status(ByteSpan)> write;  // stored bytes, in file order
-  if (opts_.target == DumpTarget::kDirectory) {
-    auto rel =
-        formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, layout_compression(opts_.codec));
-    if (!rel) return rel.status();
-    auto f = io::AtomicFileWriter::create(staging_ / *rel);
-    if (!f) return f.status();
-    o->file = std::make_unique<io::AtomicFileWriter>(std::move(*f));
-    write = [o](ByteSpan b) {
-      o->hash.update(b);
-      return o->file->write(b);
-    };
-  } else {
-    write = [](ByteSpan b) { return io::write_all(1, b, "standard output"); };
-  }
-  RangeStream::Sink sink;
-  if (o->file && opts_.codec == io::Codec::kNone) {
-    // Uncompressed file output skips blocks: documents go from the reply to the file with one
-    // writev per batch, and are hashed while they are still in cache.
-    sink = [o](std::span<const ByteSpan> docs) {
-      for (ByteSpan d : docs) {
-        o->hash.update(d);
-        o->written += d.size();
-      }
-      return o->file->write_gather(docs);
-    };
-  } else {
-    o->writer = std::make_unique<OrderedBlockWriter>(
-        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)},
-        std::move(write));
-    o->blocks = std::make_unique<FixedBlocks>(o->writer.get(), opts_.block_bytes);
-    sink = [o](std::span<const ByteSpan> docs) { return o->blocks->write(docs); };
-  }
-  o->stream = std::make_unique<RangeStream>(c.ranges.size(), static_cast<std::size_t>(std::max(1, opts_.readers)),
-                                            std::move(sink));
-  c.out = std::move(out);
-  return {};
-}
-
-// Once every range is in the stream: the last block, then the file (on the thread that
-// completed the stream; no other thread touches the output any more).
-Status Dumper::close_output(CollectionJob& c) {
-  CollectionOutput& o = *c.out;
-  if (o.blocks)
-    if (Status s = o.blocks->finish(); !s) return s;
-  if (o.file)
-    if (Status s = o.file->commit(); !s) return s;
-  std::lock_guard lock(c.mu);
-  if (o.writer)
-    c.stored_bytes = o.writer->stored_bytes();
-  else
-    c.stored_bytes = o.written;
-  if (o.file) c.data_hash = o.hash.hex_digest();
-  return {};
 }
 
 // Runs once per collection, on the thread that finished its last range.
@@ -779,6 +733,32 @@ Status Dumper::finish_collection(CollectionJob& c) {
   if (opts_.target != DumpTarget::kDirectory) return {};
   auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, layout_compression(opts_.codec));
   if (!rel) return rel.status();
+  if (c.ranges.size() > 1) {
+    // Concatenate the range files in _id order into the collection's one .bson file.
+    auto out = io::AtomicFileWriter::create(staging_ / *rel);
+    if (!out) return out.status();
+    formats::Xxh3Hasher h;
+    Bytes buf(4u << 20);
+    for (std::size_t i = 0; i < c.ranges.size(); ++i) {
+      fs::path part = staging_ / *rel;
+      part += ".range" + std::to_string(i);
+      auto in = io::FileReader::open(part);
+      if (!in) return in.status();
+      while (true) {
+        if (errors_.cancelled()) return errors_.status();
+        auto n = in->read(buf.data(), buf.size());
+        if (!n) return n.status();
+        if (*n == 0) break;
+        ByteSpan chunk(buf.data(), *n);
+        h.update(chunk);
+        if (Status s = out->write(chunk); !s) return s;
+      }
+      std::error_code ec;
+      fs::remove(part, ec);
+    }
+    if (Status s = out->commit(); !s) return s;
+    c.data_hash = h.hex_digest();
+  }
   std::lock_guard lock(manifest_mu_);
   files_.push_back({*rel, c.ns(), "data", c.documents, c.raw_bytes, c.stored_bytes, c.data_hash});
   return {};
