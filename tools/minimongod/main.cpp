@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   app.add_option("--fault-fail", fail, "CMD:CODE[:COUNT] fail command CMD with CODE (COUNT times)");
   app.add_option("--fault-corrupt", sopts.fault_corrupt,
                  "CMD: the first batch document of every CMD reply gets a length past the reply's end");
+  app.add_flag("--fault-gate", sopts.fault_gate,
+               "accept the test-only faultGate command: hold chosen commands until the test opens the gate");
   app.add_flag("--fault-not-primary", not_primary, "fail every write with NotWritablePrimary (10107)");
   app.add_option("--max-connections", sopts.max_connections, "connections served at once")->capture_default_str();
   app.add_flag("--ignore-list-filters", eopts.ignore_list_filters,
