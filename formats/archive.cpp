@@ -44,16 +44,32 @@ std::int64_t element_offset(DocView doc, const ElementView& e, std::int64_t doc_
   return doc_at + (e.raw().data() - doc.data());
 }
 
+// A name for a one-line message: control bytes (a NUL would end the line as printed) as \xHH.
+std::string printable_name(std::string_view name) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Status validate_database_name(std::string_view db) {
   if (db.empty()) return {ErrorCode::kInvalidArgument, "empty database name", 0};
   if (db.size() > kMaxDatabaseNameBytes)
-    return {ErrorCode::kInvalidArgument, "database name longer than 63 bytes: " + std::string(db),
+    return {ErrorCode::kInvalidArgument, "database name longer than 63 bytes: " + printable_name(db),
             static_cast<std::int64_t>(kMaxDatabaseNameBytes)};
   for (std::size_t i = 0; i < db.size(); ++i) {
     if (std::string_view("/\\. \"$").find(db[i]) != std::string_view::npos || db[i] == '\0') {
-      return {ErrorCode::kInvalidArgument, "database name has a character a server refuses: " + std::string(db),
+      return {ErrorCode::kInvalidArgument, "database name has a character a server refuses: " + printable_name(db),
               static_cast<std::int64_t>(i)};
     }
   }
@@ -65,7 +81,7 @@ Status validate_namespace(std::string_view db, std::string_view collection) {
   if (Status s = validate_database_name(db); !s.is_ok()) return s;
   auto refuse = [&](std::string why, std::size_t at) {
     return Status{ErrorCode::kInvalidArgument,
-                  "collection name " + why + ": " + std::string(db) + "." + std::string(collection),
+                  "collection name " + why + ": " + printable_name(db) + "." + printable_name(collection),
                   static_cast<std::int64_t>(at)};
   };
   if (collection.empty()) return refuse("is empty", 0);
