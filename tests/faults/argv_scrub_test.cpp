@@ -16,9 +16,11 @@ TEST(ArgvScrub, PasswordsAreBlankedInTheProcessTable) {
   // Every command is delayed, so the dump is still running when its cmdline is read.
   MiniMongod server({"--fault-delay-ms", "2000"});
   auto dir = temp_dir("argv-scrub");
-  std::string uri = "mongodb://bob:uriSecret42@127.0.0.1:" + std::to_string(server.port()) + "/";
+  // The same password in the URI and in --password (different ones are mongo-tools' "Cannot specify
+  // different password" error): both places must be blanked.
+  std::string uri = "mongodb://bob:sharedSecret42@127.0.0.1:" + std::to_string(server.port()) + "/";
   std::string cmd = "echo started; exec '" + program("bsonpipe").string() + "' dump --uri '" + uri +
-                    "' --password=flagSecret42 --out '" + (dir / "out").string() + "' --progress none 2>/dev/null";
+                    "' --password=sharedSecret42 --out '" + (dir / "out").string() + "' --progress none 2>/dev/null";
   std::string line;
   Child child = Child::start({"/bin/sh", "-c", cmd}, "started", &line);
   std::this_thread::sleep_for(std::chrono::milliseconds(700));
@@ -28,8 +30,8 @@ TEST(ArgvScrub, PasswordsAreBlankedInTheProcessTable) {
   for (char& c : cmdline)
     if (c == '\0') c = ' ';
   ASSERT_NE(cmdline.find(" dump "), std::string::npos) << "not bsonpipe's command line: " << cmdline;
-  EXPECT_EQ(cmdline.find("uriSecret42"), std::string::npos) << cmdline;
-  EXPECT_EQ(cmdline.find("flagSecret42"), std::string::npos) << cmdline;
+  EXPECT_EQ(cmdline.find("Secret42"), std::string::npos) << cmdline;
+  EXPECT_NE(cmdline.find("--password="), std::string::npos) << cmdline;
   EXPECT_NE(cmdline.find("mongodb://bob:***"), std::string::npos) << cmdline;
 }
 
