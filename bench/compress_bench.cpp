@@ -7,10 +7,10 @@
 // "MB/s" counters are raw bytes (10^6) per wall second.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
-#include <zlib.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdio>

@@ -47,7 +47,6 @@ namespace {
 
 constexpr std::size_t kOutChunk = 256 * 1024;
 
-
 // The member layout written by GzipCompressor: a gzip header with FEXTRA and one "BP" subfield
 // (member size, raw size), raw deflate data, CRC-32 and ISIZE. Every field is fixed (MTIME 0,
 // OS 3), so a member is a function of its raw bytes and the level.
@@ -209,7 +208,7 @@ class IsalInflater final : public MemberInflater {
         return Step::kError;
       }
       if (st_.block_state == ISAL_BLOCK_FINISH) return Step::kMemberEnd;
-      if (st_.avail_out == 0) continue;  // output full: go on
+      if (st_.avail_out == 0) continue;     // output full: go on
       if (n == 0) return Step::kNeedInput;  // all input taken (the state may hold some of it)
       if (avail == st_.avail_in && st_.next_out == scratch_.data()) {
         error = "the decoder made no progress";
@@ -281,7 +280,8 @@ class GzipDecompressor final : public StreamDecompressor {
 
   Status finish() override {
     if (state_ != State::kHeader || !buf_.empty())
-      return {ErrorCode::kIo, "gzip: stream truncated inside a member", consumed_ + static_cast<std::int64_t>(buf_.size())};
+      return {ErrorCode::kIo, "gzip: stream truncated inside a member",
+              consumed_ + static_cast<std::int64_t>(buf_.size())};
     return {};
   }
 
@@ -349,8 +349,8 @@ class GzipDecompressor final : public StreamDecompressor {
     const std::size_t at = out.size();
     out.resize(at + raw_size_);
     std::size_t used = 0;
-    auto rc = libdeflate_deflate_decompress_ex(d_, m.data() + kBpHeader, deflate_len, out.data() + at, raw_size_,
-                                               &used, nullptr);
+    auto rc = libdeflate_deflate_decompress_ex(d_, m.data() + kBpHeader, deflate_len, out.data() + at, raw_size_, &used,
+                                               nullptr);
     if (rc != LIBDEFLATE_SUCCESS || used != deflate_len || get_le32(trailer + 4) != raw_size_ ||
         get_le32(trailer) != libdeflate_crc32(0, out.data() + at, raw_size_)) {
       out.resize(at);

@@ -11,9 +11,13 @@ using ns_detail::Pieces;
 
 namespace {
 
-Status invalid(std::string message) { return {ErrorCode::kInvalidArgument, std::move(message)}; }
+Status invalid(std::string message) {
+  return {ErrorCode::kInvalidArgument, std::move(message)};
+}
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 // Unescaped stars: those at the start or after anything but a backslash (a star after an
 // escaped backslash, `\\*`, counts as escaped too: mongorestore looks at one character only).
@@ -125,7 +129,9 @@ bool matches(const Pieces& pieces, std::string_view ns, std::vector<std::string_
   return Matcher(pieces, ns, captures).run();
 }
 
-std::size_t count_char(std::string_view s, char c) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), c)); }
+std::size_t count_char(std::string_view s, char c) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), c));
+}
 
 }  // namespace
 
@@ -196,7 +202,8 @@ std::string NsRenamer::rename(std::string_view ns) const {
     std::vector<std::string_view> captures(static_cast<std::size_t>(rule.slots));
     if (!matches(rule.from, ns, &captures)) continue;
     std::string out;
-    for (const auto& p : rule.to) out += p.slot < 0 ? std::string_view(p.literal) : captures[static_cast<std::size_t>(p.slot)];
+    for (const auto& p : rule.to)
+      out += p.slot < 0 ? std::string_view(p.literal) : captures[static_cast<std::size_t>(p.slot)];
     return out;
   }
   return std::string(ns);

@@ -60,9 +60,7 @@ class NsFilter {
  public:
   Status include(std::string_view pattern) { return includes_.add(pattern); }
   Status exclude(std::string_view pattern) { return excludes_.add(pattern); }
-  bool allows(std::string_view ns) const {
-    return (includes_.empty() || includes_.has(ns)) && !excludes_.has(ns);
-  }
+  bool allows(std::string_view ns) const { return (includes_.empty() || includes_.has(ns)) && !excludes_.has(ns); }
 
  private:
   NsMatcher includes_, excludes_;

@@ -11,11 +11,9 @@ namespace bsonpipe::pipeline {
 RateLimiter::RateLimiter(double bytes_per_second, double burst_seconds, Clock clock, Sleep sleep)
     : rate_(bytes_per_second > 0 ? bytes_per_second : 1),
       capacity_(rate_ * std::max(burst_seconds, 0.001)),
-      clock_(clock ? std::move(clock)
-                   : Clock([] {
-                       return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
-                     })),
+      clock_(clock ? std::move(clock) : Clock([] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      })),
       sleep_(sleep ? std::move(sleep)
                    : Sleep([](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); })),
       tokens_(capacity_),

@@ -363,21 +363,21 @@ TEST(CliAuthDatabase, DbIsTheAuthenticationDatabaseByDefault) {
   }
   fs::path tmp = test::temp_dir("cli_authdb");
   // A user of `sec`, authenticated against --db.
-  auto r = bsonpipe({"dump", "--host", hp, "-u", "secuser", "-p", "secPw-1", "--db", "sec", "-o",
-                     (tmp / "a").string(), "--quiet"});
+  auto r = bsonpipe(
+      {"dump", "--host", hp, "-u", "secuser", "-p", "secPw-1", "--db", "sec", "-o", (tmp / "a").string(), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_TRUE(fs::exists(tmp / "a" / "sec" / "c.bson"));
   // A user of `admin` is not found in `sec` ...
-  r = bsonpipe({"dump", "--host", hp, "-u", kUser, "-p", kPassword, "--db", "sec", "-o", (tmp / "b").string(),
-                "--quiet"});
+  r = bsonpipe(
+      {"dump", "--host", hp, "-u", kUser, "-p", kPassword, "--db", "sec", "-o", (tmp / "b").string(), "--quiet"});
   EXPECT_EQ(r.exit_code, 1) << show(r);
   EXPECT_FALSE(fs::exists(tmp / "b"));
   // ... unless --authenticationDatabase (or the URI's authSource) names it.
-  r = bsonpipe({"dump", "--host", hp, "-u", kUser, "-p", kPassword, "--authenticationDatabase", "admin", "--db",
-                "sec", "-o", (tmp / "c").string(), "--quiet"});
+  r = bsonpipe({"dump", "--host", hp, "-u", kUser, "-p", kPassword, "--authenticationDatabase", "admin", "--db", "sec",
+                "-o", (tmp / "c").string(), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
-  r = bsonpipe({"dump", "--uri", "mongodb://" + hp + "/?authSource=admin", "-u", kUser, "-p", kPassword, "--db",
-                "sec", "-o", (tmp / "d").string(), "--quiet"});
+  r = bsonpipe({"dump", "--uri", "mongodb://" + hp + "/?authSource=admin", "-u", kUser, "-p", kPassword, "--db", "sec",
+                "-o", (tmp / "d").string(), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   EXPECT_TRUE(fs::exists(tmp / "d" / "sec" / "c.bson"));
 }

@@ -149,8 +149,8 @@ TEST_F(NsRenameTest, DbJoinsTheIncludesOfAnArchiveRestore) {
   fs::path archive = test::temp_dir("ns_rename_db_include") / "all.archive";
   auto d = bsonpipe({"dump", "--uri", source_.uri(), "--archive=" + archive.string()});
   ASSERT_EQ(d.exit_code, 0) << show(d);
-  auto r = bsonpipe(
-      {"restore", "--uri", target_.uri(), "--archive=" + archive.string(), "--db", "a", "--nsInclude", "b.*"});
+  auto r =
+      bsonpipe({"restore", "--uri", target_.uri(), "--archive=" + archive.string(), "--db", "a", "--nsInclude", "b.*"});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto c = connect(target_.uri());
   ASSERT_TRUE(c);
@@ -176,7 +176,8 @@ TEST_F(NsRenameTest, DbOfAFolderIncludesTheWholeFolder) {
 TEST_F(NsRenameTest, AnEscapedStarIsALiteralStar) {
   make_source({{"shop.a*b", 2}, {"shop.axb", 1}});
   fs::path dump = dump_dir("escaped_star");
-  auto r = bsonpipe({"restore", "--uri", target_.uri(), "--nsFrom", R"(shop.a\*b)", "--nsTo", "shop2.ab", dump.string()});
+  auto r =
+      bsonpipe({"restore", "--uri", target_.uri(), "--nsFrom", R"(shop.a\*b)", "--nsTo", "shop2.ab", dump.string()});
   ASSERT_EQ(r.exit_code, 0) << show(r);
   auto c = connect(target_.uri());
   ASSERT_TRUE(c);

@@ -142,8 +142,9 @@ TEST(CompressInterop, StockGzipReadersAcceptOurMembers) {
   ASSERT_EQ(std::system(z.c_str()), 0) << z;
   EXPECT_EQ(test::read_file(plain), input) << "zcat";
   std::filesystem::remove(plain);
-  const std::string py = "python3 -c 'import gzip,sys; open(sys.argv[2],\"wb\").write(gzip.open(sys.argv[1]).read())' " +
-                         gz.string() + " " + plain.string();
+  const std::string py =
+      "python3 -c 'import gzip,sys; open(sys.argv[2],\"wb\").write(gzip.open(sys.argv[1]).read())' " + gz.string() +
+      " " + plain.string();
   ASSERT_EQ(std::system(py.c_str()), 0) << py;
   EXPECT_EQ(test::read_file(plain), input) << "python3 gzip";
 }
