@@ -963,6 +963,22 @@ void Restorer::run_archive(archive::EventSource& reader) {
     return it->second;
   };
 
+  // Each namespace's newest batch waits for the next one or for its EOF block: the CRC there
+  // must check out before the last of its documents reach the server, so a namespace whose
+  // documents all sit in one batch is never written from an archive that fails its CRC.
+  std::vector<std::optional<DocumentBatch>> held(plan_.targets.size());
+  auto hand_on = [&](std::size_t k, CollectionJob* job, DocumentBatch& b) {
+    bool ok = true;
+    if (held[k]) ok = job->push(*held[k]);
+    held[k] = std::move(b);
+    return ok;
+  };
+  auto release = [&](std::size_t k, CollectionJob* job) {
+    bool ok = !held[k] || job->push(*held[k]);
+    held[k].reset();
+    return ok;
+  };
+
   BatchLimits lim = limits();
   try {
     std::int64_t last = reader.offset();
@@ -1014,7 +1030,7 @@ void Restorer::run_archive(archive::EventSource& reader) {
           b.count = ev->document_count;
           b.offset = ev->offset;
           states_[*k]->read += b.count;
-          if (!job->push(b)) break;
+          if (!hand_on(*k, job, b)) break;
           continue;
         }
         // Batches of at most the insert limits, cut from the segment's documents alone: the same
@@ -1042,12 +1058,13 @@ void Restorer::run_archive(archive::EventSource& reader) {
             states_[*k]->already += b.count;
             continue;
           }
-          pushed = job->push(b);
+          pushed = hand_on(*k, job, b);
         }
         if (!pushed) break;
       } else if (ev->kind == archive::EventKind::kNamespaceEnd) {
         ended[*k] = true;
-        if (job_for(*k)) {
+        if (CollectionJob* job = job_for(*k)) {
+          if (!release(*k, job)) break;
           to_finish.push(*k);
         } else if (errors_.cancelled()) {
           break;
@@ -1058,7 +1075,8 @@ void Restorer::run_archive(archive::EventSource& reader) {
     if (!errors_.cancelled())
       for (auto& [ns, k] : by_source)
         if (!ended[k]) {
-          if (job_for(k)) {
+          if (CollectionJob* job = job_for(k)) {
+            if (!release(k, job)) break;
             to_finish.push(k);
           } else if (errors_.cancelled()) {
             break;

@@ -179,9 +179,13 @@ class BadInput : public ::testing::Test {
   // Runs bsonpipe and checks the four promises; returns the result for more checks.
   test::RunResult expect_clean_failure(std::vector<std::string> args, const std::vector<std::string>& words,
                                        const std::string& stdin_data = {}) {
+    return expect_clean_failure_of([&] { return bsonpipe(std::move(args), stdin_data); }, words);
+  }
+  test::RunResult expect_clean_failure_of(const std::function<test::RunResult()>& run,
+                                          const std::vector<std::string>& words) {
     auto before = snapshot(uri());
     EXPECT_FALSE(before.empty());
-    auto r = bsonpipe(std::move(args), stdin_data);
+    auto r = run();
     // Non-zero exit, not a signal.
     EXPECT_EQ(r.signal, 0) << show(r);
     EXPECT_GT(r.exit_code, 0) << show(r);
@@ -381,6 +385,26 @@ TEST_F(BadInput, ArchiveEofWrongCrc) {
   test::write_file(tmp / "c.archive", archive_bytes({.wrong_crc = true}));
   expect_clean_failure({"restore", "--uri", uri(), "--archive=" + (tmp / "c.archive").string()},
                        {"c.archive", "arch.c", "CRC", "at offset"});
+}
+
+// The EOF block arrives a second after the documents (a slow pipe): the documents must still
+// wait for its CRC, not reach the server while the reader waits.
+TEST_F(BadInput, ArchiveEofWrongCrcArrivingLate) {
+  fs::path tmp = dir("crc_late");
+  Bytes a = archive_bytes({.wrong_crc = true});
+  // The last header that says EOF: true ("\x08EOF\0\x01") is the namespace's EOF block.
+  const std::string marker(
+      "\x08"
+      "EOF\0\x01",
+      6);
+  auto at = std::string_view(reinterpret_cast<const char*>(a.data()), a.size()).rfind(marker);
+  ASSERT_NE(at, std::string_view::npos);
+  test::write_file(tmp / "c.archive", a);
+  std::string cmd = "{ head -c " + std::to_string(at) + " c.archive; sleep 1; tail -c +" + std::to_string(at + 1) +
+                    " c.archive; } | " + test::program("bsonpipe").string() + " restore --uri '" + uri() +
+                    "' --archive";
+  expect_clean_failure_of([&] { return test::run_shell("cd '" + tmp.string() + "' && " + cmd); },
+                          {"archive", "arch.c", "CRC", "at offset"});
 }
 
 // The CRC is only known at the EOF block, after several batches went out: --swap keeps the live
