@@ -1,39 +1,8 @@
 #include "pipeline/ordered_writer.hpp"
 
-#include <thread>
 #include <vector>
 
-#include "pipeline/bounded_queue.hpp"
-
 namespace bsonpipe::pipeline {
-
-// Plain threads on a bounded queue. (A oneTBB arena did this before, but Debian's libtbb is not
-// built for ThreadSanitizer, which then cannot see its hand-offs; this pool is fully checked.)
-// The queue bound is the back-pressure on submit(); each writer's window bounds its own tasks.
-struct CompressionPool::Impl {
-  explicit Impl(int threads) : tasks(static_cast<std::size_t>(threads) * 8) {
-    for (int i = 0; i < threads; ++i)
-      workers.emplace_back([this] {
-        while (auto task = tasks.pop()) (*task)();
-      });
-  }
-  ~Impl() {
-    tasks.finish();  // run what is queued, then stop
-    for (auto& w : workers) w.join();
-  }
-  BoundedQueue<std::function<void()>> tasks;
-  std::vector<std::thread> workers;
-};
-
-CompressionPool::CompressionPool(int threads)
-    : impl_(std::make_unique<Impl>(threads < 1 ? 1 : threads)), threads_(threads < 1 ? 1 : threads) {}
-
-CompressionPool::~CompressionPool() = default;
-
-void CompressionPool::submit(std::function<void()> fn) {
-  // push fails only after finish(), which happens in the destructor: no submit can race it.
-  (void)impl_->tasks.push(std::move(fn));
-}
 
 namespace {
 // One compressor per pool thread and codec/level, reused across blocks.

@@ -1,5 +1,5 @@
 // Parallel compression with ordered output: a single producer hands raw blocks in order; each is
-// compressed on a shared worker pool while the producer goes on; finished blocks are written in
+// compressed on a shared oneTBB pool while the producer goes on; finished blocks are written in
 // submission order. At most `window` blocks are in flight: the window is the back-pressure (the
 // pzstd pattern, with the producer thread doing the in-order writes itself).
 #pragma once
@@ -12,28 +12,15 @@
 
 #include "formats/status.hpp"
 #include "io/compress.hpp"
+#include "pipeline/core/workers.hpp"
 
 namespace bsonpipe::pipeline {
 
 using formats::Bytes;
 using formats::ByteSpan;
 
-// The worker pool that compresses blocks for every writer of a run. Thread-safe.
-class CompressionPool {
- public:
-  explicit CompressionPool(int threads);
-  ~CompressionPool();
-  CompressionPool(const CompressionPool&) = delete;
-  CompressionPool& operator=(const CompressionPool&) = delete;
-  // Runs `fn` on a pool thread (fire and forget). `fn` must not throw.
-  void submit(std::function<void()> fn);
-  int threads() const { return threads_; }
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  int threads_;
-};
+// The oneTBB pool that compresses blocks for every writer of a run (pipeline/core/workers.hpp).
+using CompressionPool = CpuPool;
 
 struct OrderedWriterOptions {
   io::Codec codec = io::Codec::kNone;

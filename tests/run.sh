@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs missing dependencies, builds the `dev` preset (Debug + ASan/UBSan),
 # runs the whole ctest suite, runs each fuzz target for 20 s, then builds the `tsan` preset and runs
-# the concurrency-labelled tests under ThreadSanitizer. Every phase runs even when an earlier one
+# the concurrency-labelled tests under ThreadSanitizer (with oneTBB built for it: tests/build-tbb-tsan.sh). Every phase runs even when an earlier one
 # failed (so one failure does not hide the other results); the exit status is non-zero if any did.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +24,7 @@ fi
 phase "fuzz 20 s per target" bash fuzz/run.sh 20
 if [ "${BSONPIPE_SKIP_TSAN:-0}" != 1 ]; then
   tsan() {
-    cmake --preset tsan >/dev/null && cmake --build --preset tsan --target pipeline_test minimongod_test &&
+    bash tests/build-tbb-tsan.sh && cmake --preset tsan >/dev/null && cmake --build --preset tsan --target pipeline_test minimongod_test &&
       TSAN_OPTIONS=halt_on_error=1 ctest --preset tsan -L concurrency --no-tests=error
   }
   phase "TSan concurrency tests" tsan
