@@ -5,13 +5,15 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include "io/commands.hpp"
 #include "io/uri.hpp"
 #include "pipeline/copy_channel.hpp"
+#include "pipeline/core/workers.hpp"
+#include "pipeline/error_holder.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -189,11 +191,132 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
   };
   std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.dump.parallel_collections)),
                                         std::max<std::size_t>(1, rep.verify.size()));
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < m; ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+  // A namespace's failed read is its own result (the others still run); an exception is the run's.
+  ErrorHolder errors;
+  run_concurrently(m, errors, "verify", [&](std::size_t) -> Status {
+    worker();
+    return {};
+  });
   if (interrupted()) return {ErrorCode::kCancelled, "interrupted"};
+  if (Status s = errors.status(); !s) return s;
   return first;
+}
+
+// The dump's options for the copy: an archive of batches handed to `channel`, uncompressed, silent.
+DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const std::atomic<bool>& stop) {
+  DumpOptions d = opts.dump;
+  d.target = DumpTarget::kArchive;
+  d.out.clear();
+  d.codec = io::Codec::kNone;
+  if (opts.segment_bytes > 0) d.block_bytes = opts.segment_bytes;
+  d.document_sink = &channel;
+  d.interrupt = &stop;
+  d.progress.mode = ProgressMode::kNone;
+  d.progress.quiet = true;
+  return d;
+}
+
+// The restore's options for the copy: an archive read from `channel`.
+RestoreOptions channel_restore(const CopyOptions& opts, CopyChannel& channel, const std::atomic<bool>& stop) {
+  RestoreOptions r = opts.restore;
+  r.archive = true;
+  r.gzip = false;
+  r.archive_events = &channel;
+  r.interrupt = &stop;
+  // --oplog: the writes made while the source was read are replayed on the target at the end.
+  r.plan.oplog_replay = opts.dump.oplog;
+  return r;
+}
+
+// Runs the dump and the restore, each in a worker group of one, until both returned. The first
+// error of either side (or the interrupt) raises `stop` and closes the channel at both ends, so
+// the other side stops too; it is the returned error. An exception in either body becomes
+// "source: dump: ..." / "target: restore: ...".
+Status run_sides(const CopyOptions& opts, CopyReport& rep) {
+  std::atomic<bool> stop{false};
+  ErrorHolder errors;
+  CopyChannel channel(opts.channel_bytes);
+  auto cancel = [&] {
+    stop.store(true);
+    channel.close_write(errors.status());
+    channel.close_read();
+  };
+  // Recorded before the channel closes, so the side that failed first is the one reported.
+  auto record = [&](Status s) {
+    if (s.is_ok()) return;
+    errors.set_error(std::move(s));
+    stop.store(true);
+  };
+  std::mutex mu;
+  std::condition_variable done_cv;
+  int done = 0;
+  auto mark_done = [&] {
+    std::lock_guard lock(mu);
+    ++done;
+    done_cv.notify_all();
+  };
+  // Counts a side as done however its body ends (returned or threw).
+  struct DoneGuard {
+    std::function<void()> fn;
+    ~DoneGuard() { fn(); }
+  };
+  DumpOptions d = channel_dump(opts, channel, stop);
+  RestoreOptions r = channel_restore(opts, channel, stop);
+  WorkerGroup dump_side(1, errors, "source: dump", cancel);
+  WorkerGroup restore_side(1, errors, "target: restore", cancel);
+  dump_side.start([&](std::size_t) -> Status {
+    DoneGuard guard{mark_done};
+    auto res = run_dump(d);
+    if (res) rep.dump = std::move(*res);
+    Status s = res ? Status() : res.status();
+    if (!s) record({s.code(), "source: " + s.message(), s.offset()});
+    channel.close_write(s);
+    return {};
+  });
+  restore_side.start([&](std::size_t) -> Status {
+    DoneGuard guard{mark_done};
+    rep.restore = run_restore(r);  // never throws
+    if (!rep.restore.status.is_ok())
+      record({rep.restore.status.code(), "target: " + rep.restore.status.message(), rep.restore.status.offset()});
+    else if (!rep.restore.ok())
+      record({ErrorCode::kServer, "target: the restore is incomplete (see the namespace errors)"});
+    channel.close_read();  // a dump blocked on a full pipe wakes and stops
+    return {};
+  });
+  {
+    std::unique_lock lock(mu);
+    while (done < 2) {
+      done_cv.wait_for(lock, std::chrono::milliseconds(100));
+      if (done < 2 && opts.interrupt != nullptr && opts.interrupt->load() && !stop.load()) {
+        errors.set_error({ErrorCode::kCancelled, "interrupted"});
+        lock.unlock();
+        cancel();
+        lock.lock();
+      }
+    }
+  }
+  dump_side.wait();
+  restore_side.wait();
+  return errors.status();
+}
+
+// --verify's findings, one line per namespace, through opts.log.
+void log_verify(const CopyOptions& opts, const CopyReport& rep) {
+  if (!opts.log) return;
+  for (auto& v : rep.verify) {
+    std::string side = v.source_ns == v.target_ns ? v.target_ns : v.source_ns + " -> " + v.target_ns;
+    if (v.view() && v.matches())
+      opts.log("verified view " + side + ": same definition");
+    else if (v.view())
+      opts.log("verify: view " + side + " differs: its definition (viewOn, pipeline, collation) on the target " +
+               (v.target.count() == 0 ? "is missing" : "is not the source's"));
+    else if (v.matches())
+      opts.log("verified " + side + ": " + std::to_string(v.target.count()) + " document(s), digest " + v.target.hex());
+    else
+      opts.log("verify: " + side + " differs: source " + std::to_string(v.source.count()) + " document(s), digest " +
+               v.source.hex() + "; target " + std::to_string(v.target.count()) + " document(s), digest " +
+               v.target.hex());
+  }
 }
 
 }  // namespace
@@ -209,110 +332,14 @@ CopyReport run_copy(const CopyOptions& opts) {
   if (Status s = check_options(opts); !s) return finish(s);
   Endpoints ep;
   if (Status s = preflight(opts, ep); !s) return finish(s);
-
-  // The shared stop flag cancels both sides; the first error (or the interrupt) raises it.
-  std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::condition_variable done_cv;
-  int done = 0;
-  Status first;
-  auto record = [&](Status s) {
-    if (s.is_ok()) return;
-    std::lock_guard lock(mu);
-    if (first.is_ok()) first = std::move(s);
-    stop.store(true);
-  };
-
-  CopyChannel channel(opts.channel_bytes);
-  DumpOptions d = opts.dump;
-  d.target = DumpTarget::kArchive;
-  d.out.clear();
-  d.codec = io::Codec::kNone;
-  if (opts.segment_bytes > 0) d.block_bytes = opts.segment_bytes;
-  d.document_sink = &channel;
-  d.interrupt = &stop;
-  d.progress.mode = ProgressMode::kNone;
-  d.progress.quiet = true;
-  RestoreOptions r = opts.restore;
-  r.archive = true;
-  r.gzip = false;
-  r.archive_events = &channel;
-  r.interrupt = &stop;
-  // --oplog: the writes made while the source was read are replayed on the target at the end.
-  r.plan.oplog_replay = opts.dump.oplog;
-
-  auto mark_done = [&] {
-    std::lock_guard lock(mu);
-    ++done;
-    done_cv.notify_all();
-  };
-  std::thread dump_thread([&] {
-    Status s;
-    try {
-      auto res = run_dump(d);
-      if (res)
-        rep.dump = std::move(*res);
-      else
-        s = res.status();
-    } catch (const std::exception& e) {
-      s = {ErrorCode::kInternal, std::string("dump: ") + e.what()};
-    }
-    if (!s) {
-      record({s.code(), "source: " + s.message(), s.offset()});
-      channel.close_write(s);
-    } else {
-      channel.close_write();
-    }
-    mark_done();
-  });
-  std::thread restore_thread([&] {
-    rep.restore = run_restore(r);  // never throws
-    if (!rep.restore.status.is_ok())
-      record({rep.restore.status.code(), "target: " + rep.restore.status.message(), rep.restore.status.offset()});
-    else if (!rep.restore.ok())
-      record({ErrorCode::kServer, "target: the restore is incomplete (see the namespace errors)"});
-    channel.close_read();  // a dump blocked on a full pipe wakes and stops
-    mark_done();
-  });
-  {
-    std::unique_lock lock(mu);
-    while (done < 2) {
-      done_cv.wait_for(lock, std::chrono::milliseconds(100));
-      if (done < 2 && opts.interrupt != nullptr && opts.interrupt->load() && !stop.load()) {
-        if (first.is_ok()) first = {ErrorCode::kCancelled, "interrupted"};
-        stop.store(true);
-        lock.unlock();
-        channel.close_write({ErrorCode::kCancelled, "interrupted"});
-        channel.close_read();
-        lock.lock();
-      }
-    }
-  }
-  dump_thread.join();
-  restore_thread.join();
+  Status copied = run_sides(opts, rep);
   rep.copy_seconds = now_seconds() - t0;
-  if (!first.is_ok()) return finish(first);
-
+  if (!copied) return finish(copied);
   if (opts.verify) {
     Status s = verify_all(opts, ep, rep);
     rep.verified = s.is_ok();
     if (!s) return finish(s);
-    if (opts.log)
-      for (auto& v : rep.verify) {
-        std::string side = v.source_ns == v.target_ns ? v.target_ns : v.source_ns + " -> " + v.target_ns;
-        if (v.view() && v.matches())
-          opts.log("verified view " + side + ": same definition");
-        else if (v.view())
-          opts.log("verify: view " + side + " differs: its definition (viewOn, pipeline, collation) on the target " +
-                   (v.target.count() == 0 ? "is missing" : "is not the source's"));
-        else if (v.matches())
-          opts.log("verified " + side + ": " + std::to_string(v.target.count()) + " document(s), digest " +
-                   v.target.hex());
-        else
-          opts.log("verify: " + side + " differs: source " + std::to_string(v.source.count()) +
-                   " document(s), digest " + v.source.hex() + "; target " + std::to_string(v.target.count()) +
-                   " document(s), digest " + v.target.hex());
-      }
+    log_verify(opts, rep);
     auto bad = rep.mismatches();
     if (!bad.empty()) {
       std::string list;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-#include <thread>
 
 #include "formats/extjson.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
+#include "pipeline/core/workers.hpp"
 #include "pipeline/error_holder.hpp"
 #include "pipeline/restore_source.hpp"
 
@@ -122,6 +122,23 @@ std::vector<IndexRebuildEntry> rebuild_one(io::Connection& conn, const RestoreTa
   return out;
 }
 
+// The plan of `from`: an archive's prelude, or a directory's (or one .bson file's) metadata.
+Result<Plan> plan_input(const IndexRebuildOptions& o, io::Storage& storage) {
+  auto regular = storage.is_directory(o.from);
+  auto exists = storage.exists(o.from);
+  bool file = regular && !*regular && exists && *exists;
+  if (!file || o.from.extension() == ".bson" || o.from.filename().string().find(".bson.") != std::string::npos)
+    return plan_directory(o.from, o.plan, storage);
+  auto in = ArchiveInput::open(o.from.string(), false, storage);
+  if (!in) return in.status();
+  formats::archive::Reader reader((*in)->source());
+  auto prelude = reader.read_prelude();
+  if (!prelude)
+    return Status{prelude.status().code(), (*in)->name() + ": " + prelude.status().message(),
+                  prelude.status().offset()};
+  return plan_archive(**prelude, o.plan);
+}
+
 }  // namespace
 
 IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& o) {
@@ -131,65 +148,28 @@ IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& o) {
     rep.status = {uri.status().code(), "--uri: " + uri.status().to_string()};
     return rep;
   }
-  Plan plan;
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(o.from, ec) && o.from.extension() != ".bson" &&
-      o.from.filename().string().find(".bson.") == std::string::npos) {
-    auto in = ArchiveInput::open(o.from.string(), false);
-    if (!in) {
-      rep.status = in.status();
-      return rep;
-    }
-    formats::archive::Reader reader((*in)->source());
-    auto prelude = reader.read_prelude();
-    if (!prelude) {
-      rep.status = {prelude.status().code(), (*in)->name() + ": " + prelude.status().message(),
-                    prelude.status().offset()};
-      return rep;
-    }
-    auto p = plan_archive(**prelude, o.plan);
-    if (!p) {
-      rep.status = p.status();
-      return rep;
-    }
-    plan = std::move(*p);
-  } else {
-    auto p = plan_directory(o.from, o.plan);
-    if (!p) {
-      rep.status = p.status();
-      return rep;
-    }
-    plan = std::move(*p);
+  auto plan = plan_input(o, o.storage ? *o.storage : io::local_storage());
+  if (!plan) {
+    rep.status = plan.status();
+    return rep;
   }
-  rep.skipped = plan.skipped;
+  rep.skipped = plan->skipped;
   std::vector<std::size_t> work;
-  for (std::size_t i = 0; i < plan.targets.size(); ++i)
-    if (plan.targets[i].kind != TargetKind::kView && plan.targets[i].has_metadata) work.push_back(i);
+  for (std::size_t i = 0; i < plan->targets.size(); ++i)
+    if (plan->targets[i].kind != TargetKind::kView && plan->targets[i].has_metadata) work.push_back(i);
 
-  std::vector<std::vector<IndexRebuildEntry>> results(plan.targets.size());
+  std::vector<std::vector<IndexRebuildEntry>> results(plan->targets.size());
   ErrorHolder errors(o.interrupt);
   std::atomic<std::size_t> next{0};
-  auto runner = [&] {
-    try {
-      auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
-      if (!conn) {
-        errors.set_error({ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string()});
-        return;
-      }
-      for (;;) {
-        if (errors.cancelled()) return;
-        std::size_t k = next.fetch_add(1);
-        if (k >= work.size()) return;
-        results[work[k]] = rebuild_one(**conn, plan.targets[work[k]], o);
-      }
-    } catch (const std::exception& e) {
-      errors.set_error({ErrorCode::kInternal, std::string("index rebuild: ") + e.what()});
-    }
-  };
-  std::vector<std::thread> threads;
   std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.num_parallel_collections)), work.size());
-  for (std::size_t i = 0; i < m; ++i) threads.emplace_back(runner);
-  for (auto& t : threads) t.join();
+  if (m > 0)
+    run_concurrently(m, errors, "index rebuild", [&](std::size_t) -> Status {
+      auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
+      if (!conn) return {ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string()};
+      for (std::size_t k; !errors.cancelled() && (k = next.fetch_add(1)) < work.size();)
+        results[work[k]] = rebuild_one(**conn, plan->targets[work[k]], o);
+      return {};
+    });
   rep.status = errors.status();
   for (auto& r : results)
     for (auto& e : r) rep.entries.push_back(std::move(e));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "formats/status.hpp"
+#include "io/storage.hpp"
 #include "pipeline/restore_plan.hpp"
 
 namespace bsonpipe::pipeline {
@@ -23,6 +24,9 @@ struct IndexRebuildOptions {
   bool plan_only = false;      // --plan: change nothing
   int num_parallel_collections = 4;
   const std::atomic<bool>* interrupt = nullptr;
+  // Where `from` (archive, or directory listing and metadata files) is read. Default null:
+  // io::local_storage(). Must outlive the run.
+  io::Storage* storage = nullptr;
 };
 
 enum class IndexAction : std::uint8_t {
@@ -49,6 +53,8 @@ struct IndexRebuildReport {
   bool ok() const;
 };
 
+// Blocking; collections are handled on up to num_parallel_collections worker threads, each with
+// its own connection. Never throws (an exception in a worker is the report's status).
 IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& opts);
 
 }  // namespace bsonpipe::pipeline

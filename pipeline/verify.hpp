@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "formats/status.hpp"
+#include "io/storage.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -31,6 +32,9 @@ struct VerifyOptions {
   int jobs = 4;
   // SIGINT/SIGTERM flag; stops the run with an "interrupted" error. Default: none.
   const std::atomic<bool>* interrupt = nullptr;
+  // Where the dump (its listing, files, manifest, archive) is read and the catalog's verify
+  // record written. Default null: io::local_storage(). Must outlive the run.
+  io::Storage* storage = nullptr;
 };
 
 // One thing wrong with the dump. `file` is relative to the dump root (the archive's path for an
@@ -78,7 +82,9 @@ struct VerifyReport {
   bool ok() const { return error.is_ok() && problems.empty() && suppressed == 0; }
 };
 
-// Runs every check. Never throws; all findings are in the report.
+// Runs every check. Never throws; all findings are in the report (an exception in a file scan,
+// say from a storage backend, is the report's error). Blocking; files are read on up to
+// opts.jobs worker threads.
 VerifyReport run_verify(const VerifyOptions& opts);
 
 // When the verified directory is a catalog entry (ROOT/<id>/ beside ROOT/.lock, see
