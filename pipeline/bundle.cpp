@@ -29,6 +29,10 @@ bool cancelled(const std::atomic<bool>* flag) {
   return flag != nullptr && flag->load();
 }
 
+io::Storage& storage_or_local(io::Storage* storage) {
+  return storage != nullptr ? *storage : io::local_storage();
+}
+
 // Closes a file descriptor on every exit path.
 struct Fd {
   int fd = -1;
@@ -46,13 +50,16 @@ bool excluded(const std::vector<std::string>& globs, const std::string& rel, con
   });
 }
 
-// Copies one regular file (no symlink followed: O_NOFOLLOW) and returns its XXH3-128.
-Result<std::string> copy_file(const fs::path& from, const fs::path& to, std::uint32_t mode, std::uint64_t& bytes,
+// Copies one regular file of the (local) source tree, no symlink followed (O_NOFOLLOW), into the
+// dump's storage, and returns its XXH3-128. The copy's mode is the storage's default (owner
+// read-write under the dump's umask): the original bits are in the manifest and restored by
+// restore_bundle.
+Result<std::string> copy_file(io::Storage& st, const fs::path& from, const fs::path& to, std::uint64_t& bytes,
                               const std::atomic<bool>* interrupt) {
   Fd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (in.fd < 0) return io_error("cannot open", from, errno);
-  Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (out.fd < 0) return io_error("cannot create", to, errno);
+  auto out = st.create(to);
+  if (!out) return out.status();
   formats::Xxh3Hasher h;
   std::vector<std::uint8_t> buf(1 << 20);
   while (true) {
@@ -63,18 +70,18 @@ Result<std::string> copy_file(const fs::path& from, const fs::path& to, std::uin
     if (n == 0) break;
     formats::ByteSpan chunk(buf.data(), static_cast<std::size_t>(n));
     h.update(chunk);
-    if (Status s = io::write_all(out.fd, chunk, to.string()); !s) return s;
+    if (Status s = (*out)->write(chunk); !s) return s;
     bytes += static_cast<std::uint64_t>(n);
   }
-  // The copy stays readable and writable by its owner (so the dump can be verified and removed);
-  // the original bits are in the manifest and restored by restore_bundle.
-  if (::fchmod(out.fd, mode | 0600) != 0) return io_error("cannot set permissions of", to, errno);
+  if (Status s = (*out)->commit(); !s) return s;
   return h.hex_digest();
 }
 
+// Copies source trees (local) into the dump (opts.storage). Threading: one thread.
 struct Copier {
   const BundleOptions& opts;
   BundleResult& result;
+  io::Storage& storage;
 
   // Copies the children of `src` (relative path `rel` under the include root) into `dst`.
   Status copy_tree(const fs::path& src, const std::string& rel, const fs::path& dst, const std::string& manifest_dir) {
@@ -96,22 +103,23 @@ struct Copier {
       fs::path out = dst / base;
       if (S_ISDIR(st.st_mode)) {
         f.type = "dir";
-        if (::mkdir(out.c_str(), 0700) != 0) return io_error("cannot create", out, errno);
+        // The storage's default mode (see copy_file); the original bits are in the manifest.
+        if (Status s = storage.make_directories(out); !s) return s;
         result.files.push_back(f);
         if (Status s = copy_tree(child, child_rel, out, manifest_dir); !s) return s;
-        // Owner rwx kept in the dump (see copy_file); the original bits are in the manifest.
-        if (::chmod(out.c_str(), f.mode | 0700) != 0) return io_error("cannot set permissions of", out, errno);
       } else if (S_ISLNK(st.st_mode)) {
         f.type = "symlink";
         std::error_code lec;
         f.target = fs::read_symlink(child, lec).string();
         if (lec) return {ErrorCode::kIo, "cannot read link " + child.string() + ": " + lec.message()};
+        // Made directly: Storage has no symbolic links (restore_bundle recreates links from the
+        // manifest; this copy is what verify compares against it).
         if (::symlink(f.target.c_str(), out.c_str()) != 0) return io_error("cannot create", out, errno);
         result.files.push_back(f);
       } else if (S_ISREG(st.st_mode)) {
         f.type = "file";
         std::uint64_t bytes = 0;
-        auto hash = copy_file(child, out, f.mode, bytes, opts.interrupt);
+        auto hash = copy_file(storage, child, out, bytes, opts.interrupt);
         if (!hash) return hash.status();
         f.size = bytes;
         f.xxh3_128 = *hash;
@@ -129,20 +137,22 @@ struct Copier {
 
 Result<BundleResult> copy_bundle(const fs::path& dump_root, const BundleOptions& opts) {
   BundleResult result;
+  io::Storage& store = storage_or_local(opts.storage);
+  result.storage = &store;
   if (opts.include_paths.empty()) return result;
   fs::path base = dump_root / std::string(formats::kBundleDir);
   std::error_code ec;
   // Exclusive: a database of that name already dumped here would get mixed with the files.
-  if (::mkdir(base.c_str(), 0700) != 0) {
-    if (errno == EEXIST)
-      return Status(ErrorCode::kInvalidArgument, "--include-path: the dump holds a database named " +
-                                                     std::string(formats::kBundleDir) +
-                                                     ", where bundled files go; leave it out (--nsExclude) or dump "
-                                                     "it separately");
-    return io_error("cannot create", base, errno);
-  }
+  auto there = store.exists(base);
+  if (!there) return there.status();
+  if (*there)
+    return Status(ErrorCode::kInvalidArgument, "--include-path: the dump holds a database named " +
+                                                   std::string(formats::kBundleDir) +
+                                                   ", where bundled files go; leave it out (--nsExclude) or dump "
+                                                   "it separately");
+  if (Status s = store.make_directories(base); !s) return s;
   std::set<std::string> names;
-  Copier copier{opts, result};
+  Copier copier{opts, result, store};
   for (std::size_t i = 0; i < opts.include_paths.size(); ++i) {
     fs::path src = fs::absolute(opts.include_paths[i], ec).lexically_normal();
     if (ec) return Status(ErrorCode::kIo, "--include-path " + opts.include_paths[i].string() + ": " + ec.message());
@@ -161,7 +171,7 @@ Result<BundleResult> copy_bundle(const fs::path& dump_root, const BundleOptions&
     root.name = unique;
     root.source = src.string();
     fs::path dst = dump_root / root.dir;
-    if (::mkdir(dst.c_str(), 0700) != 0) return io_error("cannot create", dst, errno);
+    if (Status s = store.make_directories(dst); !s) return s;
     result.roots.push_back(root);
     if (Status s = copier.copy_tree(src, "", dst, root.dir); !s) return s;
   }
@@ -172,12 +182,12 @@ Status move_bundle(const fs::path& staging, const fs::path& out, const BundleRes
   if (bundle.roots.empty()) return {};
   fs::path from = staging / std::string(formats::kBundleDir);
   fs::path to = out / std::string(formats::kBundleDir);
-  std::error_code ec;
-  fs::remove_all(to, ec);
-  if (ec) return {ErrorCode::kIo, "cannot remove " + to.string() + ": " + ec.message()};
-  fs::rename(from, to, ec);
-  if (ec) return {ErrorCode::kIo, "cannot move " + from.string() + " to " + to.string() + ": " + ec.message()};
-  return io::sync_directory(out);
+  io::Storage& st = storage_or_local(bundle.storage);
+  if (Status s = st.remove_all(to); !s) return s;
+  if (Status s = st.rename(from, to); !s) return s;  // names both paths
+  // The rename made durable: a local directory only (other storages publish on rename).
+  if (&st == &io::local_storage()) return io::sync_directory(out);
+  return {};
 }
 
 namespace {
@@ -201,10 +211,92 @@ Status check_no_links(const fs::path& target, const fs::path& rel_parent) {
   return {};
 }
 
+// Where a manifest's bundled entry goes under `target`, checked to stay there whatever the
+// manifest says (it is parsed with the same rules, but a dump is input we do not trust).
+Result<fs::path> bundle_destination(const formats::Manifest& manifest, const fs::path& target,
+                                    const formats::BundledFile& f) {
+  for (const auto& r : manifest.bundled_roots) {
+    if (!formats::is_safe_relative_path(r.name) || r.name.find('/') != std::string::npos)
+      return Status(ErrorCode::kInvalidArgument, "manifest.json: bundled root name '" + r.name + "' leaves the target");
+    if (f.path.size() > r.dir.size() + 1 && f.path.starts_with(r.dir) && f.path[r.dir.size()] == '/') {
+      std::string rel = f.path.substr(r.dir.size() + 1);
+      if (!formats::is_safe_relative_path(rel) || !formats::is_safe_relative_path(f.path))
+        return Status(ErrorCode::kInvalidArgument, "manifest.json: bundled path '" + f.path + "' leaves the target");
+      fs::path d = (target / r.name / rel).lexically_normal();
+      fs::path t = target.lexically_normal();
+      auto [tend, dit] = std::mismatch(t.begin(), t.end(), d.begin(), d.end());
+      (void)dit;
+      if (tend != t.end() && !tend->empty())
+        return Status(ErrorCode::kInvalidArgument, "manifest.json: bundled path '" + f.path + "' leaves the target");
+      return d;
+    }
+  }
+  return Status(ErrorCode::kInvalidArgument, "manifest.json: bundled path '" + f.path + "' is under no bundled root");
+}
+
+// Puts one bundled file back: read from the dump (`st`), checked against the manifest's size
+// and XXH3-128, written under a temporary name in the local target and published only then.
+Status restore_file(io::Storage& st, const fs::path& src, const fs::path& dst, const formats::BundledFile& f,
+                    const std::atomic<bool>* interrupt, std::vector<std::uint8_t>& buf) {
+  auto in = st.open(src);
+  if (!in) return in.status();
+  // The target is the local file system (see bundle.hpp).
+  auto out = io::local_storage().create(dst);
+  if (!out) return out.status();
+  formats::Xxh3Hasher h;
+  std::uint64_t n = 0;
+  while (true) {
+    if (cancelled(interrupt)) return Status(ErrorCode::kCancelled, "interrupted");
+    auto got = (*in)->read(buf.data(), buf.size());
+    if (!got) return got.status();
+    if (*got == 0) break;
+    formats::ByteSpan chunk(buf.data(), *got);
+    h.update(chunk);
+    n += *got;
+    if (n > f.size)
+      return Status(ErrorCode::kInvalidArgument,
+                    src.string() + ": larger than the manifest's " + std::to_string(f.size) + " bytes");
+    if (Status s = (*out)->write(chunk); !s) return s;
+  }
+  if (n != f.size)
+    return Status(ErrorCode::kInvalidArgument,
+                  src.string() + ": " + std::to_string(n) + " bytes, the manifest says " + std::to_string(f.size));
+  if (h.hex_digest() != f.xxh3_128)
+    return Status(ErrorCode::kInvalidArgument,
+                  src.string() + ": XXH3-128 " + h.hex_digest() + " does not match the manifest's " + f.xxh3_128);
+  if (Status s = (*out)->commit(); !s) return s;
+  if (::chmod(dst.c_str(), f.mode) != 0) return io_error("cannot set permissions of", dst, errno);
+  return {};
+}
+
+// One bundled directory or symbolic link put back under the target.
+Status restore_dir_or_link(const formats::BundledFile& f, const fs::path& dst, RestorePathsReport& rep,
+                           std::vector<std::pair<fs::path, std::uint32_t>>& dir_modes) {
+  if (f.type == "dir") {
+    struct stat st {};
+    if (::lstat(dst.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        return Status(ErrorCode::kInvalidArgument, dst.string() + " exists and is not a directory");
+    } else if (::mkdir(dst.c_str(), 0700) != 0) {
+      return io_error("cannot create", dst, errno);
+    }
+    dir_modes.emplace_back(dst, f.mode);
+    ++rep.directories;
+    return {};
+  }
+  std::error_code rec;
+  fs::remove(dst, rec);  // a file or link of that name (never a directory with contents)
+  if (::symlink(f.target.c_str(), dst.c_str()) != 0) return io_error("cannot create link", dst, errno);
+  ++rep.symlinks;
+  return {};
+}
+
 }  // namespace
 
 Result<RestorePathsReport> restore_bundle(const fs::path& dump_root, const formats::Manifest& manifest,
-                                          const fs::path& target, const std::atomic<bool>* interrupt) {
+                                          const fs::path& target, const std::atomic<bool>* interrupt,
+                                          io::Storage* storage) {
+  io::Storage& st = storage_or_local(storage);
   RestorePathsReport rep;
   if (manifest.bundled_roots.empty())
     return Status(ErrorCode::kInvalidArgument,
@@ -213,33 +305,10 @@ Result<RestorePathsReport> restore_bundle(const fs::path& dump_root, const forma
   fs::create_directories(target, ec);
   if (ec) return Status(ErrorCode::kIo, "cannot create " + target.string() + ": " + ec.message());
 
-  // Where each manifest path goes, checked to stay under `target` whatever the manifest says
-  // (it is parsed with the same rules, but a dump is input we do not trust).
-  auto destination = [&](const formats::BundledFile& f) -> Result<fs::path> {
-    for (const auto& r : manifest.bundled_roots) {
-      if (!formats::is_safe_relative_path(r.name) || r.name.find('/') != std::string::npos)
-        return Status(ErrorCode::kInvalidArgument,
-                      "manifest.json: bundled root name '" + r.name + "' leaves the target");
-      if (f.path.size() > r.dir.size() + 1 && f.path.starts_with(r.dir) && f.path[r.dir.size()] == '/') {
-        std::string rel = f.path.substr(r.dir.size() + 1);
-        if (!formats::is_safe_relative_path(rel) || !formats::is_safe_relative_path(f.path))
-          return Status(ErrorCode::kInvalidArgument, "manifest.json: bundled path '" + f.path + "' leaves the target");
-        fs::path d = (target / r.name / rel).lexically_normal();
-        fs::path t = target.lexically_normal();
-        auto [tend, dit] = std::mismatch(t.begin(), t.end(), d.begin(), d.end());
-        (void)dit;
-        if (tend != t.end() && !tend->empty())
-          return Status(ErrorCode::kInvalidArgument, "manifest.json: bundled path '" + f.path + "' leaves the target");
-        return d;
-      }
-    }
-    return Status(ErrorCode::kInvalidArgument, "manifest.json: bundled path '" + f.path + "' is under no bundled root");
-  };
-
   // Every path is checked before anything is written.
   std::vector<fs::path> dests;
   for (const auto& f : manifest.bundled) {
-    auto d = destination(f);
+    auto d = bundle_destination(manifest, target, f);
     if (!d) return d.status();
     dests.push_back(*d);
   }
@@ -259,56 +328,15 @@ Result<RestorePathsReport> restore_bundle(const fs::path& dump_root, const forma
       if (cancelled(interrupt)) return Status(ErrorCode::kCancelled, "interrupted");
       const auto& f = manifest.bundled[i];
       const fs::path& dst = dests[i];
-      bool is_link = f.type == "symlink";
-      if ((pass == 0) == is_link) continue;
+      if ((pass == 0) == (f.type == "symlink")) continue;
       if (Status s = check_no_links(target, rel_parent(dst)); !s) return s;
-      if (f.type == "dir") {
-        struct stat st {};
-        if (::lstat(dst.c_str(), &st) == 0) {
-          if (!S_ISDIR(st.st_mode))
-            return Status(ErrorCode::kInvalidArgument, dst.string() + " exists and is not a directory");
-        } else if (::mkdir(dst.c_str(), 0700) != 0) {
-          return io_error("cannot create", dst, errno);
-        }
-        dir_modes.emplace_back(dst, f.mode);
-        ++rep.directories;
-      } else if (is_link) {
-        std::error_code rec;
-        fs::remove(dst, rec);  // a file or link of that name (never a directory with contents)
-        if (::symlink(f.target.c_str(), dst.c_str()) != 0) return io_error("cannot create link", dst, errno);
-        ++rep.symlinks;
-      } else {
-        fs::path src = dump_root / f.path;
-        auto in = io::FileReader::open(src);
-        if (!in) return in.status();
-        auto out = io::AtomicFileWriter::create(dst);
-        if (!out) return out.status();
-        formats::Xxh3Hasher h;
-        std::uint64_t n = 0;
-        while (true) {
-          if (cancelled(interrupt)) return Status(ErrorCode::kCancelled, "interrupted");
-          auto got = in->read(buf.data(), buf.size());
-          if (!got) return got.status();
-          if (*got == 0) break;
-          formats::ByteSpan chunk(buf.data(), *got);
-          h.update(chunk);
-          n += *got;
-          if (n > f.size)
-            return Status(ErrorCode::kInvalidArgument,
-                          src.string() + ": larger than the manifest's " + std::to_string(f.size) + " bytes");
-          if (Status s = out->write(chunk); !s) return s;
-        }
-        if (n != f.size)
-          return Status(ErrorCode::kInvalidArgument, src.string() + ": " + std::to_string(n) +
-                                                         " bytes, the manifest says " + std::to_string(f.size));
-        if (h.hex_digest() != f.xxh3_128)
-          return Status(ErrorCode::kInvalidArgument,
-                        src.string() + ": XXH3-128 " + h.hex_digest() + " does not match the manifest's " + f.xxh3_128);
-        if (Status s = out->commit(); !s) return s;
-        if (::chmod(dst.c_str(), f.mode) != 0) return io_error("cannot set permissions of", dst, errno);
-        ++rep.files;
-        rep.bytes += n;
+      if (f.type == "dir" || f.type == "symlink") {
+        if (Status s = restore_dir_or_link(f, dst, rep, dir_modes); !s) return s;
+        continue;
       }
+      if (Status s = restore_file(st, dump_root / f.path, dst, f, interrupt, buf); !s) return s;
+      ++rep.files;
+      rep.bytes += f.size;
     }
   }
   // Deepest first, so a read-only parent is closed after its children.

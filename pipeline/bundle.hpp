@@ -1,6 +1,13 @@
 // Bundled files: directory trees copied into a dump beside the database (`dump --include-path`)
 // and put back under a target directory (`restore --restore-paths`), each file listed in the
 // manifest's "bundled" section with its size, permissions and XXH3-128.
+//
+// Storage: what is written into the dump and read back from it goes through io::Storage
+// (BundleOptions::storage, restore_bundle's `storage`). The source trees (--include-path) and
+// the --restore-paths target are the local file system: bundling is about local files, their
+// symbolic links and permission bits, which a Storage does not model. Symbolic links in the dump
+// are made directly (Storage has no links). Threading: each function runs on the calling thread;
+// distinct calls may run at the same time on distinct dumps.
 #pragma once
 
 #include <atomic>
@@ -11,6 +18,7 @@
 
 #include "formats/manifest.hpp"
 #include "formats/status.hpp"
+#include "io/storage.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -22,6 +30,10 @@ struct BundleOptions {
   std::vector<std::string> excludes;
   // SIGINT/SIGTERM flag; stops the copy with kCancelled. Default: none.
   const std::atomic<bool>* interrupt = nullptr;
+  // Where the dump is written (directories, copied files; the staging rename of move_bundle).
+  // Null = io::local_storage(). Copied files get the storage's default mode (the process umask
+  // locally); their original bits are in the manifest.
+  io::Storage* storage = nullptr;
 };
 
 struct BundleResult {
@@ -29,6 +41,8 @@ struct BundleResult {
   std::vector<formats::BundledFile> files;  // directories first within each tree, sorted by path
   std::vector<std::string> notices;         // entries not copied (sockets, devices, fifos)
   std::uint64_t bytes = 0;
+  // The storage the copy went to (BundleOptions::storage), for move_bundle. Null = local.
+  io::Storage* storage = nullptr;
 };
 
 // Copies every include path into `dump_root`/bsonpipe_files/<n>/ (n = 0, 1, ... in the order
@@ -37,7 +51,7 @@ struct BundleResult {
 Result<BundleResult> copy_bundle(const std::filesystem::path& dump_root, const BundleOptions& opts);
 
 // Moves the copied trees from a staging directory to the finished dump (replacing an older
-// bsonpipe_files there). Nothing to do when nothing was bundled.
+// bsonpipe_files there), through bundle.storage. Nothing to do when nothing was bundled.
 Status move_bundle(const std::filesystem::path& staging, const std::filesystem::path& out, const BundleResult& bundle);
 
 struct RestorePathsReport {
@@ -51,8 +65,9 @@ struct RestorePathsReport {
 // is checked to stay under `target` (no "..", no absolute path, no symbolic link on the way)
 // and every file's size and XXH3-128 are checked before it is moved into place (written under a
 // temporary name first). Existing files are replaced. Fails at the first problem, naming it.
+// `storage`: where the dump is read (null = io::local_storage()); `target` is local.
 Result<RestorePathsReport> restore_bundle(const std::filesystem::path& dump_root, const formats::Manifest& manifest,
                                           const std::filesystem::path& target,
-                                          const std::atomic<bool>* interrupt = nullptr);
+                                          const std::atomic<bool>* interrupt = nullptr, io::Storage* storage = nullptr);
 
 }  // namespace bsonpipe::pipeline

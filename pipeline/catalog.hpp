@@ -8,6 +8,14 @@
 // verify report: the entry shows as "verified"). Ids look like 2026-11-22T01-00-00Z, with "-N"
 // appended when a dump in the same second already has that id.
 //
+// Storage: every file of the catalog (the listing, manifests, the lock, removals) goes through an
+// io::Storage; each function takes `io::Storage* storage` (null = io::local_storage()). The
+// code is split over catalog.cpp (ids, listing), catalog_lock.cpp, catalog_prune.cpp (remove,
+// prune) and catalog_backup.cpp (catalog dumps, --backup-first and its undo).
+//
+// Threading: every function may be called from any thread; two writers are kept apart by the
+// lock (Storage::try_lock), not by anything in this process.
+//
 // A `restore --backup-first` backup also records, in its manifest.json under
 // "absentNamespaces", the restore's target namespaces that did not exist on the target when the
 // backup was taken: restoring that backup with --drop (the undo) drops them again.
@@ -15,12 +23,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "formats/manifest.hpp"
 #include "formats/status.hpp"
+#include "io/storage.hpp"
 #include "pipeline/dump.hpp"
 #include "pipeline/restore.hpp"
 
@@ -40,8 +50,9 @@ struct CatalogLockHolder {
   std::string to_string() const;  // "pid 123 on host h since 2026-... writing <id>"
 };
 
-// The catalog's write lock: an exclusive flock on ROOT/.lock, held until destruction. The lock
-// is the kernel's, so a crashed holder never leaves a stale lock behind.
+// The catalog's write lock: Storage::try_lock on ROOT/.lock (locally an exclusive flock, the
+// kernel's, so a crashed holder never leaves a stale lock behind), held until destruction or
+// release(). Threading: one thread at a time per object.
 class CatalogLock {
  public:
   CatalogLock() = default;
@@ -52,19 +63,22 @@ class CatalogLock {
   ~CatalogLock();
 
   // Creates ROOT if needed and takes the lock without waiting; fails (kInvalidArgument) naming
-  // the holder if another process (or another CatalogLock in this one) has it.
-  static Result<CatalogLock> acquire(const std::filesystem::path& root);
-  // Records the id being written in the lock file (for `catalog remove`/`prune` and messages).
+  // the holder if another process (or another CatalogLock in this one) has it. `storage`: where
+  // the catalog lives (null = io::local_storage()); it must outlive the lock.
+  static Result<CatalogLock> acquire(const std::filesystem::path& root, io::Storage* storage = nullptr);
+  // Records the id being written in the lock's text (StorageLock::set_holder; for `catalog
+  // remove`/`prune` and messages).
   Status set_id(const std::string& id);
   void release();
 
  private:
-  int fd_ = -1;
+  std::unique_ptr<io::StorageLock> lock_;  // null: not held
   std::filesystem::path root_;
 };
 
-// The current holder, or nullopt if nobody holds the lock (or there is no lock file).
-std::optional<CatalogLockHolder> catalog_lock_holder(const std::filesystem::path& root);
+// The current holder, or nullopt if nobody holds the lock (or there is no lock file, or it
+// cannot be read).
+std::optional<CatalogLockHolder> catalog_lock_holder(const std::filesystem::path& root, io::Storage* storage = nullptr);
 
 // "2026-11-22T01-00-00Z" for a UTC time in milliseconds since the epoch.
 std::string catalog_id_for(std::int64_t utc_ms);
@@ -87,7 +101,9 @@ struct CatalogEntry {
   bool verified = false;     // ROOT/.verified/<id>.json exists (and the entry is complete)
   std::int64_t time_ms = 0;  // the time the id names (UTC ms): when the dump started
   int seq = 0;               // same-second sequence number from the id
-  std::uint64_t size = 0;    // bytes of every regular file under dir
+  // Bytes of the files under dir, bundled files (bsonpipe_files/) counted from the manifest:
+  // their tree may hold symbolic links, which a Storage listing would follow.
+  std::uint64_t size = 0;
   std::optional<formats::Manifest> manifest;
   std::string problem;                  // why the manifest could not be read ("" = fine or absent)
   std::vector<std::string> namespaces;  // distinct namespaces in the manifest, sorted
@@ -99,18 +115,19 @@ struct CatalogEntry {
 
 // Every entry of ROOT (directories named like catalog ids, with or without ".partial"), newest
 // first (by time, then sequence number). Other files and directories are ignored.
-Result<std::vector<CatalogEntry>> list_catalog(const std::filesystem::path& root);
+Result<std::vector<CatalogEntry>> list_catalog(const std::filesystem::path& root, io::Storage* storage = nullptr);
 
 // One entry by id, or "latest" = the newest complete one. Fails naming the id when there is none.
-Result<CatalogEntry> find_catalog_entry(const std::filesystem::path& root, const std::string& id);
+Result<CatalogEntry> find_catalog_entry(const std::filesystem::path& root, const std::string& id,
+                                        io::Storage* storage = nullptr);
 
 // The dump `--catalog ROOT --id ID|latest` names (restore, verify): find_catalog_entry, then
 // refused (naming its state, for `action`: "restore", "verify") unless it is complete.
 Result<CatalogEntry> resolve_catalog_dump(const std::filesystem::path& root, const std::string& id,
-                                          std::string_view action);
+                                          std::string_view action, io::Storage* storage = nullptr);
 
 // Removes an entry; refuses one being written (kInvalidArgument naming the lock holder).
-Status remove_catalog_entry(const std::filesystem::path& root, const std::string& id);
+Status remove_catalog_entry(const std::filesystem::path& root, const std::string& id, io::Storage* storage = nullptr);
 
 struct PrunePolicy {
   int keep_last = 0;    // the newest N complete dumps
@@ -131,9 +148,10 @@ struct PruneDecision {
 std::vector<PruneDecision> plan_prune(const std::vector<CatalogEntry>& entries, const PrunePolicy& policy);
 
 // Lists, plans and (unless dry_run) removes. Entries found being written at removal time are
-// kept. Returns the decisions, with the reason of any removal that failed.
+// kept. A removal that fails stops the prune with an error naming the path (entries not yet
+// removed stay; the catalog stays listable).
 Result<std::vector<PruneDecision>> prune_catalog(const std::filesystem::path& root, const PrunePolicy& policy,
-                                                 bool dry_run);
+                                                 bool dry_run, io::Storage* storage = nullptr);
 
 struct CatalogDumpResult {
   std::string id;
@@ -144,7 +162,9 @@ struct CatalogDumpResult {
 
 // A directory dump into the catalog: takes the lock, picks a fresh id from the current UTC time,
 // dumps into ROOT/<id> (staged in ROOT/<id>.partial, manifest last) and releases the lock.
-// `opts.out` and `opts.target` are set here. A failed dump leaves no ROOT/<id> behind.
+// `opts.out` and `opts.target` are set here. A failed dump leaves no complete ROOT/<id> behind.
+// opts.storage is the catalog's storage too (the lock, the id's choice; opts.bundle.storage
+// when that is null); null = io::local_storage().
 Result<CatalogDumpResult> run_catalog_dump(const std::filesystem::path& root, DumpOptions opts);
 
 // The target namespaces ("db.collection", after --nsFrom/--nsTo) a restore with these options
@@ -157,8 +177,10 @@ Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions&
 // by listCollections before the dump, and not in it) are recorded in the backup's manifest as
 // absent (kAbsentNamespacesKey), while the lock is still held; if that fails the backup is
 // removed and the error returned. Fails without touching the target if nothing could be planned.
+// `storage`: the catalog's storage (null = io::local_storage()).
 Result<CatalogDumpResult> backup_restore_targets(const std::filesystem::path& root, const RestoreOptions& opts,
-                                                 const std::vector<std::string>& namespaces);
+                                                 const std::vector<std::string>& namespaces,
+                                                 io::Storage* storage = nullptr);
 
 // The absent namespaces recorded in the manifest text `manifest_json` (empty when there is no
 // such key: ordinary dumps, older backups). Fails on a key that is not an array of strings

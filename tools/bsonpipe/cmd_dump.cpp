@@ -56,6 +56,7 @@ int run(DumpFlags& f) {
   if (!f.query.empty() && !f.query_file.empty()) return fail("dump", "--query and --queryFile cannot be combined");
   std::string qtext = f.query;
   if (!f.query_file.empty()) {
+    // Read directly, not through io::Storage: the user's own input file, not a dump location.
     std::ifstream in(f.query_file);
     if (!in) return fail("dump", "cannot read --queryFile " + f.query_file);
     std::stringstream ss;

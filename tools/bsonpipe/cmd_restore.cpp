@@ -11,10 +11,8 @@
 #include <string>
 #include <vector>
 
-#include <fstream>
-#include <sstream>
-
 #include "formats/manifest.hpp"
+#include "io/storage.hpp"
 #include "io/uri.hpp"
 #include "pipeline/bundle.hpp"
 #include "pipeline/catalog.hpp"
@@ -41,12 +39,18 @@ struct RestoreFlags {
   bool paths_only = false;
 };
 
+// Where the dump, the catalog and --backup-first's catalog are read and written: the local file
+// system (the seam for another backend is pipeline's `io::Storage* storage` parameters).
+io::Storage& dump_storage() {
+  return io::local_storage();
+}
+
 // --catalog ROOT --id ID|latest: the catalog entry to restore.
 Result<pipeline::CatalogEntry> catalog_input(const RestoreFlags& f) {
   if (f.catalog_id.empty()) return Status(ErrorCode::kInvalidArgument, "--catalog needs --id ID (or --id latest)");
   if (!f.positional.empty() || !f.dir.empty() || f.archive_opt->count() > 0)
     return Status(ErrorCode::kInvalidArgument, "--catalog names the dump: give no dump path or --archive");
-  return pipeline::resolve_catalog_dump(f.catalog, f.catalog_id, "restore");
+  return pipeline::resolve_catalog_dump(f.catalog, f.catalog_id, "restore", &dump_storage());
 }
 
 // One shell word: quoted unless it is made only of characters a shell leaves alone.
@@ -65,14 +69,19 @@ std::string shell_word(const std::string& s) {
 // The manifest of a directory dump, for --restore-paths (checked before anything is written).
 Result<formats::Manifest> read_manifest(const std::string& dump) {
   std::string p = dump + "/" + std::string(formats::kManifestName);
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status(ErrorCode::kInvalidArgument, p + ": cannot read the manifest (--restore-paths needs one)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto m = formats::manifest_from_json(ss.str());
+  auto bytes = dump_storage().read_all(p);
+  if (!bytes) return Status(ErrorCode::kInvalidArgument, p + ": cannot read the manifest (--restore-paths needs one)");
+  auto m = formats::manifest_from_json(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
   if (!m) return Status(m.status().code(), p + ": " + m.status().message());
   if (!m->complete) return Status(ErrorCode::kInvalidArgument, p + ": the dump is not complete");
   return m;
+}
+
+// A dump path that names a directory (false when it is missing or unreadable: the restore then
+// reports it when it opens the path).
+bool is_directory(const std::string& path) {
+  auto d = dump_storage().is_directory(path);
+  return d && *d;
 }
 
 void print_report(const pipeline::RestoreReport& rep, bool quiet) {
@@ -141,8 +150,7 @@ int run(RestoreFlags& f) {
   }
   o.archive = f.archive_opt->count() > 0;
   // --archive=DIR reads DIR/archive (DIR/archive.gz with --gzip), as mongorestore does.
-  if (std::error_code ec; o.archive && !o.archive_path.empty() && o.archive_path != "-" &&
-                          std::filesystem::is_directory(o.archive_path, ec))
+  if (o.archive && !o.archive_path.empty() && o.archive_path != "-" && is_directory(o.archive_path))
     o.archive_path = (std::filesystem::path(o.archive_path) / (o.gzip ? "archive.gz" : "archive")).string();
   if (!f.positional.empty() && !f.dir.empty())
     return usage_error("restore",
@@ -165,9 +173,8 @@ int run(RestoreFlags& f) {
   }
   if (!o.archive && path.empty()) path = "dump";  // mongorestore's default
   // --db with --collection names one .bson file (mongorestore's CreateIntentForCollection).
-  std::error_code dir_ec;
   if (!o.archive && !catalog_entry && !o.plan.db.empty() && !o.plan.collection.empty() && path != "-" &&
-      std::filesystem::is_directory(path, dir_ec))
+      is_directory(path))
     return fail("restore", "error scanning filesystem: file `" + path + "` is a directory, not a bson file");
   if (!path.empty() && o.archive)
     // mongorestore reads --archive's value (standard input without '=') and ignores the dump
@@ -209,7 +216,7 @@ int run(RestoreFlags& f) {
                      bundle_manifest->bundled.size(), f.restore_paths.c_str());
       return 0;
     }
-    auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted());
+    auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted(), &dump_storage());
     if (!r) return fail("restore", "--restore-paths: " + r.status().to_string());
     if (!f.quiet)
       std::fprintf(stderr, "restored %llu bundled file(s) (%llu bytes), %llu director(ies), %llu link(s) under %s\n",
@@ -238,9 +245,10 @@ int run(RestoreFlags& f) {
       } else {
         // The backup is a dump like any other: owner-only, as `bsonpipe dump` writes by default.
         // The umask is set only around it (nothing else runs meanwhile): the restore's own files
-        // (--restore-paths) keep theirs.
+        // (--restore-paths) keep theirs. Storage has no file modes: locally they come from the
+        // umask (catalog_test's backup checks 0700 directories and 0600 files).
         const mode_t old_umask = ::umask(077);
-        auto b = pipeline::backup_restore_targets(f.backup_first, o, *targets);
+        auto b = pipeline::backup_restore_targets(f.backup_first, o, *targets, &dump_storage());
         ::umask(old_umask);
         if (!b) return fail("restore", "--backup-first failed, nothing restored: " + b.status().to_string());
         std::printf("%s\n", b->id.c_str());

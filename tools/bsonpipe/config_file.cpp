@@ -19,6 +19,8 @@ Status bad_config(const std::string& path, const std::string& why) {
 }  // namespace
 
 Result<ConfigFile> read_config_file(const std::string& path) {
+  // Read directly, not through io::Storage: the user's --config YAML is local configuration
+  // (it holds passwords), not a dump or restore location.
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return Status(ErrorCode::kInvalidArgument,

@@ -18,6 +18,7 @@ namespace {
 // Reads a password from the controlling terminal with echo off (restored on every path), as
 // mongodump does when -u comes without a password. Never from stdin: it may carry an archive.
 Result<std::string> prompt_password(const std::string& user) {
+  // The terminal device, not a file: opened directly (io::Storage is for dump data).
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return Status(ErrorCode::kInvalidArgument, "no password given for user " + user + " and no terminal to ask");

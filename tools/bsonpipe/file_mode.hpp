@@ -17,7 +17,10 @@ struct FileModeFlag {
 
   void add_to(CLI::App& cmd);
   // Sets the process umask so that new files get at most `mode` (and never more than 0644, the
-  // mode files are opened with) and new directories `mode` plus x wherever r is set.
+  // mode files are opened with) and new directories `mode` plus x wherever r is set. Process-wide
+  // on purpose: io::Storage has no file modes, so the umask is how every file a dump creates
+  // (through any storage call, on any worker thread) gets them; `dump` sets it before anything
+  // is written and exits after.
   Status apply() const;
 };
 
