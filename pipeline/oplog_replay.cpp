@@ -180,8 +180,8 @@ struct PendingBatch {
 
 }  // namespace
 
-Result<std::uint64_t> check_oplog_file(const fs::path& file) {
-  auto r = BsonFileReader::open(file, formats::Compression::kNone, reader_limits());
+Result<std::uint64_t> check_oplog_file(const fs::path& file, io::Storage& storage) {
+  auto r = BsonFileReader::open(file, formats::Compression::kNone, reader_limits(), storage);
   if (!r) return r.status();
   std::uint64_t n = 0;
   DocumentBatch b;
@@ -208,7 +208,8 @@ Result<std::uint64_t> check_oplog_file(const fs::path& file) {
 Result<OplogReplayStats> replay_oplog(io::Connection& conn, const OplogReplayOptions& opts) {
   std::string name = opts.name.empty() ? opts.file.string() : opts.name;
   OplogReplayStats stats;
-  auto reader = BsonFileReader::open(opts.file, formats::Compression::kNone, reader_limits());
+  auto reader = BsonFileReader::open(opts.file, formats::Compression::kNone, reader_limits(),
+                                     opts.storage ? *opts.storage : io::local_storage());
   if (!reader) return reader.status();
   Transformer tf(opts);
   PendingBatch p;

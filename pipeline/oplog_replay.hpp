@@ -24,11 +24,12 @@ Result<formats::Timestamp> parse_oplog_limit(std::string_view text);
 
 // Checks that a file holds whole oplog entries (ts, op, ns each present) without applying them:
 // a truncated or malformed oplog fails before anything is restored. Errors name file and offset.
-Result<std::uint64_t> check_oplog_file(const std::filesystem::path& file);
+Result<std::uint64_t> check_oplog_file(const std::filesystem::path& file, io::Storage& storage = io::local_storage());
 
 struct OplogReplayOptions {
   std::filesystem::path file;               // concatenated oplog entries (oplog.bson)
   std::string name;                         // for messages (defaults to file)
+  io::Storage* storage = nullptr;           // reads `file`; null = io::local_storage()
   std::optional<formats::Timestamp> limit;  // apply entries strictly before this
   const NamespaceMapper* mapper = nullptr;  // required: selection and renames
   PlanOptions plan;                         // for skip_reason

@@ -12,9 +12,13 @@
 // in), does not drop again what it began, and skips namespaces it finished. --oplogReplay applies
 // the dump's oplog last, after every namespace's data and indexes (pipeline/oplog_replay.hpp).
 //
-// Threading: run_restore() blocks; it owns every thread it starts and joins them all before it
-// returns. Exceptions never leave a worker: they become the run's first error. The first error
-// (or the interrupt flag) cancels every stage.
+// Every file the run reads or writes (the dump's files, the archive, oplog.bson, the journal,
+// the archive's oplog spool) goes through RestoreOptions::storage; standard input stays stdin.
+//
+// Threading: run_restore() blocks; its concurrent bodies (insertion workers, -j collection
+// runners, index finishers, the interrupt watchdog) run on pipeline::WorkerGroup and are all
+// waited for before it returns. Exceptions never leave a worker: they become the run's first
+// error. The first error (or the interrupt flag) cancels every stage.
 #pragma once
 
 #include <atomic>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "formats/status.hpp"
+#include "io/storage.hpp"
 #include "pipeline/progress.hpp"
 #include "pipeline/restore_plan.hpp"
 
@@ -35,8 +40,11 @@ enum class LogLevel : std::uint8_t { kInfo, kVerbose };
 struct RestoreOptions {
   std::string uri;              // required: mongodb://...
   std::filesystem::path input;  // a dump directory, a database directory (with plan.db) or a .bson file
-  bool archive = false;         // read an archive instead of `input`
-  std::string archive_path;     // "" or "-" = standard input
+  // Where every file of the run is read and written (dump files, archive, oplog, journal, spool
+  // files); null = io::local_storage(). Must outlive the run; called from any thread.
+  io::Storage* storage = nullptr;
+  bool archive = false;      // read an archive instead of `input`
+  std::string archive_path;  // "" or "-" = standard input
   // bsonpipe copy: with `archive`, take the prelude and events from here instead of reading
   // archive_path (pipeline/copy_channel.hpp); never journaled. Called from one thread.
   formats::archive::EventSource* archive_events = nullptr;

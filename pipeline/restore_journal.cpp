@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "formats/extjson.hpp"
 #include "io/wire.hpp"
@@ -26,15 +25,6 @@ constexpr std::size_t kMaxRecord = 1024 * 1024;
 
 std::string errno_text() {
   return std::strerror(errno);
-}
-
-Status sync_dir(const fs::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return {ErrorCode::kIo, "opening " + dir.string() + ": " + errno_text()};
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return {ErrorCode::kIo, "syncing " + dir.string() + ": " + errno_text()};
-  return {};
 }
 
 std::string get_string(DocView d, std::string_view key) {
@@ -61,6 +51,10 @@ std::string render(const formats::ElementView& e) {
   while (!s.empty() && s.front() == ' ') s.erase(s.begin());
   while (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
+}
+
+bool storage_is_local(io::Storage& storage) {
+  return &storage == &io::local_storage();
 }
 
 }  // namespace
@@ -99,10 +93,10 @@ std::string identity_difference(DocView journal, DocView now, std::string* journ
   return {};
 }
 
-Result<JournalState> read_journal(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status{ErrorCode::kIo, "restore journal " + path.string() + ": cannot open it"};
-  Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+Result<JournalState> read_journal(const fs::path& path, io::Storage& storage) {
+  auto all = storage.read_all(path);
+  if (!all) return Status{ErrorCode::kIo, "restore journal " + path.string() + ": cannot open it"};
+  Bytes data = std::move(*all);
   auto bad = [&](const std::string& what, std::size_t at) {
     return Status{ErrorCode::kInvalidArgument, "restore journal " + path.string() + ": " + what,
                   static_cast<std::int64_t>(at)};
@@ -184,6 +178,14 @@ RestoreJournal::~RestoreJournal() {
 }
 
 Status RestoreJournal::write_all(ByteSpan bytes) {
+  if (fd_ < 0) {
+    // Storage other than the local file system has no append: the journal is written anew
+    // (published atomically by commit), so it is always whole.
+    contents_.insert(contents_.end(), bytes.begin(), bytes.end());
+    if (auto s = storage_->write_all(path_, contents_, true); !s)
+      return {s.code(), "writing restore journal " + path_.string() + ": " + s.message()};
+    return {};
+  }
   std::size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
@@ -196,31 +198,46 @@ Status RestoreJournal::write_all(ByteSpan bytes) {
   return {};
 }
 
-Result<std::unique_ptr<RestoreJournal>> RestoreJournal::create(const fs::path& path, DocView identity) {
+Status RestoreJournal::sync() {
+  if (fd_ >= 0 && ::fdatasync(fd_) != 0)
+    return {ErrorCode::kIo, "syncing restore journal " + path_.string() + ": " + errno_text()};
+  return {};
+}
+
+Status RestoreJournal::open_for_append() {
+  if (!storage_is_local(*storage_)) return {};  // rewritten through the storage instead
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd_ < 0) return {ErrorCode::kIo, "opening restore journal " + path_.string() + ": " + errno_text()};
+  // Cut a torn tail off before appending after it.
+  if (::ftruncate(fd_, static_cast<off_t>(state_.valid_bytes)) != 0 || ::lseek(fd_, 0, SEEK_END) < 0 ||
+      ::fdatasync(fd_) != 0)
+    return {ErrorCode::kIo, "truncating restore journal " + path_.string() + ": " + errno_text()};
+  return {};
+}
+
+Result<std::unique_ptr<RestoreJournal>> RestoreJournal::create(const fs::path& path, DocView identity,
+                                                               io::Storage& storage) {
   auto j = std::unique_ptr<RestoreJournal>(new RestoreJournal());
   j->path_ = path;
-  fs::path tmp = path;
-  tmp += ".tmp";
-  j->fd_ = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (j->fd_ < 0) return Status{ErrorCode::kIo, "creating restore journal " + tmp.string() + ": " + errno_text()};
+  j->storage_ = &storage;
   Bytes head(kJournalMagic, kJournalMagic + kMagicSize);
   Bytes rec = Builder().append_string("t", "header").append_document("identity", identity).finish();
   Bytes framed = frame_journal_record(DocView(rec));
   head.insert(head.end(), framed.begin(), framed.end());
-  if (auto s = j->write_all(head); !s) return s;
-  if (::fdatasync(j->fd_) != 0)
-    return Status{ErrorCode::kIo, "syncing restore journal " + tmp.string() + ": " + errno_text()};
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status{ErrorCode::kIo, "renaming " + tmp.string() + " to " + path.string() + ": " + ec.message()};
-  if (auto s = sync_dir(path.parent_path()); !s) return s;
+  // Published whole (written under a temporary name, synced, renamed): a crash leaves either the
+  // old journal or the new empty one.
+  if (auto s = storage.write_all(path, head, true); !s)
+    return Status{s.code(), "creating restore journal " + path.string() + ": " + s.message()};
   j->state_.identity.assign(identity.data(), identity.data() + identity.size());
   j->state_.valid_bytes = head.size();
+  j->contents_ = std::move(head);
+  if (auto s = j->open_for_append(); !s) return s;
   return j;
 }
 
-Result<std::unique_ptr<RestoreJournal>> RestoreJournal::resume(const fs::path& path, DocView identity) {
-  auto st = read_journal(path);
+Result<std::unique_ptr<RestoreJournal>> RestoreJournal::resume(const fs::path& path, DocView identity,
+                                                               io::Storage& storage) {
+  auto st = read_journal(path, storage);
   if (!st) return st.status();
   std::string was, now;
   std::string key = identity_difference(DocView(st->identity), identity, &was, &now);
@@ -232,13 +249,16 @@ Result<std::unique_ptr<RestoreJournal>> RestoreJournal::resume(const fs::path& p
                                                    "to start over"};
   auto j = std::unique_ptr<RestoreJournal>(new RestoreJournal());
   j->path_ = path;
+  j->storage_ = &storage;
   j->state_ = std::move(*st);
-  j->fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (j->fd_ < 0) return Status{ErrorCode::kIo, "opening restore journal " + path.string() + ": " + errno_text()};
-  // Cut a torn tail off before appending after it.
-  if (::ftruncate(j->fd_, static_cast<off_t>(j->state_.valid_bytes)) != 0 || ::lseek(j->fd_, 0, SEEK_END) < 0 ||
-      ::fdatasync(j->fd_) != 0)
-    return Status{ErrorCode::kIo, "truncating restore journal " + path.string() + ": " + errno_text()};
+  if (storage_is_local(storage)) {
+    if (auto s = j->open_for_append(); !s) return s;
+  } else {
+    // Keep the whole records only: the next rewrite drops a torn tail.
+    auto all = storage.read_all(path);
+    if (!all) return all.status();
+    j->contents_.assign(all->begin(), all->begin() + static_cast<std::ptrdiff_t>(j->state_.valid_bytes));
+  }
   return j;
 }
 
@@ -250,8 +270,8 @@ Status RestoreJournal::append(DocView payload) {
     failed_ = s;
     return s;
   }
-  if (::fdatasync(fd_) != 0) {
-    failed_ = {ErrorCode::kIo, "syncing restore journal " + path_.string() + ": " + errno_text()};
+  if (auto s = sync(); !s) {
+    failed_ = s;
     return failed_;
   }
   return {};

@@ -8,6 +8,11 @@
 // is incomplete or fails its checksum is ignored (and truncated away before appending). A record
 // that fails its checksum with whole records after it is corruption, not a torn write: refused.
 //
+// Every access goes through io::Storage: the header is published whole (create + commit). On the
+// local file system records are then appended to the file and fdatasync'ed; a storage without
+// append (object storage, the tests' fault-injecting wrapper) gets the whole journal rewritten
+// and committed per record instead.
+//
 // Threading: append calls are serialised internally (any thread); the state is read-only.
 #pragma once
 
@@ -22,6 +27,7 @@
 
 #include "formats/bson.hpp"
 #include "formats/status.hpp"
+#include "io/storage.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -43,7 +49,7 @@ struct JournalState {
 
 // Reads a journal file. Fails on a missing/unreadable file, bad magic, a missing header, or a
 // corrupt record that is not the tail (the message names the file and the record's offset).
-Result<JournalState> read_journal(const std::filesystem::path& path);
+Result<JournalState> read_journal(const std::filesystem::path& path, io::Storage& storage = io::local_storage());
 
 // The first key whose value differs between two identity documents ("" when equal), with both
 // values rendered for a message.
@@ -54,10 +60,12 @@ class RestoreJournal {
  public:
   // A fresh journal for `identity`, replacing any file at `path` (written to a temporary name,
   // synced and renamed, so a crash leaves either the old journal or the new empty one).
-  static Result<std::unique_ptr<RestoreJournal>> create(const std::filesystem::path& path, formats::DocView identity);
+  static Result<std::unique_ptr<RestoreJournal>> create(const std::filesystem::path& path, formats::DocView identity,
+                                                        io::Storage& storage = io::local_storage());
   // Continues an existing journal: reads it, refuses a different identity (a clear message naming
   // the differing option), truncates a torn tail and opens it for appending.
-  static Result<std::unique_ptr<RestoreJournal>> resume(const std::filesystem::path& path, formats::DocView identity);
+  static Result<std::unique_ptr<RestoreJournal>> resume(const std::filesystem::path& path, formats::DocView identity,
+                                                        io::Storage& storage = io::local_storage());
   ~RestoreJournal();
   RestoreJournal(const RestoreJournal&) = delete;
   RestoreJournal& operator=(const RestoreJournal&) = delete;
@@ -80,9 +88,13 @@ class RestoreJournal {
   RestoreJournal() = default;
   Status append(formats::DocView payload);
   Status write_all(formats::ByteSpan bytes);
+  Status sync();
+  Status open_for_append();  // local file system: the fd records are appended to
 
   std::filesystem::path path_;
-  int fd_ = -1;
+  io::Storage* storage_ = nullptr;
+  int fd_ = -1;              // local file system only
+  formats::Bytes contents_;  // other storage: the journal so far, rewritten per record
   std::mutex mu_;
   Status failed_;  // after a failed write the journal refuses further appends
   JournalState state_;

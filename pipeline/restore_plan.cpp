@@ -7,7 +7,7 @@
 
 #include "formats/manifest.hpp"
 #include "io/compress.hpp"
-#include "io/file.hpp"
+#include "io/storage.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -39,13 +39,13 @@ io::Codec codec_of(Compression c) {
 }
 
 // Reads a whole (small) file, decompressing it when its name or its magic says so.
-Result<std::string> read_small_file(const fs::path& p, Compression c) {
-  auto reader = io::FileReader::open(p);
+Result<std::string> read_small_file(io::Storage& storage, const fs::path& p, Compression c) {
+  auto reader = storage.open(p);
   if (!reader) return reader.status();
   Bytes raw;
   std::uint8_t buf[64 * 1024];
   for (;;) {
-    auto n = reader->read(buf, sizeof buf);
+    auto n = (*reader)->read(buf, sizeof buf);
     if (!n) return n.status();
     if (*n == 0) break;
     raw.insert(raw.end(), buf, buf + *n);
@@ -61,8 +61,8 @@ Result<std::string> read_small_file(const fs::path& p, Compression c) {
   return std::string(out.begin(), out.end());
 }
 
-Result<CollectionMetadata> read_metadata(const fs::path& p, Compression c) {
-  auto text = read_small_file(p, c);
+Result<CollectionMetadata> read_metadata(io::Storage& storage, const fs::path& p, Compression c) {
+  auto text = read_small_file(storage, p, c);
   if (!text) return text.status();
   auto md = formats::parse_collection_metadata(*text);
   if (!md) return Status{ErrorCode::kInvalidJson, p.string() + ": bad metadata: " + md.status().to_string()};
@@ -80,16 +80,16 @@ TargetKind kind_of(const CollectionMetadata& m) {
   return TargetKind::kCollection;
 }
 
-std::uint64_t file_size_or_zero(const fs::path& p) {
-  std::error_code ec;
-  auto n = fs::file_size(p, ec);
-  return ec ? 0 : n;
+std::uint64_t file_size_or_zero(io::Storage& storage, const fs::path& p) {
+  auto n = storage.size(p);
+  return n ? *n : 0;
 }
 
 // Files of one database directory grouped by stem.
 struct StemFiles {
   fs::path bson;
   Compression bson_compression = Compression::kNone;
+  std::uint64_t bson_size = 0;
   fs::path metadata;
   Compression metadata_compression = Compression::kNone;
 };
@@ -120,46 +120,57 @@ Status add_target(Plan& plan, const NamespaceMapper& mapper, const PlanOptions& 
   return {};
 }
 
-Status scan_database_dir(const fs::path& dir, const std::string& db, const NamespaceMapper& mapper,
-                         const PlanOptions& opts, Plan& plan) {
-  if (auto s = formats::archive::validate_namespace(db, "x"); !s)
-    return Status{ErrorCode::kInvalidArgument,
-                  "invalid database name \"" + db + "\" (directory " + dir.string() + "): " + s.message()};
+// The files of one database directory by stem (subdirectories and unknown names are skipped).
+Result<std::map<std::string, StemFiles>> list_stems(io::Storage& storage, const fs::path& dir, Plan& plan) {
+  auto entries = storage.list(dir);  // sorted by name
+  if (!entries) return entries.status();
   std::map<std::string, StemFiles> stems;
-  std::vector<fs::directory_entry> entries;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e);
-  if (ec) return Status{ErrorCode::kIo, dir.string() + ": " + ec.message()};
-  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.path() < b.path(); });
-  for (const auto& e : entries) {
-    std::string name = e.path().filename().string();
-    if (e.is_directory()) {
-      plan.skipped.push_back("don't know what to do with subdirectory \"" + e.path().string() + "\", skipping...");
+  for (const auto& e : *entries) {
+    fs::path path = dir / e.name;
+    if (e.directory) {
+      plan.skipped.push_back("don't know what to do with subdirectory \"" + path.string() + "\", skipping...");
       continue;
     }
-    auto split = formats::split_dump_file_name(name);
+    auto split = formats::split_dump_file_name(e.name);
     if (!split) {
-      plan.skipped.push_back("don't know what to do with file \"" + e.path().string() + "\", skipping...");
+      plan.skipped.push_back("don't know what to do with file \"" + path.string() + "\", skipping...");
       continue;
     }
     StemFiles& sf = stems[split->stem];
     if (split->kind == formats::DumpFileKind::kBson) {
-      sf.bson = e.path();
+      sf.bson = path;
       sf.bson_compression = split->compression;
+      sf.bson_size = e.size;
     } else {
-      sf.metadata = e.path();
+      sf.metadata = path;
       sf.metadata_compression = split->compression;
     }
   }
+  return stems;
+}
+
+Status scan_database_dir(io::Storage& storage, const fs::path& dir, const std::string& db,
+                         const NamespaceMapper& mapper, const PlanOptions& opts, Plan& plan) {
+  if (auto s = formats::archive::validate_namespace(db, "x"); !s)
+    return Status{ErrorCode::kInvalidArgument,
+                  "invalid database name \"" + db + "\" (directory " + dir.string() + "): " + s.message()};
+  auto listed = list_stems(storage, dir, plan);
+  if (!listed) return listed.status();
+  std::map<std::string, StemFiles>& stems = *listed;
 
   // Timeseries buckets files, attached to their collection's target afterwards.
-  std::map<std::string, std::pair<fs::path, Compression>> buckets;
+  struct BucketsFile {
+    fs::path path;
+    Compression compression;
+    std::uint64_t size;
+  };
+  std::map<std::string, BucketsFile> buckets;
   std::vector<RestoreTarget> found;
   for (auto& [stem, sf] : stems) {
     RestoreTarget t;
     t.source_db = db;
     if (!sf.metadata.empty()) {
-      auto md = read_metadata(sf.metadata, sf.metadata_compression);
+      auto md = read_metadata(storage, sf.metadata, sf.metadata_compression);
       if (!md) return md.status();
       t.metadata = std::move(*md);
       t.has_metadata = true;
@@ -172,14 +183,14 @@ Status scan_database_dir(const fs::path& dir, const std::string& db, const Names
     }
     t.source_collection = *coll;
     if (starts_with(t.source_collection, kBuckets) && !sf.bson.empty()) {
-      buckets[t.source_collection.substr(kBuckets.size())] = {sf.bson, sf.bson_compression};
+      buckets[t.source_collection.substr(kBuckets.size())] = {sf.bson, sf.bson_compression, sf.bson_size};
       continue;
     }
     t.kind = kind_of(t.metadata);
     if (t.kind != TargetKind::kView && !sf.bson.empty()) {
       t.data_file = sf.bson;
       t.compression = sf.bson_compression;
-      t.data_file_size = file_size_or_zero(sf.bson);
+      t.data_file_size = sf.bson_size;
     }
     found.push_back(std::move(t));
   }
@@ -187,13 +198,13 @@ Status scan_database_dir(const fs::path& dir, const std::string& db, const Names
     if (t.kind != TargetKind::kTimeseries) continue;
     auto it = buckets.find(t.source_collection);
     if (it == buckets.end()) continue;
-    t.data_file = it->second.first;
-    t.compression = it->second.second;
-    t.data_file_size = file_size_or_zero(t.data_file);
+    t.data_file = it->second.path;
+    t.compression = it->second.compression;
+    t.data_file_size = it->second.size;
     buckets.erase(it);
   }
   for (auto& [coll, file] : buckets)
-    plan.skipped.push_back("not restoring \"" + file.first.string() + "\": no timeseries metadata for " + db + "." +
+    plan.skipped.push_back("not restoring \"" + file.path.string() + "\": no timeseries metadata for " + db + "." +
                            coll);
   for (auto& t : found)
     if (auto s = add_target(plan, mapper, opts, std::move(t)); !s) return s;
@@ -252,10 +263,19 @@ Result<std::pair<std::string, std::string>> NamespaceMapper::target(std::string_
   return std::pair{std::string(d), std::string(c)};
 }
 
-Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
+namespace {
+
+// The mappers of a directory or file restore: --db/--collection name the target of a directory
+// or file, they are not a filter there.
+struct DirectoryMappers {
+  NamespaceMapper all;     // the user's filters and renames
+  NamespaceMapper folder;  // without --db/--collection
+  NamespaceMapper file;    // one collection's file: no include, exclude or rename either
+};
+
+Result<DirectoryMappers> directory_mappers(const PlanOptions& opts) {
   auto mapper = NamespaceMapper::create(opts);
   if (!mapper) return mapper.status();
-  // --db/--collection name the target of a directory or file, they are not a filter here.
   PlanOptions unfiltered = opts;
   unfiltered.db.clear();
   unfiltered.collection.clear();
@@ -270,103 +290,123 @@ Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts) {
   bare.ns_to.clear();
   auto file_mapper = NamespaceMapper::create(bare);
   if (!file_mapper) return file_mapper.status();
+  return DirectoryMappers{std::move(*mapper), std::move(*open_mapper), std::move(*file_mapper)};
+}
 
+// "-": one collection's documents (a bare .bson stream) on standard input, as mongorestore reads
+// it: --db and --collection name the target (checked by the command line too).
+Result<Plan> plan_stdin(const fs::path& input, const PlanOptions& opts, const NamespaceMapper& file_mapper) {
+  if (opts.collection.empty())
+    return Status{ErrorCode::kInvalidArgument, "cannot restore from stdin without a specified collection"};
+  if (opts.db.empty())
+    return Status{ErrorCode::kInvalidArgument, "cannot restore a collection without a specified database"};
   Plan plan;
-  // "-": one collection's documents (a bare .bson stream) on standard input, as mongorestore reads
-  // it: --db and --collection name the target (checked by the command line too).
-  if (input == "-") {
-    if (opts.collection.empty())
-      return Status{ErrorCode::kInvalidArgument, "cannot restore from stdin without a specified collection"};
-    if (opts.db.empty())
-      return Status{ErrorCode::kInvalidArgument, "cannot restore a collection without a specified database"};
-    RestoreTarget t;
-    t.source_db = opts.db;
+  RestoreTarget t;
+  t.source_db = opts.db;
+  t.source_collection = opts.collection;
+  if (auto s = formats::archive::validate_namespace(t.source_db, t.source_collection); !s)
+    return Status{ErrorCode::kInvalidArgument, "invalid namespace " + t.source_ns() + ": " + s.message()};
+  t.data_file = input;
+  if (auto s = add_target(plan, file_mapper, opts, std::move(t)); !s) return s;
+  return plan;
+}
+
+// One .bson file, with its sibling metadata file when there is one (as mongorestore).
+Result<Plan> plan_file(io::Storage& storage, const fs::path& input, const PlanOptions& opts,
+                       const NamespaceMapper& file_mapper) {
+  auto split = formats::split_dump_file_name(input.filename().string());
+  if (!split || split->kind != formats::DumpFileKind::kBson)
+    return Status{ErrorCode::kInvalidArgument,
+                  input.string() + ": not a .bson file (expected <collection>.bson[.gz|.zst])"};
+  Plan plan;
+  RestoreTarget t;
+  t.source_db = opts.db.empty() ? "test" : opts.db;
+  if (opts.db.empty()) plan.skipped.push_back("no --db given: restoring " + input.string() + " into database \"test\"");
+  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
+    fs::path m = input.parent_path() / (split->stem + ".metadata.json" + std::string(formats::compression_suffix(c)));
+    auto there = storage.exists(m);
+    if (!there) return there.status();
+    if (*there) {
+      auto md = read_metadata(storage, m, c);
+      if (!md) return md.status();
+      t.metadata = std::move(*md);
+      t.has_metadata = true;
+      break;
+    }
+  }
+  if (!opts.collection.empty()) {
     t.source_collection = opts.collection;
-    if (auto s = formats::archive::validate_namespace(t.source_db, t.source_collection); !s)
-      return Status{ErrorCode::kInvalidArgument, "invalid namespace " + t.source_ns() + ": " + s.message()};
-    t.data_file = input;
-    if (auto s = add_target(plan, *file_mapper, opts, std::move(t)); !s) return s;
-    return plan;
+  } else {
+    auto coll = formats::collection_from_stem(split->stem, t.metadata.collection_name);
+    if (!coll) return Status{ErrorCode::kInvalidArgument, input.string() + ": " + coll.status().to_string()};
+    t.source_collection = *coll;
   }
-  std::error_code ec;
-  auto st = fs::status(input, ec);
-  if (ec || !fs::exists(st)) return Status{ErrorCode::kIo, input.string() + ": no such file or directory"};
+  if (auto s = formats::archive::validate_namespace(t.source_db, t.source_collection); !s)
+    return Status{ErrorCode::kInvalidArgument, "invalid namespace " + t.source_ns() + ": " + s.message()};
+  t.kind = kind_of(t.metadata) == TargetKind::kView ? TargetKind::kView : TargetKind::kCollection;
+  t.data_file = input;
+  t.compression = split->compression;
+  t.data_file_size = file_size_or_zero(storage, input);
+  if (auto s = add_target(plan, file_mapper, opts, std::move(t)); !s) return s;
+  return plan;
+}
 
-  if (fs::is_regular_file(st)) {
-    auto split = formats::split_dump_file_name(input.filename().string());
-    if (!split || split->kind != formats::DumpFileKind::kBson)
-      return Status{ErrorCode::kInvalidArgument,
-                    input.string() + ": not a .bson file (expected <collection>.bson[.gz|.zst])"};
-    RestoreTarget t;
-    t.source_db = opts.db.empty() ? "test" : opts.db;
-    if (opts.db.empty())
-      plan.skipped.push_back("no --db given: restoring " + input.string() + " into database \"test\"");
-    // A sibling metadata file is used, as mongorestore does.
-    for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
-      fs::path m = input.parent_path() / (split->stem + ".metadata.json" + std::string(formats::compression_suffix(c)));
-      if (fs::exists(m, ec)) {
-        auto md = read_metadata(m, c);
-        if (!md) return md.status();
-        t.metadata = std::move(*md);
-        t.has_metadata = true;
-        break;
-      }
-    }
-    if (!opts.collection.empty()) {
-      t.source_collection = opts.collection;
-    } else {
-      auto coll = formats::collection_from_stem(split->stem, t.metadata.collection_name);
-      if (!coll) return Status{ErrorCode::kInvalidArgument, input.string() + ": " + coll.status().to_string()};
-      t.source_collection = *coll;
-    }
-    if (auto s = formats::archive::validate_namespace(t.source_db, t.source_collection); !s)
-      return Status{ErrorCode::kInvalidArgument, "invalid namespace " + t.source_ns() + ": " + s.message()};
-    t.kind = kind_of(t.metadata) == TargetKind::kView ? TargetKind::kView : TargetKind::kCollection;
-    t.data_file = input;
-    t.compression = split->compression;
-    t.data_file_size = file_size_or_zero(input);
-    if (auto s = add_target(plan, *file_mapper, opts, std::move(t)); !s) return s;
-    return plan;
-  }
-  if (!fs::is_directory(st)) return Status{ErrorCode::kInvalidArgument, input.string() + ": not a file or directory"};
-  if (!opts.collection.empty() && opts.db.empty())
-    return Status{ErrorCode::kInvalidArgument, "--collection needs --db (or use --nsInclude)"};
-
-  if (!opts.db.empty()) {
-    // A database folder alone: --db's `<db>.*` joins the includes (so every name of the folder is
-    // included, whatever --nsInclude says), as mongorestore's CreateIntentsForDB.
-    const NamespaceMapper& folder_mapper = opts.collection.empty() ? *mapper : *open_mapper;
-    if (auto s = scan_database_dir(input, opts.db, folder_mapper, opts, plan); !s) return s;
-    if (!opts.collection.empty()) {
-      std::erase_if(plan.targets, [&](const RestoreTarget& t) { return t.source_collection != opts.collection; });
-    }
-    return plan;
-  }
-
-  std::vector<fs::directory_entry> entries;
-  for (const auto& e : fs::directory_iterator(input, ec)) entries.push_back(e);
-  if (ec) return Status{ErrorCode::kIo, input.string() + ": " + ec.message()};
-  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.path() < b.path(); });
-  for (const auto& e : entries) {
-    std::string name = e.path().filename().string();
-    if (e.is_directory()) {
+// A dump's root directory: one directory per database, oplog.bson, our own files.
+Status plan_root(io::Storage& storage, const fs::path& input, const PlanOptions& opts, const NamespaceMapper& mapper,
+                 Plan& plan) {
+  auto entries = storage.list(input);  // sorted by name
+  if (!entries) return entries.status();
+  for (const auto& e : *entries) {
+    const std::string& name = e.name;
+    fs::path path = input / name;
+    if (e.directory) {
       // Files bundled with --include-path (restored by --restore-paths, not as a database).
       if (name == formats::kBundleDir) continue;
-      if (auto s = scan_database_dir(e.path(), name, *mapper, opts, plan); !s) return s;
+      if (auto s = scan_database_dir(storage, path, name, mapper, opts, plan); !s) return s;
       continue;
     }
     auto split = formats::split_dump_file_name(name);
     if (split && split->kind == formats::DumpFileKind::kBson && split->stem == "oplog") {
       plan.has_oplog = true;
-      plan.oplog_file = e.path();
+      plan.oplog_file = path;
       continue;
     }
     if (name == "prelude.json" || name == "prelude.json.gz" || name == "prelude.json.zst" || name == "manifest.json")
       continue;
     // Our restore journal (--resume) and its temporary name while being created.
     if (name.starts_with(".bsonpipe-restore-journal")) continue;
-    plan.skipped.push_back("don't know what to do with file \"" + e.path().string() + "\", skipping...");
+    plan.skipped.push_back("don't know what to do with file \"" + path.string() + "\", skipping...");
   }
+  return {};
+}
+
+}  // namespace
+
+Result<Plan> plan_directory(const fs::path& input, const PlanOptions& opts, io::Storage& storage) {
+  auto mappers = directory_mappers(opts);
+  if (!mappers) return mappers.status();
+  if (input == "-") return plan_stdin(input, opts, mappers->file);
+  auto there = storage.exists(input);
+  if (!there) return there.status();
+  if (!*there) return Status{ErrorCode::kIo, input.string() + ": no such file or directory"};
+  auto dir = storage.is_directory(input);
+  if (!dir) return dir.status();
+  if (!*dir) return plan_file(storage, input, opts, mappers->file);
+  if (!opts.collection.empty() && opts.db.empty())
+    return Status{ErrorCode::kInvalidArgument, "--collection needs --db (or use --nsInclude)"};
+
+  Plan plan;
+  if (!opts.db.empty()) {
+    // A database folder alone: --db's `<db>.*` joins the includes (so every name of the folder is
+    // included, whatever --nsInclude says), as mongorestore's CreateIntentsForDB.
+    const NamespaceMapper& folder_mapper = opts.collection.empty() ? mappers->all : mappers->folder;
+    if (auto s = scan_database_dir(storage, input, opts.db, folder_mapper, opts, plan); !s) return s;
+    if (!opts.collection.empty()) {
+      std::erase_if(plan.targets, [&](const RestoreTarget& t) { return t.source_collection != opts.collection; });
+    }
+    return plan;
+  }
+  if (auto s = plan_root(storage, input, opts, mappers->all, plan); !s) return s;
   return plan;
 }
 
@@ -396,138 +436,6 @@ Result<Plan> plan_archive(const formats::archive::Prelude& prelude, const PlanOp
     if (auto s = add_target(plan, *mapper, opts, std::move(t)); !s) return s;
   }
   return plan;
-}
-
-namespace {
-
-bool is_special_index_type(std::string_view s) {
-  return s == "2d" || s == "2dsphere" || s == "geoHaystack" || s == "hashed" || s == "text" || s == "columnstore" ||
-         s == "wildcard";
-}
-
-const std::set<std::string_view>& valid_index_options() {
-  static const std::set<std::string_view> k{"key",
-                                            "name",
-                                            "v",
-                                            "unique",
-                                            "sparse",
-                                            "background",
-                                            "expireAfterSeconds",
-                                            "partialFilterExpression",
-                                            "storageEngine",
-                                            "collation",
-                                            "weights",
-                                            "default_language",
-                                            "language_override",
-                                            "textIndexVersion",
-                                            "2dsphereIndexVersion",
-                                            "bits",
-                                            "min",
-                                            "max",
-                                            "bucketSize",
-                                            "wildcardProjection",
-                                            "hidden",
-                                            "prepareUnique",
-                                            "clustered",
-                                            "columnstoreProjection",
-                                            "originalSpec"};
-  return k;
-}
-
-Bytes convert_legacy_key(DocView key) {
-  Builder b;
-  for (auto e : key) {
-    switch (e.type()) {
-      case BsonType::kInt32:
-      case BsonType::kInt64:
-      case BsonType::kDouble: {
-        double v = e.number_as_double();
-        b.append_int32(e.key(), v < 0 ? -1 : 1);
-        break;
-      }
-      case BsonType::kString:
-        if (is_special_index_type(e.as_string()))
-          b.append_raw_element(e.raw());
-        else
-          b.append_int32(e.key(), 1);
-        break;
-      default: b.append_int32(e.key(), 1);
-    }
-  }
-  return b.finish();
-}
-
-}  // namespace
-
-Result<std::vector<Bytes>> prepare_index_specs(const std::vector<Bytes>& indexes, const IndexSpecOptions& opts) {
-  std::vector<Bytes> out;
-  for (std::size_t i = 0; i < indexes.size(); ++i) {
-    DocView spec(indexes[i]);
-    ElementView name = spec.find("name");
-    ElementView key = spec.find("key");
-    if (!name.valid() || name.type() != BsonType::kString || name.as_string().empty())
-      return Status{ErrorCode::kInvalidArgument, "index #" + std::to_string(i) + " has no name"};
-    if (!key.valid() || key.type() != BsonType::kDocument || key.as_document().empty())
-      return Status{ErrorCode::kInvalidArgument, "index " + std::string(name.as_string()) + " has no key"};
-    if (name.as_string() == "_id_") continue;  // comes with the collection
-    Builder b;
-    for (auto e : spec) {
-      if (e.key() == "ns") continue;
-      if (e.key() == "v" && !opts.keep_index_version) continue;
-      if (opts.convert_legacy_indexes) {
-        if (!valid_index_options().contains(e.key())) continue;
-        if (e.key() == "key") {
-          Bytes k = convert_legacy_key(e.as_document());
-          b.append_document("key", DocView(k));
-          continue;
-        }
-      }
-      b.append_raw_element(e.raw());
-    }
-    out.push_back(b.finish());
-  }
-  return out;
-}
-
-Bytes prepare_create_options(const CollectionMetadata& m, bool preserve_uuid) {
-  Builder b;
-  if (!m.options.empty())
-    for (auto e : DocView(m.options)) b.append_raw_element(e.raw());
-  if (preserve_uuid && m.uuid.size() == 32) {
-    Bytes uuid;
-    for (std::size_t i = 0; i < 32; i += 2)
-      uuid.push_back(static_cast<std::uint8_t>(std::stoi(m.uuid.substr(i, 2), nullptr, 16)));
-    b.append_binary("uuid", 4, uuid);
-  }
-  return b.finish();
-}
-
-bool same_index_spec(DocView a, DocView b) {
-  auto fields = [](DocView d) {
-    std::map<std::string, ElementView, std::less<>> m;
-    for (auto e : d)
-      if (e.key() != "v" && e.key() != "ns" && e.key() != "background") m.emplace(std::string(e.key()), e);
-    return m;
-  };
-  auto fa = fields(a), fb = fields(b);
-  if (fa.size() != fb.size()) return false;
-  for (auto& [k, ea] : fa) {
-    auto it = fb.find(k);
-    if (it == fb.end()) return false;
-    const ElementView& eb = it->second;
-    if (k == "key") {
-      // Key order matters; numeric types do not (1 == 1.0).
-      if (ea.type() != BsonType::kDocument || eb.type() != BsonType::kDocument) return false;
-      auto da = ea.as_document(), db = eb.as_document();
-      auto ia = da.begin(), ib = db.begin();
-      for (; ia != da.end() && ib != db.end(); ++ia, ++ib)
-        if ((*ia).key() != (*ib).key() || formats::compare_values(*ia, *ib) != 0) return false;
-      if (ia != da.end() || ib != db.end()) return false;
-      continue;
-    }
-    if (formats::compare_values(ea, eb) != 0) return false;
-  }
-  return true;
 }
 
 }  // namespace bsonpipe::pipeline

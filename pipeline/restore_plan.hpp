@@ -12,6 +12,7 @@
 #include "formats/archive.hpp"
 #include "formats/dump_layout.hpp"
 #include "formats/status.hpp"
+#include "io/storage.hpp"
 #include "pipeline/namespaces.hpp"
 
 namespace bsonpipe::pipeline {
@@ -81,8 +82,10 @@ class NamespaceMapper {
 
 // Scans a directory dump (root, or one database's directory with opts.db) or one .bson file
 // (with opts.db, opts.collection defaulting to the file's stem). Reads and parses every
-// metadata.json it plans to use: bad JSON fails naming the file.
-Result<Plan> plan_directory(const std::filesystem::path& input, const PlanOptions& opts);
+// metadata.json it plans to use: bad JSON fails naming the file. Lists and reads through
+// `storage`; "-" is one collection's documents on standard input.
+Result<Plan> plan_directory(const std::filesystem::path& input, const PlanOptions& opts,
+                            io::Storage& storage = io::local_storage());
 
 // Targets from an archive's prelude (entries in prelude order). The oplog entry sets has_oplog.
 Result<Plan> plan_archive(const formats::archive::Prelude& prelude, const PlanOptions& opts);

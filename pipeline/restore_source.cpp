@@ -42,11 +42,11 @@ Status check_documents(ByteSpan docs, std::int64_t base_offset, const BatchLimit
 }
 
 Result<BsonFileReader> BsonFileReader::open(const std::filesystem::path& path, Compression compression,
-                                            const BatchLimits& limits) {
+                                            const BatchLimits& limits, io::Storage& storage) {
   BsonFileReader r;
   r.path_ = path;
   r.limits_ = limits;
-  auto f = io::FileReader::open(path);
+  auto f = storage.open(path);
   if (!f) return Status{f.status().code(), path.string() + ": " + f.status().to_string()};
   r.file_ = std::move(*f);
   switch (compression) {
@@ -62,20 +62,27 @@ Status BsonFileReader::fail(Status s) {
   return error_;
 }
 
+Status BsonFileReader::read_failed(Status s) {
+  // A storage error without an offset still says where the read stopped.
+  error_ = Status{s.code(), path_.string() + ": " + s.message(),
+                  s.offset() >= 0 ? s.offset() : static_cast<std::int64_t>(file_->offset())};
+  return error_;
+}
+
 Status BsonFileReader::fill() {
   if (codec_ == io::Codec::kNone && started_) {
     // Plain files are read straight into the batch buffer: no staging copy.
     std::size_t at = buf_.size();
     buf_.resize(at + kReadChunk);
-    auto n = file_.read(buf_.data() + at, kReadChunk);
+    auto n = file_->read(buf_.data() + at, kReadChunk);
     buf_.resize(at + (n ? *n : 0));
-    if (!n) return fail(n.status());
+    if (!n) return read_failed(n.status());
     if (*n == 0) eof_ = true;
     return {};
   }
   raw_.resize(kReadChunk);
-  auto n = file_.read(raw_.data(), raw_.size());
-  if (!n) return fail(n.status());
+  auto n = file_->read(raw_.data(), raw_.size());
+  if (!n) return read_failed(n.status());
   raw_.resize(*n);
   if (!started_) {
     started_ = true;
@@ -162,17 +169,17 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
 
 // ---- archive input ------------------------------------------------------------------------------
 
-Result<std::unique_ptr<ArchiveInput>> ArchiveInput::open(const std::string& path, bool gzip) {
+Result<std::unique_ptr<ArchiveInput>> ArchiveInput::open(const std::string& path, bool gzip, io::Storage& storage) {
   auto in = std::unique_ptr<ArchiveInput>(new ArchiveInput());
   in->name_ = path == "-" || path.empty() ? "archive on standard input" : "archive " + path;
-  auto f = io::FileReader::open(path.empty() ? "-" : path);
+  auto f = storage.open(path.empty() ? "-" : path);
   if (!f) return Status{f.status().code(), in->name_ + ": " + f.status().to_string()};
   in->file_ = std::move(*f);
   // Sniff the magic: at least 4 bytes unless the stream is shorter.
   in->head_.resize(4);
   std::size_t got = 0;
   while (got < 4) {
-    auto n = in->file_.read(in->head_.data() + got, 4 - got);
+    auto n = in->file_->read(in->head_.data() + got, 4 - got);
     if (!n) return Status{n.status().code(), in->name_ + ": " + n.status().to_string()};
     if (*n == 0) break;
     got += *n;
@@ -183,6 +190,16 @@ Result<std::unique_ptr<ArchiveInput>> ArchiveInput::open(const std::string& path
     return Status{ErrorCode::kInvalidArchive, in->name_ + ": --gzip given but the stream is not gzip-compressed", 0};
   if (in->codec_ != io::Codec::kNone) in->decompressor_ = io::StreamDecompressor::create(in->codec_);
   return in;
+}
+
+Status ArchiveInput::read_failed(const Status& s) const {
+  // The offset is the archive file's (compressed, when it is), where the read stopped.
+  std::string msg = s.message();
+  if (s.offset() < 0)
+    msg += " (at offset " + std::to_string(file_->offset()) + ")";
+  else
+    msg = s.to_string();
+  return Status{s.code(), name_ + ": " + msg};
 }
 
 formats::archive::ByteSource ArchiveInput::source() {
@@ -197,8 +214,8 @@ Result<std::size_t> ArchiveInput::read(std::span<std::uint8_t> buf) {
       head_.erase(head_.begin(), head_.begin() + static_cast<std::ptrdiff_t>(n));
       return n;
     }
-    auto n = file_.read(buf.data(), buf.size());
-    if (!n) return Status{n.status().code(), name_ + ": " + n.status().to_string()};
+    auto n = file_->read(buf.data(), buf.size());
+    if (!n) return read_failed(n.status());
     return *n;
   }
   while (out_pos_ == out_.size()) {
@@ -210,8 +227,8 @@ Result<std::size_t> ArchiveInput::read(std::span<std::uint8_t> buf) {
       raw.swap(head_);
     } else {
       raw.resize(kReadChunk);
-      auto n = file_.read(raw.data(), raw.size());
-      if (!n) return Status{n.status().code(), name_ + ": " + n.status().to_string()};
+      auto n = file_->read(raw.data(), raw.size());
+      if (!n) return read_failed(n.status());
       raw.resize(*n);
     }
     if (raw.empty()) {

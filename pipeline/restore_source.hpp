@@ -1,6 +1,7 @@
 // Restore input: a .bson file (optionally gzip/zstd) cut into batches of whole documents, and an
-// archive byte stream (file or stdin, optionally compressed). Documents are never decoded: only
-// their lengths and terminators are walked, or fully validated with objcheck.
+// archive byte stream (file or stdin, optionally compressed), both read through io::Storage.
+// Documents are never decoded: only their lengths and terminators are walked, or fully
+// validated with objcheck.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 #include "formats/dump_layout.hpp"
 #include "formats/status.hpp"
 #include "io/compress.hpp"
-#include "io/file.hpp"
+#include "io/storage.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -42,24 +43,26 @@ enum class ReadResult : std::uint8_t { kBatch, kEnd };
 class BsonFileReader {
  public:
   // `compression` comes from the file name; kNone still detects gzip/zstd from the magic.
+  // "-" is standard input (where `storage` has one).
   static Result<BsonFileReader> open(const std::filesystem::path& path, formats::Compression compression,
-                                     const BatchLimits& limits);
+                                     const BatchLimits& limits, io::Storage& storage = io::local_storage());
   BsonFileReader(BsonFileReader&&) noexcept = default;
   BsonFileReader& operator=(BsonFileReader&&) noexcept = default;
 
   // Fills `out` with the next batch (kBatch) or reports the end of the file (kEnd).
   Result<ReadResult> next(DocumentBatch& out);
   io::Codec codec() const { return codec_; }
-  std::uint64_t compressed_offset() const { return file_.offset(); }
+  std::uint64_t compressed_offset() const { return file_->offset(); }
 
  private:
   BsonFileReader() = default;
   Status fill();  // reads (and decompresses) one more chunk onto the end of buf_
   Status fail(Status s);
+  Status read_failed(Status s);  // a storage read error, with the offset reached
 
   std::filesystem::path path_;
   BatchLimits limits_;
-  io::FileReader file_;
+  std::unique_ptr<io::ReadableObject> file_;
   io::Codec codec_ = io::Codec::kNone;
   std::unique_ptr<io::StreamDecompressor> decompressor_;
   formats::Bytes raw_;     // compressed input (and the first chunk, to sniff its magic)
@@ -71,18 +74,21 @@ class BsonFileReader {
 };
 
 // The byte stream of an archive: a file or stdin ("-"), decompressed when `gzip` is set or when
-// its magic says gzip/zstd. Use source() with formats::archive::Reader.
+// its magic says gzip/zstd. Use source() with formats::archive::Reader. Single-threaded.
 class ArchiveInput {
  public:
-  static Result<std::unique_ptr<ArchiveInput>> open(const std::string& path, bool gzip);
+  // `path` "" or "-" is standard input (read through `storage`, which maps "-" to it).
+  static Result<std::unique_ptr<ArchiveInput>> open(const std::string& path, bool gzip,
+                                                    io::Storage& storage = io::local_storage());
   formats::archive::ByteSource source();
   io::Codec codec() const { return codec_; }
   const std::string& name() const { return name_; }
 
  private:
   Result<std::size_t> read(std::span<std::uint8_t> buf);
+  Status read_failed(const Status& s) const;  // names the archive and the offset reached
   std::string name_;
-  io::FileReader file_;
+  std::unique_ptr<io::ReadableObject> file_;
   io::Codec codec_ = io::Codec::kNone;
   std::unique_ptr<io::StreamDecompressor> decompressor_;
   formats::Bytes head_;  // bytes read while sniffing the magic

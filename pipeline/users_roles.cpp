@@ -41,7 +41,7 @@
 
 #include "io/commands.hpp"
 #include "io/compress.hpp"
-#include "io/file.hpp"
+#include "io/storage.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -98,13 +98,13 @@ Result<DbAuthzPart> read_all(io::Connection& conn, std::string_view coll, std::s
   return p;
 }
 
-Result<Bytes> read_file(const fs::path& path, formats::Compression c) {
-  auto in = io::FileReader::open(path);
+Result<Bytes> read_file(io::Storage& storage, const fs::path& path, formats::Compression c) {
+  auto in = storage.open(path);
   if (!in) return in.status();
   Bytes raw;
   Bytes buf(1u << 20);
   while (true) {
-    auto n = in->read(buf.data(), buf.size());
+    auto n = (*in)->read(buf.data(), buf.size());
     if (!n) return n.status();
     if (*n == 0) break;
     raw.insert(raw.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
@@ -127,11 +127,12 @@ bool starts_with(std::string_view s, std::string_view p) {
 }
 
 // The file of admin.<coll> in a directory dump: <dir>/<coll>.bson[.gz|.zst], if there.
-void find_file(const fs::path& dir, std::string_view coll, UsersRolesRestore::Source& s) {
+void find_file(io::Storage& storage, const fs::path& dir, std::string_view coll, UsersRolesRestore::Source& s) {
   for (auto c : {formats::Compression::kNone, formats::Compression::kGzip, formats::Compression::kZstd}) {
     fs::path p = dir / (std::string(coll) + ".bson" + std::string(formats::compression_suffix(c)));
-    std::error_code ec;
-    if (fs::is_regular_file(p, ec)) {
+    auto there = storage.exists(p);
+    if (!there || !*there) continue;
+    if (auto is_dir = storage.is_directory(p); is_dir && !*is_dir) {
       s.file = p;
       s.compression = c;
       s.present = true;
@@ -193,6 +194,7 @@ Status check_restore_users_and_roles(const RestoreOptions& o) {
 
 Result<std::unique_ptr<UsersRolesRestore>> UsersRolesRestore::prepare(const RestoreOptions& o, Plan& plan) {
   auto r = std::make_unique<UsersRolesRestore>();
+  r->storage_ = o.storage ? o.storage : &io::local_storage();
   const bool db_mode = o.plan.restore_users_and_roles;
   const bool admin_mode = !db_mode && (o.plan.db.empty() || o.plan.db == "admin");
   r->db_mode_ = db_mode;
@@ -241,7 +243,7 @@ Result<std::unique_ptr<UsersRolesRestore>> UsersRolesRestore::prepare(const Rest
     if (!o.archive) {
       s->present = false;
       fs::path dir = o.plan.db.empty() ? o.input / "admin" : o.input;
-      find_file(dir, coll, *s);
+      find_file(*r->storage_, dir, coll, *s);
     } else {
       s->present = true;
     }
@@ -271,7 +273,7 @@ Result<bool> UsersRolesRestore::capture(const formats::archive::Event& ev) {
 Result<Bytes> UsersRolesRestore::documents(const Source& s) const {
   Bytes docs = s.file.empty() ? s.captured : Bytes();
   if (!s.file.empty()) {
-    auto f = read_file(s.file, s.compression);
+    auto f = read_file(*storage_, s.file, s.compression);
     if (!f) return f.status();
     docs = std::move(*f);
   }

@@ -82,8 +82,9 @@ class UsersRolesRestore {
   Result<formats::Bytes> documents(const Source& s) const;
   Result<int> dump_auth_version() const;
 
-  std::string target_db_;  // the _mergeAuthzCollections db: "" = every database
-  bool db_mode_ = false;   // --restoreDbUsersAndRoles
+  io::Storage* storage_ = nullptr;  // reads the dump's files (RestoreOptions::storage)
+  std::string target_db_;           // the _mergeAuthzCollections db: "" = every database
+  bool db_mode_ = false;            // --restoreDbUsersAndRoles
   Source users_, roles_, version_;
 };
 
