@@ -16,6 +16,7 @@
 #include "formats/bson.hpp"
 #include "formats/status.hpp"
 #include "io/compress.hpp"
+#include "io/storage.hpp"
 #include "pipeline/bundle.hpp"
 #include "pipeline/progress.hpp"
 
@@ -42,6 +43,10 @@ class DocumentSink {
   virtual Status documents(std::string_view db, std::string_view collection, formats::Bytes docs,
                            std::size_t count) = 0;
   virtual Status end_namespace(std::string_view db, std::string_view collection) = 0;
+  // The dump failed: wake reader threads blocked in documents() so the run can end (they may
+  // return kCancelled). Called at most once, from the failing reader's thread; thread-safe.
+  // Default: nothing, for sinks that never block.
+  virtual void cancel() {}
 };
 
 struct DumpOptions {
@@ -77,6 +82,10 @@ struct DumpOptions {
   // bsonpipe copy: with kArchive, what would be the archive goes to this sink as whole batches
   // (no byte stream, no files). Null = write the archive to `out`.
   DocumentSink* document_sink = nullptr;
+  // Where every file of the dump is read and written (output files, staging directory, range
+  // parts, manifest, archive file). Null = io::local_storage(). Standard output (`--out -`,
+  // `--archive` to stdout) is written to the file descriptor, not through the storage.
+  io::Storage* storage = nullptr;
 };
 
 struct DumpNamespaceStats {
