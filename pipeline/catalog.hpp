@@ -2,16 +2,17 @@
 // (`dump --catalog`), listed, removed and pruned with GFS-style retention (`bsonpipe catalog`),
 // and found again by id for `restore --catalog ROOT --id ID|latest`.
 //
-// Layout: ROOT/.lock (flock'd by the one writer; holds "pid host time id" for messages),
-// ROOT/<id>.partial/ while a dump is staged, ROOT/<id>/ once moved into place (complete when its
-// manifest.json says so: the manifest is written last), ROOT/.verified/<id>.json (optional, a
-// verify report: the entry shows as "verified"). Ids look like 2026-11-22T01-00-00Z, with "-N"
-// appended when a dump in the same second already has that id.
+// Layout: ROOT/.lock (Storage::try_lock'd by the one writer; its holder text says "pid host
+// time id" for messages), ROOT/<id>.partial/ while a dump is staged, ROOT/<id>/ once moved into
+// place (complete when its manifest.json says so: the manifest is written last),
+// ROOT/.verified/<id>.json (optional, a verify report: the entry shows as "verified"). Ids look
+// like 2026-11-22T01-00-00Z, with "-N" appended when a dump in the same second already has that id.
 //
 // Storage: every file of the catalog (the listing, manifests, the lock, removals) goes through an
-// io::Storage; each function takes `io::Storage* storage` (null = io::local_storage()). The
-// code is split over catalog.cpp (ids, listing), catalog_lock.cpp, catalog_prune.cpp (remove,
-// prune) and catalog_backup.cpp (catalog dumps, --backup-first and its undo).
+// io::Storage; each function takes `io::Storage* storage` (null = io::local_storage();
+// run_catalog_dump uses DumpOptions::storage). The code is split over catalog.cpp (ids,
+// listing), catalog_lock.cpp, catalog_prune.cpp (remove, prune) and catalog_backup.cpp (catalog
+// dumps, --backup-first and its undo).
 //
 // Threading: every function may be called from any thread; two writers are kept apart by the
 // lock (Storage::try_lock), not by anything in this process.
@@ -163,8 +164,8 @@ struct CatalogDumpResult {
 // A directory dump into the catalog: takes the lock, picks a fresh id from the current UTC time,
 // dumps into ROOT/<id> (staged in ROOT/<id>.partial, manifest last) and releases the lock.
 // `opts.out` and `opts.target` are set here. A failed dump leaves no complete ROOT/<id> behind.
-// opts.storage is the catalog's storage too (the lock, the id's choice; opts.bundle.storage
-// when that is null); null = io::local_storage().
+// opts.storage (where the dump writes) is the catalog's storage too: the lock and the id's
+// choice; null = io::local_storage().
 Result<CatalogDumpResult> run_catalog_dump(const std::filesystem::path& root, DumpOptions opts);
 
 // The target namespaces ("db.collection", after --nsFrom/--nsTo) a restore with these options

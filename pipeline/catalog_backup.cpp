@@ -50,7 +50,6 @@ Result<CatalogDumpResult> catalog_dump(const fs::path& root, DumpOptions opts,
   if (Status s = lock->set_id(*id); !s) return s;
   opts.target = DumpTarget::kDirectory;
   opts.out = root / *id;
-  if (opts.bundle.storage == nullptr) opts.bundle.storage = opts.storage;
   auto sum = run_dump(opts);
   if (!sum)
     return Status(sum.status().code(), "catalog dump " + *id + ": " + sum.status().message(), sum.status().offset());

@@ -131,6 +131,122 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
                  static_cast<unsigned long long>(rep.oplog_after_limit));
 }
 
+// --progress, --quiet and --verbose into the options: the progress mode and the log lines.
+int configure_output(RestoreFlags& f) {
+  auto& o = f.opts;
+  if (!pipeline::parse_progress_mode(f.progress, o.progress.mode))
+    return fail("restore", "--progress must be auto, bar, plain, json or none");
+  // auto: a live bar on a terminal only (the per-namespace lines say enough in a log).
+  if (o.progress.mode == pipeline::ProgressMode::kAuto && !::isatty(2)) o.progress.mode = pipeline::ProgressMode::kNone;
+  o.progress.quiet = f.quiet;
+  o.progress.verbosity = f.verbose;
+  if (o.maintain_insertion_order) o.insertion_workers = 1;
+  o.interrupt = &interrupted();
+  bool quiet = f.quiet;
+  int verbose = f.verbose;
+  o.log = [quiet, verbose](pipeline::LogLevel level, const std::string& msg) {
+    if (quiet) return;
+    if (level == pipeline::LogLevel::kVerbose && verbose == 0) return;
+    std::fprintf(stderr, "%s\n", msg.c_str());
+  };
+  return 0;
+}
+
+// --restore-paths: the dump's bundled files put back under TARGET (after the databases).
+int restore_files(const RestoreFlags& f, const pipeline::RestoreOptions& o,
+                  const std::optional<formats::Manifest>& bundle_manifest) {
+  if (!bundle_manifest) return 0;
+  if (o.dry_run) {
+    if (!f.quiet)
+      std::fprintf(stderr, "dry run: %zu bundled entr(ies) would be restored under %s\n",
+                   bundle_manifest->bundled.size(), f.restore_paths.c_str());
+    return 0;
+  }
+  auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted(), &dump_storage());
+  if (!r) return fail("restore", "--restore-paths: " + r.status().to_string());
+  if (!f.quiet)
+    std::fprintf(stderr, "restored %llu bundled file(s) (%llu bytes), %llu director(ies), %llu link(s) under %s\n",
+                 static_cast<unsigned long long>(r->files), static_cast<unsigned long long>(r->bytes),
+                 static_cast<unsigned long long>(r->directories), static_cast<unsigned long long>(r->symlinks),
+                 f.restore_paths.c_str());
+  return 0;
+}
+
+// --backup-first ROOT: the restore's target namespaces dumped into the catalog ROOT first, with
+// the undo command printed. 0 when the restore may go on (also with nothing to back up).
+int backup_first(const RestoreFlags& f, const pipeline::RestoreOptions& o) {
+  if (f.backup_first.empty()) return 0;
+  if (!o.drop && !o.swap)
+    return fail("restore", "--backup-first is for restores that replace data: give --drop or --swap");
+  if (o.dry_run) {
+    if (!f.quiet) std::fprintf(stderr, "dry run: no --backup-first backup taken\n");
+  } else {
+    auto targets = pipeline::restore_target_namespaces(o);
+    if (!targets) return fail("restore", "--backup-first: " + targets.status().to_string());
+    if (targets->empty()) {
+      if (!f.quiet) std::fprintf(stderr, "--backup-first: the restore writes no namespace; nothing to back up\n");
+    } else {
+      // The backup is a dump like any other: owner-only, as `bsonpipe dump` writes by default.
+      // The umask is set only around it (nothing else runs meanwhile): the restore's own files
+      // (--restore-paths) keep theirs. Storage has no file modes: locally they come from the
+      // umask (catalog_test's backup checks 0700 directories and 0600 files).
+      const mode_t old_umask = ::umask(077);
+      auto b = pipeline::backup_restore_targets(f.backup_first, o, *targets, &dump_storage());
+      ::umask(old_umask);
+      if (!b) return fail("restore", "--backup-first failed, nothing restored: " + b.status().to_string());
+      std::printf("%s\n", b->id.c_str());
+      std::fflush(stdout);
+      if (!f.quiet) {
+        // The exact undo command: the catalog as an absolute path, the target without its password.
+        std::error_code ec;
+        auto root = std::filesystem::absolute(f.backup_first, ec);
+        auto u = io::parse_uri(o.uri);
+        std::string undo = "bsonpipe restore --uri " + shell_word(u ? u->redacted() : std::string("URI")) +
+                           " --catalog " + shell_word(ec ? f.backup_first : root.lexically_normal().string()) +
+                           " --id " + b->id + " --drop";
+        std::string absent;
+        if (!b->absent_namespaces.empty())
+          absent = " (and recorded " + std::to_string(b->absent_namespaces.size()) +
+                   " namespace(s) it does not have, which the undo drops)";
+        std::fprintf(stderr,
+                     "backed up %zu namespace(s) of the target (%llu documents) into %s as %s%s; undo with: %s\n",
+                     b->summary.namespaces.size(), static_cast<unsigned long long>(b->summary.documents),
+                     f.backup_first.c_str(), b->id.c_str(), absent.c_str(), undo.c_str());
+      }
+    }
+  }
+  return 0;
+}
+
+// The restore itself, its report, then (on success) the absent namespaces of a --backup-first
+// backup being restored (the undo) and the bundled files.
+int run_restore_and_report(const RestoreFlags& f, const pipeline::RestoreOptions& o,
+                           const std::optional<pipeline::CatalogEntry>& catalog_entry,
+                           const std::optional<formats::Manifest>& bundle_manifest) {
+  auto drop_absent = [&]() -> int {
+    if (!catalog_entry) return 0;
+    if (Status s = pipeline::drop_absent_namespaces(o, *catalog_entry); !s) return fail("restore", s.to_string());
+    return 0;
+  };
+  auto rep = pipeline::run_restore(o);
+  if (rep.already_complete) {
+    if (!f.quiet) std::fprintf(stderr, "restore already complete (per its journal): nothing to do\n");
+    if (int rc = drop_absent(); rc != 0) return rc;
+    return restore_files(f, o, bundle_manifest);
+  }
+  print_report(rep, f.quiet);
+  if (!rep.status.is_ok()) {
+    if (rep.status.code() == ErrorCode::kCancelled) return fail("restore", "interrupted: stopped before completion");
+    std::string msg = rep.status.to_string();
+    if (rep.inserted > 0 && !o.swap && !o.dry_run)
+      msg += "; " + std::to_string(rep.inserted) + " document(s) had been inserted before the failure";
+    return fail("restore", msg);
+  }
+  if (!rep.ok()) return fail("restore", "restore incomplete: see the errors above");
+  if (int rc = drop_absent(); rc != 0) return rc;
+  return restore_files(f, o, bundle_manifest);
+}
+
 int run(RestoreFlags& f) {
   auto& o = f.opts;
   // A bad namespace pattern is a command-line error, reported before anything is read or connected.
@@ -182,21 +298,7 @@ int run(RestoreFlags& f) {
     return usage_error("restore", "--archive without '=FILE' reads standard input; the dump path '" + path +
                                       "' would be ignored (write --archive=" + path + ")");
   o.input = path;
-  if (!pipeline::parse_progress_mode(f.progress, o.progress.mode))
-    return fail("restore", "--progress must be auto, bar, plain, json or none");
-  // auto: a live bar on a terminal only (the per-namespace lines say enough in a log).
-  if (o.progress.mode == pipeline::ProgressMode::kAuto && !::isatty(2)) o.progress.mode = pipeline::ProgressMode::kNone;
-  o.progress.quiet = f.quiet;
-  o.progress.verbosity = f.verbose;
-  if (o.maintain_insertion_order) o.insertion_workers = 1;
-  o.interrupt = &interrupted();
-  bool quiet = f.quiet;
-  int verbose = f.verbose;
-  o.log = [quiet, verbose](pipeline::LogLevel level, const std::string& msg) {
-    if (quiet) return;
-    if (level == pipeline::LogLevel::kVerbose && verbose == 0) return;
-    std::fprintf(stderr, "%s\n", msg.c_str());
-  };
+  if (int rc = configure_output(f); rc != 0) return rc;
   // Bundled files: the manifest is read and checked before anything is written.
   std::optional<formats::Manifest> bundle_manifest;
   if (f.paths_only && f.restore_paths.empty()) return fail("restore", "--paths-only needs --restore-paths TARGET");
@@ -208,94 +310,41 @@ int run(RestoreFlags& f) {
       return fail("restore", o.input.string() + ": the dump has no bundled files (dump with --include-path)");
     bundle_manifest = std::move(*m);
   }
-  auto restore_files = [&]() -> int {
-    if (!bundle_manifest) return 0;
-    if (o.dry_run) {
-      if (!f.quiet)
-        std::fprintf(stderr, "dry run: %zu bundled entr(ies) would be restored under %s\n",
-                     bundle_manifest->bundled.size(), f.restore_paths.c_str());
-      return 0;
-    }
-    auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted(), &dump_storage());
-    if (!r) return fail("restore", "--restore-paths: " + r.status().to_string());
-    if (!f.quiet)
-      std::fprintf(stderr, "restored %llu bundled file(s) (%llu bytes), %llu director(ies), %llu link(s) under %s\n",
-                   static_cast<unsigned long long>(r->files), static_cast<unsigned long long>(r->bytes),
-                   static_cast<unsigned long long>(r->directories), static_cast<unsigned long long>(r->symlinks),
-                   f.restore_paths.c_str());
-    return 0;
-  };
   if (f.paths_only) {
     if (!f.backup_first.empty()) return fail("restore", "--backup-first backs up databases: not with --paths-only");
-    return restore_files();
+    return restore_files(f, o, bundle_manifest);
   }
 
   // --backup-first ROOT: the target namespaces this restore overwrites go into the catalog first;
   // if that fails, the restore does not start.
-  if (!f.backup_first.empty()) {
-    if (!o.drop && !o.swap)
-      return fail("restore", "--backup-first is for restores that replace data: give --drop or --swap");
-    if (o.dry_run) {
-      if (!f.quiet) std::fprintf(stderr, "dry run: no --backup-first backup taken\n");
-    } else {
-      auto targets = pipeline::restore_target_namespaces(o);
-      if (!targets) return fail("restore", "--backup-first: " + targets.status().to_string());
-      if (targets->empty()) {
-        if (!f.quiet) std::fprintf(stderr, "--backup-first: the restore writes no namespace; nothing to back up\n");
-      } else {
-        // The backup is a dump like any other: owner-only, as `bsonpipe dump` writes by default.
-        // The umask is set only around it (nothing else runs meanwhile): the restore's own files
-        // (--restore-paths) keep theirs. Storage has no file modes: locally they come from the
-        // umask (catalog_test's backup checks 0700 directories and 0600 files).
-        const mode_t old_umask = ::umask(077);
-        auto b = pipeline::backup_restore_targets(f.backup_first, o, *targets, &dump_storage());
-        ::umask(old_umask);
-        if (!b) return fail("restore", "--backup-first failed, nothing restored: " + b.status().to_string());
-        std::printf("%s\n", b->id.c_str());
-        std::fflush(stdout);
-        if (!f.quiet) {
-          // The exact undo command: the catalog as an absolute path, the target without its password.
-          std::error_code ec;
-          auto root = std::filesystem::absolute(f.backup_first, ec);
-          auto u = io::parse_uri(o.uri);
-          std::string undo = "bsonpipe restore --uri " + shell_word(u ? u->redacted() : std::string("URI")) +
-                             " --catalog " + shell_word(ec ? f.backup_first : root.lexically_normal().string()) +
-                             " --id " + b->id + " --drop";
-          std::string absent;
-          if (!b->absent_namespaces.empty())
-            absent = " (and recorded " + std::to_string(b->absent_namespaces.size()) +
-                     " namespace(s) it does not have, which the undo drops)";
-          std::fprintf(stderr,
-                       "backed up %zu namespace(s) of the target (%llu documents) into %s as %s%s; undo with: %s\n",
-                       b->summary.namespaces.size(), static_cast<unsigned long long>(b->summary.documents),
-                       f.backup_first.c_str(), b->id.c_str(), absent.c_str(), undo.c_str());
-        }
-      }
-    }
-  }
-  // Restoring a --backup-first backup: what the backed-up restore created goes too.
-  auto drop_absent = [&]() -> int {
-    if (!catalog_entry) return 0;
-    if (Status s = pipeline::drop_absent_namespaces(o, *catalog_entry); !s) return fail("restore", s.to_string());
-    return 0;
-  };
-  auto rep = pipeline::run_restore(o);
-  if (rep.already_complete) {
-    if (!f.quiet) std::fprintf(stderr, "restore already complete (per its journal): nothing to do\n");
-    if (int rc = drop_absent(); rc != 0) return rc;
-    return restore_files();
-  }
-  print_report(rep, f.quiet);
-  if (!rep.status.is_ok()) {
-    if (rep.status.code() == ErrorCode::kCancelled) return fail("restore", "interrupted: stopped before completion");
-    std::string msg = rep.status.to_string();
-    if (rep.inserted > 0 && !o.swap && !o.dry_run)
-      msg += "; " + std::to_string(rep.inserted) + " document(s) had been inserted before the failure";
-    return fail("restore", msg);
-  }
-  if (!rep.ok()) return fail("restore", "restore incomplete: see the errors above");
-  if (int rc = drop_absent(); rc != 0) return rc;
-  return restore_files();
+  if (int rc = backup_first(f, o); rc != 0) return rc;
+  return run_restore_and_report(f, o, catalog_entry, bundle_manifest);
+}
+
+// --catalog/--id, --backup-first and --restore-paths/--paths-only (pipeline/catalog.hpp,
+// pipeline/bundle.hpp), with the examples.
+void add_catalog_options(CLI::App& cmd, RestoreFlags& flags) {
+  cmd.add_option("--catalog", flags.catalog,
+                 "restore a dump of this catalog (see --id); with --drop, a --backup-first backup's recorded "
+                 "absent namespaces are dropped too (the undo)")
+      ->type_name("ROOT");
+  cmd.add_option("--id", flags.catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
+  cmd.add_option("--backup-first", flags.backup_first,
+                 "with --drop/--swap: first dump the target namespaces this restore replaces into the catalog "
+                 "ROOT (owner-only files, as dump writes), recording those the target does not have yet (prints its "
+                 "id and the undo command); no restore if that fails")
+      ->type_name("ROOT");
+  cmd.add_option("--restore-paths", flags.restore_paths,
+                 "put the dump's bundled files (dump --include-path) back under TARGET/<name>/, checking hashes")
+      ->type_name("TARGET");
+  cmd.add_flag("--paths-only", flags.paths_only, "with --restore-paths: restore only the files, not the databases");
+  cmd.footer(
+      "Examples:\n"
+      "  bsonpipe restore --uri mongodb://target/ dump --drop\n"
+      "  bsonpipe restore --uri mongodb://target/ --catalog /backup/db1 --id latest --drop\n"
+      "  bsonpipe restore --uri mongodb://target/ dump --drop --backup-first /backup/db1   # undoable: prints ID\n"
+      "  bsonpipe restore --uri mongodb://target/ --catalog /backup/db1 --id ID --drop     # the undo\n"
+      "  bsonpipe restore --catalog /backup/db1 --id 2026-11-22T01-00-00Z --restore-paths /srv/restore --paths-only");
 }
 
 }  // namespace
@@ -362,27 +411,7 @@ void add_restore_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--restoreDbUsersAndRoles", o.plan.restore_users_and_roles,
                 "restore the --db database's users and roles ($admin.system.users/roles of a dump made with "
                 "--dumpDbUsersAndRoles)");
-  cmd->add_option("--catalog", flags->catalog,
-                  "restore a dump of this catalog (see --id); with --drop, a --backup-first backup's recorded "
-                  "absent namespaces are dropped too (the undo)")
-      ->type_name("ROOT");
-  cmd->add_option("--id", flags->catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
-  cmd->add_option("--backup-first", flags->backup_first,
-                  "with --drop/--swap: first dump the target namespaces this restore replaces into the catalog "
-                  "ROOT (owner-only files, as dump writes), recording those the target does not have yet (prints its "
-                  "id and the undo command); no restore if that fails")
-      ->type_name("ROOT");
-  cmd->add_option("--restore-paths", flags->restore_paths,
-                  "put the dump's bundled files (dump --include-path) back under TARGET/<name>/, checking hashes")
-      ->type_name("TARGET");
-  cmd->add_flag("--paths-only", flags->paths_only, "with --restore-paths: restore only the files, not the databases");
-  cmd->footer(
-      "Examples:\n"
-      "  bsonpipe restore --uri mongodb://target/ dump --drop\n"
-      "  bsonpipe restore --uri mongodb://target/ --catalog /backup/db1 --id latest --drop\n"
-      "  bsonpipe restore --uri mongodb://target/ dump --drop --backup-first /backup/db1   # undoable: prints ID\n"
-      "  bsonpipe restore --uri mongodb://target/ --catalog /backup/db1 --id ID --drop     # the undo\n"
-      "  bsonpipe restore --catalog /backup/db1 --id 2026-11-22T01-00-00Z --restore-paths /srv/restore --paths-only");
+  add_catalog_options(*cmd, *flags);
   cmd->add_option("--progress", flags->progress, "auto, bar, plain, json or none")->capture_default_str();
   cmd->add_flag("-q,--quiet", flags->quiet, "only errors");
   cmd->add_flag("-v,--verbose", flags->verbose, "more messages");
