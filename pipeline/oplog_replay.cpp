@@ -205,6 +205,45 @@ Result<std::uint64_t> check_oplog_file(const fs::path& file, io::Storage& storag
   return n;
 }
 
+// Sends the pending batch as one applyOps (or skips it when an earlier run applied it) and
+// journals it through opts.applied.
+static Status flush_batch(io::Connection& conn, const OplogReplayOptions& opts, const std::string& name,
+                          PendingBatch& p, OplogReplayStats& stats) {
+  if (p.begin < 0) return {};
+  PendingBatch cur = std::move(p);
+  p = PendingBatch{};
+  if (opts.already_applied && opts.already_applied(cur.begin, cur.end)) {
+    stats.skipped_resumed += cur.entries.size();
+    return {};
+  }
+  if (!cur.entries.empty()) {
+    Builder cmd;
+    cmd.open_array("applyOps");
+    for (auto& e : cur.entries) cmd.append_document(cmd.next_array_key(), DocView(e));
+    cmd.close();
+    if (opts.bypass_document_validation) cmd.append_bool("bypassDocumentValidation", true);
+    Bytes body = cmd.finish();
+    auto r = io::run_command(conn, "admin", DocView(body));
+    bool reapplied = !r && opts.tolerate_reapplied_commands && cur.entries.size() == 1 &&
+                     str(DocView(cur.entries.front()), "op") == "c" &&
+                     (r.error().code() == 48 || r.error().code() == 26);
+    if (!r && !reapplied)
+      return Status{ErrorCode::kServer,
+                    "replaying the oplog (" + name + "): applyOps of " + std::to_string(cur.entries.size()) + " entr" +
+                        (cur.entries.size() == 1 ? "y" : "ies") + " starting at offset " +
+                        std::to_string(cur.first_entry_offset) + " failed: " + r.error().to_string(),
+                    cur.first_entry_offset};
+    if (reapplied) {
+      ++stats.skipped_resumed;
+    } else {
+      stats.applied += cur.entries.size();
+    }
+  }
+  if (opts.applied)
+    if (auto s = opts.applied(cur.begin, cur.end, cur.entries.size()); !s) return s;
+  return {};
+}
+
 Result<OplogReplayStats> replay_oplog(io::Connection& conn, const OplogReplayOptions& opts) {
   std::string name = opts.name.empty() ? opts.file.string() : opts.name;
   OplogReplayStats stats;
@@ -214,41 +253,7 @@ Result<OplogReplayStats> replay_oplog(io::Connection& conn, const OplogReplayOpt
   Transformer tf(opts);
   PendingBatch p;
 
-  auto flush = [&]() -> Status {
-    if (p.begin < 0) return {};
-    PendingBatch cur = std::move(p);
-    p = PendingBatch{};
-    if (opts.already_applied && opts.already_applied(cur.begin, cur.end)) {
-      stats.skipped_resumed += cur.entries.size();
-      return {};
-    }
-    if (!cur.entries.empty()) {
-      Builder cmd;
-      cmd.open_array("applyOps");
-      for (auto& e : cur.entries) cmd.append_document(cmd.next_array_key(), DocView(e));
-      cmd.close();
-      if (opts.bypass_document_validation) cmd.append_bool("bypassDocumentValidation", true);
-      Bytes body = cmd.finish();
-      auto r = io::run_command(conn, "admin", DocView(body));
-      bool reapplied = !r && opts.tolerate_reapplied_commands && cur.entries.size() == 1 &&
-                       str(DocView(cur.entries.front()), "op") == "c" &&
-                       (r.error().code() == 48 || r.error().code() == 26);
-      if (!r && !reapplied)
-        return Status{ErrorCode::kServer,
-                      "replaying the oplog (" + name + "): applyOps of " + std::to_string(cur.entries.size()) +
-                          " entr" + (cur.entries.size() == 1 ? "y" : "ies") + " starting at offset " +
-                          std::to_string(cur.first_entry_offset) + " failed: " + r.error().to_string(),
-                      cur.first_entry_offset};
-      if (reapplied) {
-        ++stats.skipped_resumed;
-      } else {
-        stats.applied += cur.entries.size();
-      }
-    }
-    if (opts.applied)
-      if (auto s = opts.applied(cur.begin, cur.end, cur.entries.size()); !s) return s;
-    return {};
-  };
+  auto flush = [&] { return flush_batch(conn, opts, name, p, stats); };
 
   DocumentBatch b;
   bool stop = false;

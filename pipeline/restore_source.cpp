@@ -180,7 +180,7 @@ Result<std::unique_ptr<ArchiveInput>> ArchiveInput::open(const std::string& path
   std::size_t got = 0;
   while (got < 4) {
     auto n = in->file_->read(in->head_.data() + got, 4 - got);
-    if (!n) return Status{n.status().code(), in->name_ + ": " + n.status().to_string()};
+    if (!n) return in->read_failed(n.status());
     if (*n == 0) break;
     got += *n;
   }

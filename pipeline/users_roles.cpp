@@ -304,13 +304,8 @@ Result<int> UsersRolesRestore::dump_auth_version() const {
                 version_.db + "." + version_.collection + " in the dump has no authSchema document"};
 }
 
-Status UsersRolesRestore::restore(io::Connection& conn, bool drop, const Bytes& write_concern,
-                                  const std::function<void(const std::string&)>& log) {
-  auto dump_v = dump_auth_version();
-  if (!dump_v) return dump_v.status();
-  auto server_v = server_auth_version(conn);
-  if (!server_v) return server_v.status();
-  int d = *dump_v, s = *server_v;
+// mongorestore's rule: which auth schema versions of a dump (d) a server (s) accepts.
+static Status check_auth_versions(int d, int s, const std::function<void(const std::string&)>& log) {
   auto incompatible = [&](const std::string& why) {
     return Status{ErrorCode::kInvalidArgument,
                   "the users and roles in the dump have an auth schema version incompatible with the server: " + why};
@@ -321,6 +316,16 @@ Status UsersRolesRestore::restore(io::Connection& conn, bool drop, const Bytes& 
       (d == 3 && s == 5) || (d == 5 && s == 5) || (d == 3 && s == 3) || (d == 1 && s == 1) || (d == 1 && s == 3);
   if (!allowed) return incompatible("dump " + std::to_string(d) + ", server " + std::to_string(s));
   if (d == 1 && s == 3) log("users and roles will have to be updated with the authSchemaUpgrade command");
+  return {};
+}
+
+Status UsersRolesRestore::restore(io::Connection& conn, bool drop, const Bytes& write_concern,
+                                  const std::function<void(const std::string&)>& log) {
+  auto dump_v = dump_auth_version();
+  if (!dump_v) return dump_v.status();
+  auto server_v = server_auth_version(conn);
+  if (!server_v) return server_v.status();
+  if (auto st = check_auth_versions(*dump_v, *server_v, log); !st) return st;
 
   struct Temp {
     const Source* source;
