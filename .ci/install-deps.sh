@@ -2,7 +2,7 @@
 # Installs bsonpipe's build and test dependencies from Debian's packages when any is missing.
 # Idempotent and quiet when everything is present; both README commands and .ci/run call it.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ pkg-config git
+pkgs=(cmake ninja-build g++ pkg-config git libcurl4-openssl-dev libexpat1-dev awscli
       libzstd-dev zstd zlib1g-dev gzip libboost1.81-dev libssl-dev openssl
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev libxxhash-dev xxhash libdeflate-dev libisal-dev libtbb-dev
       python3 python3-pymongo python3-bson clang libclang-rt-14-dev)
