@@ -11,6 +11,7 @@
 #include "io/uri.hpp"
 #include "pipeline/dump.hpp"
 #include "pipeline/restore.hpp"
+#include "pipeline/restore_journal.hpp"
 #include "tests/support/fault_storage.hpp"
 #include "tests/support/test_support.hpp"
 #include "tools/minimongod/generate.hpp"
@@ -204,6 +205,35 @@ TEST_F(RestoreStorageFault, WithoutFaultsEverythingIsReadThroughTheStorage) {
     EXPECT_EQ(target_count("c"), 60);
     EXPECT_EQ(target_count("d"), 40);
   }
+}
+
+TEST_F(RestoreStorageFault, JournalIsWrittenThroughTheStorage) {
+  fs::path journal = test::temp_dir("restore-storage-fault-journal") / "restore.journal";
+  FaultInjectionStorage storage;
+  RestoreOptions o = options(storage, false);
+  o.journal = journal;
+  RestoreReport r = run_restore(o);
+  ASSERT_TRUE(r.ok()) << r.status.to_string();
+  EXPECT_EQ(r.journal, journal.string());
+  // The header, one start, batch and done record per namespace, and the end: each committed.
+  EXPECT_GE(storage.calls(FaultOp::kCommit), 8u);
+  auto st = read_journal(journal);
+  ASSERT_TRUE(st.is_ok()) << st.status().to_string();
+  EXPECT_TRUE(st->complete);
+  EXPECT_EQ(st->done.size(), 2u);
+}
+
+TEST_F(RestoreStorageFault, FailedJournalWriteStopsTheRunNamingTheJournal) {
+  fs::path journal = test::temp_dir("restore-storage-fault-journal") / "restore.journal";
+  FaultInjectionStorage storage;
+  // The header goes in; the first record after it does not.
+  storage.add(FaultRule{.op = FaultOp::kCommit, .path_contains = "restore.journal", .nth = 2});
+  RestoreOptions o = options(storage, false);
+  o.journal = journal;
+  RestoreReport r = run_restore(o);
+  expect_one_line(r.status, "writing restore journal " + journal.string(), "injected fault: commit of");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(storage.fired(), 1);
 }
 
 }  // namespace
