@@ -50,7 +50,8 @@ class S3Reader final : public ReadableObject {
     r.key = key_;
     if (first != last) r.headers.push_back("Range: bytes=" + std::to_string(first) + "-" + std::to_string(last));
     if (!etag_.empty()) r.headers.push_back("If-Match: " + etag_);
-    const std::string what = "cannot read " + ctx_->name(key_) + " at offset " + std::to_string(at);
+    // The offset goes in the Status, as local reads do: to_string() ends "(at offset N)".
+    const std::string what = "cannot read " + ctx_->name(key_);
     auto resp = ctx_->client.send(r, what);
     if (!resp) return Status(resp.status().code(), resp.status().message(), static_cast<std::int64_t>(at));
     if (!resp->ok()) return Status(ErrorCode::kIo, what + ": " + resp->error_text(), static_cast<std::int64_t>(at));

@@ -3,8 +3,16 @@
 // results cross-checked with an independent client (Debian's /usr/bin/aws).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "io/aws_config.hpp"
 #include "io/s3_storage.hpp"
@@ -469,6 +477,135 @@ TEST_F(S3StorageTest, ExpiredLockIsTakenOver) {
   ASSERT_TRUE(lock.is_ok()) << lock.status().message();
   ASSERT_TRUE(*lock);
   EXPECT_EQ(**s->lock_holder("stale.lock"), "new");
+}
+
+// ---- retries and read errors, against a scripted HTTP server ------------------------------
+
+// Answers each request (one per connection) with what `answer(method, range_first, range_last)`
+// returns; serves until destroyed. Threading: `answer` runs on the server's one thread.
+class ScriptedHttp {
+ public:
+  using Answer = std::function<std::string(const std::string&, long, long)>;
+  explicit ScriptedHttp(Answer answer) : answer_(std::move(answer)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot listen");
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~ScriptedHttp() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string req;
+      char buf[4096];
+      while (req.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        req.append(buf, static_cast<std::size_t>(n));
+      }
+      long first = -1, last = -1;
+      if (auto r = req.find("Range: bytes="); r != std::string::npos)
+        std::sscanf(req.c_str() + r, "Range: bytes=%ld-%ld", &first, &last);
+      std::string out = answer_(req.substr(0, req.find(' ')), first, last);
+      for (std::size_t at = 0; at < out.size();) {
+        ssize_t n = ::send(c, out.data() + at, out.size() - at, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        at += static_cast<std::size_t>(n);
+      }
+      ::close(c);
+    }
+  }
+  Answer answer_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::string http(int status, const std::string& headers, const std::string& body, bool head = false) {
+  return "HTTP/1.1 " + std::to_string(status) + " X\r\nConnection: close\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + (head ? "" : body);
+}
+
+const std::string kObject = [] {
+  std::string s(3000, 0);
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<char>(i % 251);
+  return s;
+}();
+
+std::string serve_range(const std::string& method, long first, long last) {
+  if (method == "HEAD") return http(200, "ETag: \"e\"\r\n", kObject, true);
+  return http(206, "", kObject.substr(first, last - first + 1));
+}
+
+S3Options scripted_options(const std::string& endpoint) {
+  S3Options o;
+  o.config = AwsConfig{"id", "secret", "", "us-east-1", endpoint, "", "default"};
+  o.read_chunk = 1000;
+  o.max_attempts = 3;
+  o.first_backoff = std::chrono::milliseconds(5);
+  return o;
+}
+
+TEST(S3Retries, SlowDownAndServerErrorsAreRetried) {
+  std::atomic<int> gets{0};
+  ScriptedHttp server([&](const std::string& m, long first, long last) {
+    if (m == "GET" && ++gets % 2 == 1)  // every range fails once
+      return http(gets % 4 == 1 ? 503 : 500, "",
+                  "<Error><Code>" + std::string(gets % 4 == 1 ? "SlowDown" : "InternalError") + "</Code></Error>");
+    return serve_range(m, first, last);
+  });
+  auto s = open_s3("s3://b/p", scripted_options(server.endpoint()));
+  ASSERT_TRUE(s.is_ok());
+  auto data = (*s)->read_all("obj");
+  ASSERT_TRUE(data.is_ok()) << data.status().message();
+  EXPECT_EQ(std::string(data->begin(), data->end()), kObject);
+  EXPECT_EQ(gets, 6);
+}
+
+TEST(S3Retries, PersistentFailureNamesKeyAndOffset) {
+  std::atomic<int> gets{0};
+  ScriptedHttp server([&](const std::string& m, long first, long last) {
+    if (m == "GET" && first >= 1000)
+      return ++gets, http(500, "", "<Error><Code>InternalError</Code><Message>boom</Message></Error>");
+    return serve_range(m, first, last);
+  });
+  auto s = open_s3("s3://b/p", scripted_options(server.endpoint()));
+  ASSERT_TRUE(s.is_ok());
+  auto in = (*s)->open("dir/obj");
+  ASSERT_TRUE(in.is_ok()) << in.status().message();
+  std::uint8_t buf[700];
+  std::size_t total = 0;
+  Status failure;
+  while (true) {
+    auto n = (*in)->read(buf, sizeof buf);
+    if (!n) {
+      failure = n.status();
+      break;
+    }
+    ASSERT_NE(*n, 0u);
+    total += *n;
+  }
+  EXPECT_EQ(total, 1000u);
+  EXPECT_EQ(failure.to_string(),
+            "cannot read s3://b/p/dir/obj: S3 error InternalError: boom (HTTP 500) (at offset 1000)");
+  EXPECT_EQ(failure.offset(), 1000);
+  EXPECT_EQ(gets, 3);  // max_attempts
 }
 
 }  // namespace
