@@ -8,6 +8,7 @@
 
 #include "formats/bson.hpp"
 #include "pipeline/dump.hpp"
+#include "pipeline/index_rebuild.hpp"
 #include "pipeline/verify.hpp"
 #include "tests/support/fault_storage.hpp"
 #include "tests/support/test_support.hpp"
@@ -158,6 +159,24 @@ TEST_F(VerifyStorageFault, ExceptionInAVerifyWorkerIsTheRunsError) {
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.error.code(), ErrorCode::kInternal) << r.error.to_string();
   EXPECT_EQ(r.error.message(), "verify: reading files: connection reset reading coll.bson");
+}
+
+// index rebuild reads the dump's metadata through its storage too: a failed read stops the run
+// (before it connects) with one line naming the file and the offset.
+TEST_F(VerifyStorageFault, IndexRebuildReadsMetadataThroughTheStorage) {
+  test::FaultInjectionStorage storage;
+  storage.add({.op = test::FaultOp::kRead, .path_contains = "coll.metadata.json", .nth = 1});
+  IndexRebuildOptions o;
+  o.uri = "mongodb://127.0.0.1:1/";  // never reached: the plan fails first
+  o.from = dir_;
+  o.plan_only = true;
+  o.storage = &storage;
+  auto rep = run_index_rebuild(o);
+  EXPECT_EQ(storage.fired(), 1);
+  EXPECT_FALSE(rep.ok());
+  std::string line = rep.status.to_string();
+  EXPECT_NE(line.find("injected fault: read of "), std::string::npos) << line;
+  EXPECT_NE(line.find("coll.metadata.json at offset 0"), std::string::npos) << line;
 }
 
 }  // namespace
