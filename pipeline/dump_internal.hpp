@@ -89,8 +89,8 @@ class BlockGatherer {
   Bytes buf_;
 };
 
-// One dump run. Threading: run() on the caller's thread; the range jobs run on a WorkerGroup
-// and touch only the members documented as shared (errors_, progress_, pool_, rate_, files_
+// One dump run. Threading: run() on the caller's thread; the range readers (run_jobs, one thread
+// each) touch only the members documented as shared (errors_, progress_, pool_, rate_, files_
 // under manifest_mu_, the archive multiplexer, the collection jobs' counters).
 class Dumper {
  public:
