@@ -1,5 +1,7 @@
 #include "pipeline/core/workers.hpp"
 
+#include "pipeline/bounded_queue.hpp"
+
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
@@ -89,23 +91,37 @@ void run_concurrently(std::size_t n, ErrorHolder& errors, const std::string& wha
   g.wait();
 }
 
+// The pool's threads are WorkerGroup bodies that live as long as the pool and take tasks from a
+// bounded queue. Tasks are not enqueued into an arena one by one: with oneTBB 2021.8 (Debian 12)
+// an arena that had gone idle was sometimes never given a worker again while the submitters
+// blocked waiting for its results (reproduced with 2-3 blocking submitters on 2 cores), and
+// long-lived bodies started together never let the arena go idle.
 struct CpuPool::Impl {
-  explicit Impl(int threads) : arena(threads) {}
-  tbb::task_arena arena;
-  tbb::task_group group;
+  explicit Impl(int threads)
+      : tasks(static_cast<std::size_t>(threads) * 8), group(static_cast<std::size_t>(threads), errors, "compression") {
+    group.start([this](std::size_t) -> Status {
+      while (auto task = tasks.pop()) (*task)();
+      return {};
+    });
+  }
+  ~Impl() {
+    tasks.finish();  // run what is queued, then stop
+    group.wait();
+  }
+  BoundedQueue<std::function<void()>> tasks;
+  ErrorHolder errors;  // tasks report through their own state; this only sees a body's exception
+  WorkerGroup group;
 };
 
 CpuPool::CpuPool(int threads) : threads_(threads < 1 ? 1 : threads) {
-  allow_blocking_threads();
   impl_ = std::make_unique<Impl>(threads_);
 }
 
-CpuPool::~CpuPool() {
-  impl_->arena.execute([this] { impl_->group.wait(); });
-}
+CpuPool::~CpuPool() = default;
 
 void CpuPool::submit(std::function<void()> fn) {
-  impl_->arena.enqueue(impl_->group.defer(std::move(fn)));
+  // push fails only after finish(), which happens in the destructor: no submit can race it.
+  (void)impl_->tasks.push(std::move(fn));
 }
 
 }  // namespace bsonpipe::pipeline
