@@ -9,6 +9,7 @@
 #include "formats/hash.hpp"
 #include "io/commands.hpp"
 #include "io/file.hpp"
+#include "pipeline/core/workers.hpp"
 #include "pipeline/dump_internal.hpp"
 
 namespace bsonpipe::pipeline::dump_detail {
@@ -273,29 +274,16 @@ Status RangeReader::finish() {
   return last ? d_.finish_collection(c_) : Status{};
 }
 
-// The readers wait on the compression pool (a oneTBB CpuPool). Run as WorkerGroup bodies
-// (run_concurrently), they deadlock on oneTBB 2021.8: once the group's workers are busy in the
-// bodies, the CpuPool's arena is given no worker and no block is ever compressed (a two-core
-// machine shows it every time). Until pipeline/core/workers.cpp can guarantee the pool threads,
-// the readers are plain threads; read_ranges() is already a WorkerGroup body (returns its
-// Status, the first error goes to errors_), so the switch back is this function alone.
+// The readers are WorkerGroup bodies: a failure is the run's first error, and it cancels the
+// document sink (copy's channel), the only thing the others block on besides the compression
+// window, so they see the error instead of waiting for room.
 Status Dumper::run_jobs() {
   std::size_t n = static_cast<std::size_t>(std::max({1, opts_.parallel_collections, opts_.readers}));
   n = std::min(n, std::max<std::size_t>(1, jobs_.size()));
-  auto body = [this] {
-    Status s;
-    try {
-      s = read_ranges();
-    } catch (const std::exception& e) {
-      s = {ErrorCode::kInternal, std::string("dump: reading ranges: ") + e.what()};
-    }
-    // The readers block only on the document sink (copy's channel): a failure cancels it so the
-    // others see the run's error instead of waiting for room.
-    if (errors_.set_error(std::move(s)) && opts_.document_sink) opts_.document_sink->cancel();
-  };
-  std::vector<std::thread> readers;
-  for (std::size_t i = 0; i < n; ++i) readers.emplace_back(body);
-  for (auto& t : readers) t.join();
+  run_concurrently(n, errors_, "dump: reading ranges", [this](std::size_t) { return read_ranges(); },
+                   [this] {
+                     if (opts_.document_sink) opts_.document_sink->cancel();
+                   });
   return errors_.status();
 }
 
