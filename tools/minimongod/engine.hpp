@@ -52,6 +52,9 @@ struct EngineOptions {
   std::string host = "127.0.0.1:27017";
   // Size bound of local.oplog.rs in replica-set mode; old entries roll off.
   std::int64_t oplog_max_bytes = 256LL * 1024 * 1024;
+  // Log operator updates as `$v: 2` deltas, as a 5.0+ primary does (replacements stay whole).
+  // Off: every update is logged as the whole new document (the 4.x-style image older tests expect).
+  bool oplog_v2_updates = false;
   // When both are set, every command but the handshake and SASL needs a SCRAM login.
   std::string user;
   std::string password;

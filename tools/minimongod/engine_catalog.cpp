@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "tools/minimongod/engine_internal.hpp"
+#include "tools/minimongod/oplog_diff.hpp"
 
 namespace bsonpipe::minimongod {
 
@@ -484,23 +485,23 @@ Expected<Bytes> Engine::run_apply_op(std::string_view, DocView entry) {
     auto o2 = get_doc(entry, "o2");
     ElementView id = o2 ? o2->find("_id") : ElementView();
     if (!id.valid()) return CmdError{code::kFailedToParse, "update entry needs o2._id"};
-    if (o->find("diff").valid())
-      return CmdError{code::kCommandNotSupported, "$v:2 delta updates are not supported by minimongod"};
+    bool delta = is_v2_update(*o);
     RecordId rid = (*c)->find_id(id);
     if (rid == 0) {
-      if (is_operator_update(*o)) return ok_only();
+      if (delta || is_operator_update(*o)) return ok_only();
       auto doc = prepare_insert(*o);
       if (!doc) return doc.error();
       if (auto r = insert_one(*c, *doc); !r) return r.error();
       return ok_only();
     }
-    auto next = apply_update(view((*c)->records().at(rid)), *o);
+    auto next =
+        delta ? apply_v2_update(view((*c)->records().at(rid)), *o) : apply_update(view((*c)->records().at(rid)), *o);
     if (!next) return next.error();
     auto doc = std::make_shared<const Bytes>(std::move(*next));
     if (auto r = (*c)->replace(rid, doc); !r) return r.error();
     if (oplog_ && db != "local") {
       DocView o2v = *o2;
-      log_op('u', (*c)->ns(), &(*c)->uuid(), view(doc), &o2v);
+      log_op('u', (*c)->ns(), &(*c)->uuid(), delta ? *o : view(doc), &o2v);
     }
     return ok_only();
   }

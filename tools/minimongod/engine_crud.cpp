@@ -4,6 +4,7 @@
 #include <random>
 
 #include "tools/minimongod/engine_internal.hpp"
+#include "tools/minimongod/oplog_diff.hpp"
 
 namespace bsonpipe::minimongod {
 
@@ -211,6 +212,7 @@ Expected<Bytes> Engine::cmd_update(Ctx& ctx) {
         break;
       }
       auto doc = std::make_shared<const Bytes>(std::move(*next));
+      auto before = it->second;  // kept alive for the oplog's delta
       if (auto r = c.replace(rid, doc); !r) {
         fail(r.error());
         failed = true;
@@ -224,7 +226,10 @@ Expected<Bytes> Engine::cmd_update(Ctx& ctx) {
           return k.finish();
         }();
         DocView o2v(o2);
-        log_op('u', c.ns(), &c.uuid(), view(doc), &o2v);
+        // As a 5.0+ primary: an operator update is logged as a `$v: 2` delta, a replacement whole.
+        std::optional<Bytes> delta;
+        if (opts_.oplog_v2_updates && is_operator_update(update)) delta = make_v2_update(view(before), view(doc));
+        log_op('u', c.ns(), &c.uuid(), delta ? DocView(*delta) : view(doc), &o2v);
       }
     }
     if (!failed && hits.empty() && upsert) {

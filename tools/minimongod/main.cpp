@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--bind_ip", sopts.bind, "loopback address to bind (127.0.0.1 or ::1)")->capture_default_str();
   app.add_option("--replSet", eopts.repl_set, "replica-set name: hello reports a primary; keeps local.oplog.rs");
   app.add_option("--oplogSizeMB", oplog_mb, "oplog size bound in MiB (replica-set mode)")->capture_default_str();
+  app.add_flag("--oplogV2Updates", eopts.oplog_v2_updates,
+               "log operator updates as $v:2 deltas {\"$v\":2,\"diff\":{...}} as MongoDB 5.0+ does");
   app.add_option("--user", eopts.user, "require SCRAM-SHA-256/SHA-1 login as this user (with --password)");
   app.add_option("--password", eopts.password, "password of --user");
   app.add_option("--tlsCertificateKeyFile", sopts.tls_certificate_key_file, "PEM with certificate and key: serve TLS");
