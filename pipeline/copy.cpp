@@ -300,6 +300,34 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
   return errors.status();
 }
 
+// --follow --resume: the namespaces --verify compares are the source's collections that the
+// copy's filters select, renamed as the copy renames them (the copy itself ran earlier).
+Status list_selected(const CopyOptions& opts, const Endpoints& ep, CopyReport& rep) {
+  auto mapper = NamespaceMapper::create(follow_plan(opts));
+  if (!mapper) return mapper.status();
+  auto src = io::connect_selected(ep.from, ep.read_mode);
+  if (!src) return {ErrorCode::kNetwork, "cannot connect to the source: " + src.error().to_string()};
+  auto dbs = io::list_databases(**src, true);
+  if (!dbs) return {ErrorCode::kServer, "source: listDatabases: " + dbs.error().to_string()};
+  for (auto& db : *dbs) {
+    if (db.name == "local" || db.name == "config" || db.name == "admin") continue;
+    auto colls = io::list_collections(**src, db.name);
+    if (!colls) return {ErrorCode::kServer, "source: listCollections " + db.name + ": " + colls.error().to_string()};
+    for (auto& c : *colls) {
+      if (c.name.starts_with("system.") || !mapper->selected(db.name, c.name)) continue;
+      auto to = mapper->target(db.name, c.name);
+      if (!to) return to.status();
+      NamespaceReport n;
+      n.source_ns = db.name + "." + c.name;
+      n.target_ns = to->first + "." + to->second;
+      n.kind = c.type == "view" ? TargetKind::kView
+                                : (c.type == "timeseries" ? TargetKind::kTimeseries : TargetKind::kCollection);
+      rep.restore.namespaces.push_back(std::move(n));
+    }
+  }
+  return {};
+}
+
 // --verify's findings, one line per namespace, through opts.log.
 void log_verify(const CopyOptions& opts, const CopyReport& rep) {
   if (!opts.log) return;
@@ -321,6 +349,19 @@ void log_verify(const CopyOptions& opts, const CopyReport& rep) {
 
 }  // namespace
 
+PlanOptions follow_plan(const CopyOptions& o) {
+  PlanOptions p;
+  p.db = o.dump.db;
+  p.collection = o.dump.collection;
+  p.ns_include = o.dump.ns_include;
+  p.ns_exclude = o.dump.ns_exclude;
+  for (auto& c : o.dump.exclude_collections) p.ns_exclude.push_back("*." + c);
+  for (auto& c : o.dump.exclude_collection_prefixes) p.ns_exclude.push_back("*." + c + "*");
+  p.ns_from = o.restore.plan.ns_from;
+  p.ns_to = o.restore.plan.ns_to;
+  return p;
+}
+
 CopyReport run_copy(const CopyOptions& opts) {
   CopyReport rep;
   double t0 = now_seconds();
@@ -332,11 +373,18 @@ CopyReport run_copy(const CopyOptions& opts) {
   if (Status s = check_options(opts); !s) return finish(s);
   Endpoints ep;
   if (Status s = preflight(opts, ep); !s) return finish(s);
-  Status copied = run_sides(opts, rep);
+  if (opts.before_copy)
+    if (Status s = opts.before_copy(); !s) return finish(s);
+  Status copied = opts.skip_copy ? list_selected(opts, ep, rep) : run_sides(opts, rep);
   rep.copy_seconds = now_seconds() - t0;
   if (!copied) return finish(copied);
+  if (opts.after_copy)
+    if (Status s = opts.after_copy(); !s) return finish(s);
   if (opts.verify) {
-    Status s = verify_all(opts, ep, rep);
+    // After a follow, the interrupt flag was its cutover request: it does not cut --verify short.
+    CopyOptions vo = opts;
+    if (opts.after_copy) vo.interrupt = nullptr;
+    Status s = verify_all(vo, ep, rep);
     rep.verified = s.is_ok();
     if (!s) return finish(s);
     log_verify(opts, rep);

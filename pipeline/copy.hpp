@@ -39,6 +39,14 @@ struct CopyOptions {
   // side). 0 = the dump's block_bytes.
   std::size_t segment_bytes = 4u << 20;
   const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
+  // --follow (pipeline/follow_run.hpp): before_copy runs once both sides answered and before the
+  // dump starts (it notes where the source's oplog is); after_copy runs once the copy succeeded,
+  // before --verify (it tails and applies the oplog until cutover). Called on run_copy's thread.
+  std::function<Status()> before_copy;
+  std::function<Status()> after_copy;
+  // --follow --resume: no copy (an earlier run made it); after_copy and --verify still run, the
+  // latter over the source's namespaces that the filters select.
+  bool skip_copy = false;
   // Messages for the user (verification results, ...). Null = silent. Called from one thread.
   std::function<void(const std::string&)> log;
 };
@@ -68,6 +76,10 @@ struct CopyReport {
   // The namespaces whose verification failed, "source -> target" (empty when all matched).
   std::vector<std::string> mismatches() const;
 };
+
+// The copy's selection and renames as restore-plan options (for --follow's oplog entries):
+// --db/--collection, --nsInclude/--nsExclude, --excludeCollection(sWithPrefix), --nsFrom/--nsTo.
+PlanOptions follow_plan(const CopyOptions& o);
 
 // Checks the options, connects to both sides first (an unreachable side fails before any thread
 // starts), then runs the copy.

@@ -9,7 +9,11 @@
 #include <string>
 
 #include "formats/extjson.hpp"
+#include "io/commands.hpp"
 #include "pipeline/copy.hpp"
+#include "pipeline/follow_apply.hpp"
+#include "pipeline/follow_run.hpp"
+#include "pipeline/follow_state.hpp"
 #include "pipeline/namespaces.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
@@ -23,6 +27,8 @@ struct CopyFlags {
   ConnectionFlags to;
   pipeline::CopyOptions opts;
   std::string query, query_file, read_preference, progress = "none";
+  bool follow = false, follow_resume = false;
+  std::string until, cutover_file;
   bool quiet = false;
   int verbose = 0;
 };
@@ -37,6 +43,51 @@ void print_namespace_errors(const pipeline::RestoreReport& rep, const Status& st
       for (const auto& r : n.failure_reasons) std::fprintf(stderr, "  reason: %s\n", r.c_str());
     }
   }
+}
+
+// --follow: notes the source's newest oplog entry before the copy, then tails from it after the
+// copy until cutover (pipeline/follow_run.hpp). Returns an exit code (0: go on).
+int setup_follow(CopyFlags& f, pipeline::FollowOptions& fo) {
+  auto& o = f.opts;
+  if (!f.follow) {
+    if (f.follow_resume || !f.until.empty() || !f.cutover_file.empty())
+      return fail("copy", "--resume, --until and --cutover-file need --follow");
+    return 0;
+  }
+  auto from = io::parse_uri(o.dump.uri);
+  auto to = io::parse_uri(o.restore.uri);
+  if (!from || !to) return 0;  // run_copy reports it
+  fo.from = std::move(*from);
+  fo.to = std::move(*to);
+  fo.plan = pipeline::follow_plan(o);
+  fo.interrupt = &interrupted();
+  fo.cutover_file = f.cutover_file;
+  if (!f.until.empty())
+    if (Status s = pipeline::parse_until(f.until, fo); !s) return fail("copy", s.message());
+  bool quiet = f.quiet;
+  fo.log = [quiet](const std::string& msg) {
+    if (!quiet) std::fprintf(stderr, "%s\n", msg.c_str());
+  };
+  o.skip_copy = f.follow_resume;
+  if (!f.follow_resume) {
+    o.before_copy = [&fo]() -> Status {
+      auto src = io::connect_selected(fo.from, io::ReadPreferenceMode::kPrimary);
+      if (!src) return {ErrorCode::kNetwork, "follow: cannot connect to the source: " + src.error().to_string()};
+      auto newest = pipeline::oplog_edge(**src, true);
+      if (!newest) return newest.status();
+      fo.start = newest->value_or(formats::Timestamp{});
+      return {};
+    };
+  }
+  o.after_copy = [&fo]() -> Status {
+    auto rep = pipeline::run_follow(fo);
+    if (!rep.status) return rep.status;
+    // The line a cutover script waits for; on stdout, alone.
+    std::printf("cutover at %s\n", pipeline::format_ts(rep.cutover).c_str());
+    std::fflush(stdout);
+    return {};
+  };
+  return 0;
 }
 
 int run(CopyFlags& f) {
@@ -96,6 +147,8 @@ int run(CopyFlags& f) {
   };
   o.interrupt = &interrupted();
 
+  pipeline::FollowOptions fo;
+  if (int rc = setup_follow(f, fo); rc != 0) return rc;
   auto rep = pipeline::run_copy(o);
   print_namespace_errors(rep.restore, rep.status);
   if (!rep.status.is_ok()) {
@@ -168,6 +221,14 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--oplog", o.dump.oplog,
                 "point in time: capture the source's oplog while it is read (replica sets, whole instance) and "
                 "replay it on the target at the end");
+  cmd->add_flag("--follow", f->follow,
+                "after the copy, tail the source's oplog and apply it to the target until cutover (SIGINT/SIGTERM, "
+                "--until, --cutover-file); prints 'cutover at <seconds>:<ordinal>' and exits 0");
+  cmd->add_option("--until", f->until, "--follow: cut over at this oplog point (<seconds>[:ordinal]) or 'now'");
+  cmd->add_option("--cutover-file", f->cutover_file, "--follow: cut over once this file exists");
+  cmd->add_flag("--resume", f->follow_resume,
+                "--follow: skip the copy and continue after the point recorded on the target "
+                "(bsonpipe_follow.state)");
   // The target side (restore).
   cmd->add_option("--nsFrom", o.restore.plan.ns_from, "rename namespaces matching this pattern ($var$ captures)")
       ->allow_extra_args(false);
