@@ -258,6 +258,11 @@ Bytes random_bytes(std::size_t n, unsigned seed) {
   return out;
 }
 
+// "true", "false" or the error.
+std::string truth(const Result<bool>& r) {
+  return r ? (*r ? "true" : "false") : r.status().message();
+}
+
 TEST_F(S3StorageTest, MultipartWriteIsReadBackByAwsCliAndBySelf) {
   auto s = storage();
   ASSERT_TRUE(s);
@@ -347,11 +352,11 @@ TEST_F(S3StorageTest, ListExistsRemoveRename) {
   EXPECT_FALSE((*l)[1].directory);
   EXPECT_EQ((*l)[1].size, 3u);
   EXPECT_FALSE(s->list("nothing-here").is_ok());
-  EXPECT_TRUE(*s->exists("a/c.json"));
-  EXPECT_TRUE(*s->exists("a/b"));
-  EXPECT_TRUE(*s->is_directory("a/b"));
-  EXPECT_FALSE(*s->is_directory("a/c.json"));
-  EXPECT_FALSE(*s->exists("a/zzz"));
+  EXPECT_EQ(truth(s->exists("a/c.json")), "true");
+  EXPECT_EQ(truth(s->exists("a/b")), "true");
+  EXPECT_EQ(truth(s->is_directory("a/b")), "true");
+  EXPECT_EQ(truth(s->is_directory("a/c.json")), "false");
+  EXPECT_EQ(truth(s->exists("a/zzz")), "false");
   EXPECT_TRUE(s->make_directories("new/dir").is_ok());
 
   ASSERT_TRUE(s->rename("a/c.json", "a/d.json").is_ok());
@@ -381,7 +386,7 @@ TEST_F(S3StorageTest, ListingFollowsContinuationTokens) {
   ASSERT_TRUE(l.is_ok()) << l.status().message();
   EXPECT_EQ(l->size(), 1003u);
   ASSERT_TRUE(s->remove_all("many").is_ok());
-  EXPECT_FALSE(*s->exists("many"));
+  EXPECT_EQ(truth(s->exists("many")), "false");
 }
 
 TEST_F(S3StorageTest, AbortedAndFailedUploadsLeaveNoObject) {
@@ -409,7 +414,7 @@ TEST_F(S3StorageTest, AbortedAndFailedUploadsLeaveNoObject) {
   EXPECT_FALSE(st.is_ok());
   auto ls = aws("s3 ls --recursive " + url(""));
   EXPECT_EQ(ls.out, "");
-  EXPECT_FALSE(*s->exists("aborted.bin"));
+  EXPECT_EQ(truth(s->exists("aborted.bin")), "false");
 }
 
 TEST_F(S3StorageTest, WrongSecretIsOneLineWithoutTheSecret) {
@@ -438,28 +443,35 @@ TEST_F(S3StorageTest, UnreachableServerNamesTheKey) {
   EXPECT_NE(r.status().message().find(url("gone.bin")), std::string::npos) << r.status().message();
 }
 
+// The holder text, "<free>", or "<error: ...>".
+std::string holder_of(Storage& s, const std::string& lock) {
+  auto h = s.lock_holder(lock);
+  if (!h) return "<error: " + h.status().message() + ">";
+  return h->has_value() ? **h : std::string("<free>");
+}
+
 TEST_F(S3StorageTest, LockObjectExcludesAndNamesItsHolder) {
   auto o = options();
   o.lock_lease = std::chrono::seconds(3);
   auto s = storage(o);
   ASSERT_TRUE(s);
-  auto none = s->lock_holder("catalog.lock");
-  ASSERT_TRUE(none.is_ok()) << none.status().message();
-  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(holder_of(*s, "catalog.lock"), "<free>");
   auto lock = s->try_lock("catalog.lock", "host-a pid 1");
   ASSERT_TRUE(lock.is_ok()) << lock.status().message();
   ASSERT_TRUE(*lock);
-  EXPECT_EQ(**s->lock_holder("catalog.lock"), "host-a pid 1");
+  EXPECT_EQ(holder_of(*s, "catalog.lock"), "host-a pid 1");
   auto second = s->try_lock("catalog.lock", "host-b");
   ASSERT_TRUE(second.is_ok());
   EXPECT_FALSE(*second);
   ASSERT_TRUE((*lock)->set_holder("host-a pid 1 (pruning)").is_ok());
   // Renewed past its 3 s lease while held.
   std::this_thread::sleep_for(std::chrono::seconds(4));
-  EXPECT_EQ(**s->lock_holder("catalog.lock"), "host-a pid 1 (pruning)");
-  EXPECT_FALSE(*s->try_lock("catalog.lock", "host-b"));
+  EXPECT_EQ(holder_of(*s, "catalog.lock"), "host-a pid 1 (pruning)");
+  auto third = s->try_lock("catalog.lock", "host-b");
+  ASSERT_TRUE(third.is_ok()) << third.status().message();
+  EXPECT_FALSE(*third);
   lock->reset();
-  EXPECT_FALSE(s->lock_holder("catalog.lock")->has_value());
+  EXPECT_EQ(holder_of(*s, "catalog.lock"), "<free>");
   auto again = s->try_lock("catalog.lock", "host-b");
   ASSERT_TRUE(again.is_ok());
   EXPECT_TRUE(*again);
@@ -472,11 +484,11 @@ TEST_F(S3StorageTest, ExpiredLockIsTakenOver) {
   ASSERT_EQ(cp.exit_code, 0) << cp.err;
   auto s = storage();
   ASSERT_TRUE(s);
-  EXPECT_FALSE(s->lock_holder("stale.lock")->has_value());
+  EXPECT_EQ(holder_of(*s, "stale.lock"), "<free>");
   auto lock = s->try_lock("stale.lock", "new");
   ASSERT_TRUE(lock.is_ok()) << lock.status().message();
   ASSERT_TRUE(*lock);
-  EXPECT_EQ(**s->lock_holder("stale.lock"), "new");
+  EXPECT_EQ(holder_of(*s, "stale.lock"), "new");
 }
 
 // ---- retries and read errors, against a scripted HTTP server ------------------------------
