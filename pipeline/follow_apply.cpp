@@ -103,8 +103,12 @@ EntryDecision decide_command(DocView entry, DocView cmd, const NamespaceMapper& 
     Builder nc;
     nc.append_string("renameCollection", from->first + "." + from->second);
     nc.append_string("to", to->first + "." + to->second);
+    // dropTarget: re-applied after a resume (the entries since the recorded point run again), the
+    // rename meets the target it made before; replacing it, then re-applying the entries after
+    // the rename, converges to the source where "target exists" would leave the source behind.
+    nc.append_bool("dropTarget", true);
     for (auto e : cmd)
-      if (e.key() != "renameCollection" && e.key() != "to") nc.append_raw_element(e.raw());
+      if (e.key() != "renameCollection" && e.key() != "to" && e.key() != "dropTarget") nc.append_raw_element(e.raw());
     Bytes ncb = nc.finish();
     d.entry = rebuild(entry, from->first + ".$cmd", DocView(ncb));
   } else {

@@ -147,7 +147,7 @@ class Follower {
   Timestamp last_;  // the newest entry read and applied (or skipped)
   std::optional<Timestamp> cutover_;
   double last_progress_ = 0;
-  double started_ = now_seconds();
+  double busy_ = 0;  // seconds spent applying batches
 };
 
 Status Follower::tail() {
@@ -180,6 +180,11 @@ Status Follower::tail() {
 // Applies the current batch's entries up to the cutover point, then records the last one's ts.
 Status Follower::apply_batch(bool& reached) {
   std::optional<Timestamp> batch_last;
+  struct Busy {  // time spent applying, for the apply rate
+    double& total;
+    double t0;
+    ~Busy() { total += now_seconds() - t0; }
+  } busy{busy_, now_seconds()};
   for (auto span : docs_) {
     DocView e(span);
     auto tse = e.find("ts");
@@ -245,11 +250,10 @@ void Follower::progress(bool force) {
     auto n = io::count(*probe_, "local", "oplog.rs", DocView(filter));
     if (n) pending = *n;
   }
-  double secs = now - started_;
   char rate[32];
-  std::snprintf(rate, sizeof rate, "%.0f", secs > 0 ? static_cast<double>(rep_.applied) / secs : 0.0);
+  std::snprintf(rate, sizeof rate, "%.0f", busy_ > 0 ? static_cast<double>(rep_.applied) / busy_ : 0.0);
   o_.log(std::string(force ? "follow: done" : "follow") + ": applied " + std::to_string(rep_.applied) + " entries (" +
-         rate + " entries/s), lag " + std::to_string(lag) + "s behind the source's newest entry, " +
+         rate + " entries/s while applying), lag " + std::to_string(lag) + "s behind the source's newest entry, " +
          std::to_string(pending) + " pending, at " + format_ts(last_));
 }
 
