@@ -320,6 +320,7 @@ Status list_selected(const CopyOptions& opts, const Endpoints& ep, CopyReport& r
       NamespaceReport n;
       n.source_ns = db.name + "." + c.name;
       n.target_ns = to->first + "." + to->second;
+      n.completed = true;  // copied by the earlier run
       n.kind = c.type == "view" ? TargetKind::kView
                                 : (c.type == "timeseries" ? TargetKind::kTimeseries : TargetKind::kCollection);
       rep.restore.namespaces.push_back(std::move(n));

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <future>
 #include <random>
 #include <string>
@@ -100,6 +101,16 @@ bool wait_follow_state(const std::string& to) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+// When the follow last recorded its point on the target (ms since the epoch; -1: none).
+std::int64_t recorded_ms(const std::string& to) {
+  auto t = test::connect(to);
+  if (!t) return -1;
+  auto docs = test::server_documents(*t, "bsonpipe_follow", "state");
+  if (docs.empty()) return -1;
+  auto e = DocView(docs[0]).find("recorded");
+  return e.valid() ? e.as_datetime() : -1;
 }
 
 void touch(const std::filesystem::path& p) {
@@ -203,6 +214,110 @@ TEST(CopyFollow, ResumePointGoneFromTheOplog) {
   EXPECT_EQ(r.exit_code, 1) << test::show(r);
   EXPECT_NE(r.err.find("is no longer in the source's oplog (oldest entry "), std::string::npos) << test::show(r);
   EXPECT_NE(r.err.find("the copy must start over"), std::string::npos) << test::show(r);
+}
+
+// bsonpipe started in the background through sh, its pid written to `pid_file` (for SIGKILL).
+std::future<test::RunResult> start_background(const std::vector<std::string>& args,
+                                              const std::filesystem::path& pid_file) {
+  std::string line = "'" + test::program("bsonpipe").string() + "'";
+  for (auto& a : args) line += " '" + a + "'";
+  line += " & echo $! > '" + pid_file.string() + "'; wait $!";
+  (void)io::local_storage().remove(pid_file);
+  return std::async(std::launch::async, [line] { return test::run_shell(line); });
+}
+
+pid_t wait_pid(const std::filesystem::path& pid_file) {
+  for (int i = 0; i < 6000; ++i) {
+    auto ex = io::local_storage().exists(pid_file);
+    if (ex.is_ok() && *ex) {
+      std::string t = test::read_text(pid_file);
+      if (!t.empty() && t.back() == '\n') return static_cast<pid_t>(std::stol(t));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return -1;
+}
+
+// A burst of random writes (inserts, delta and replacement updates, deletes) on shop.orders and
+// shop.users, drawn from `rng`.
+void random_writes(io::Connection& s, std::mt19937& rng, int round) {
+  for (int i = 0; i < 60; ++i) {
+    int id = static_cast<int>(rng() % 400);
+    std::string coll = rng() % 3 == 0 ? "users" : "orders";
+    std::string key = std::to_string(id);
+    switch (rng() % 5) {
+      case 0:
+        cmd(s, "shop",
+            R"({"insert":")" + coll + R"(","documents":[{"_id":"r)" + std::to_string(round) + "-" + std::to_string(i) +
+                R"(","v":)" + key + "}]}");
+        break;
+      case 1:
+        cmd(s, "shop",
+            R"({"update":")" + coll + R"(","updates":[{"q":{"_id":)" + key + R"(},"u":{"$set":{"k":)" +
+                std::to_string(rng() % 1000) + R"(},"$unset":{"gone":""}}}]})");
+        break;
+      case 2:
+        cmd(s, "shop",
+            R"({"update":")" + coll + R"(","updates":[{"q":{"_id":)" + key + R"(},"u":{"whole":)" +
+                std::to_string(round) + R"(,"gone":1}}]})");
+        break;
+      case 3:
+        cmd(s, "shop",
+            R"({"update":")" + coll + R"(","updates":[{"q":{"_id":{"$gte":)" + key + R"(}},"u":{"$set":{"m":)" +
+                std::to_string(round) + R"(}},"multi":true}]})");
+        break;
+      default: cmd(s, "shop", R"({"delete":")" + coll + R"(","deletes":[{"q":{"_id":)" + key + R"(},"limit":1}]})");
+    }
+  }
+}
+
+TEST(CopyFollow, SigkillAtRandomPointsThenResume) {
+  std::random_device rd;
+  unsigned seed =
+      std::getenv("FOLLOW_SEED") != nullptr ? static_cast<unsigned>(std::stoul(std::getenv("FOLLOW_SEED"))) : rd();
+  std::printf("SigkillAtRandomPointsThenResume seed %u (FOLLOW_SEED=%u reruns it)\n", seed, seed);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  test::MiniMongod src(source_flags());
+  test::MiniMongod dst({"--replSet", "rs1"});
+  auto dir = test::temp_dir("follow_sigkill");
+  auto pid_file = dir / "pid";
+  auto args = copy_args(src, dst);
+  args.push_back("--follow");
+  auto run = start_background(args, pid_file);
+  ASSERT_TRUE(wait_follow_state(dst.uri()));
+  auto s = test::connect(src.uri());
+  args.push_back("--resume");
+  for (int round = 0; round < 5; ++round) {
+    pid_t pid = wait_pid(pid_file);
+    ASSERT_GT(pid, 0);
+    random_writes(*s, rng, round);
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 200));
+    ::kill(pid, SIGKILL);
+    auto r = run.get();
+    EXPECT_EQ(r.exit_code, 137) << test::show(r);  // sh reports the SIGKILLed child
+    run = start_background(args, pid_file);
+  }
+  pid_t pid = wait_pid(pid_file);
+  ASSERT_GT(pid, 0);
+  std::int64_t before = recorded_ms(dst.uri());
+  random_writes(*s, rng, 99);
+  // The last one cuts over on SIGTERM, once it is seen following (it recorded a new point).
+  for (int i = 0; i < 6000 && recorded_ms(dst.uri()) == before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NE(recorded_ms(dst.uri()), before);
+  touch(dir / "cut");
+  ::kill(pid, SIGTERM);
+  auto r = run.get();
+  ASSERT_EQ(r.exit_code, 0) << test::show(r);
+  // One more resume with the cutover file already there: nothing left to apply, same content.
+  auto last = args;
+  last.insert(last.end(), {"--cutover-file", (dir / "cut").string(), "--verify"});
+  r = test::bsonpipe(last);
+  ASSERT_EQ(r.exit_code, 0) << test::show(r);
+  EXPECT_NE(r.err.find("verified: every namespace matches"), std::string::npos) << test::show(r);
+  std::string diff;
+  EXPECT_TRUE(same_content(src.uri(), dst.uri(), diff)) << diff;
 }
 
 }  // namespace
