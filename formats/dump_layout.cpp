@@ -242,21 +242,16 @@ Result<std::string> collection_from_stem(std::string_view stem, std::string_view
 }
 
 std::string_view compression_suffix(Compression c) {
-  switch (c) {
-    case Compression::kGzip: return ".gz";
-    case Compression::kZstd: return ".zst";
-    case Compression::kNone: break;
-  }
-  return "";
+  return codec_info(c).suffix;
 }
 
 std::optional<DumpFileName> split_dump_file_name(std::string_view file_name) {
   DumpFileName out;
   std::string_view rest = file_name;
-  for (Compression c : {Compression::kGzip, Compression::kZstd}) {
-    if (ends_with(rest, compression_suffix(c))) {
-      out.compression = c;
-      rest.remove_suffix(compression_suffix(c).size());
+  for (const CodecInfo& c : codecs()) {
+    if (!c.suffix.empty() && ends_with(rest, c.suffix)) {
+      out.compression = c.codec;
+      rest.remove_suffix(c.suffix.size());
       break;
     }
   }

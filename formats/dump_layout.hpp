@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "formats/bson.hpp"
+#include "formats/codec.hpp"
 #include "formats/status.hpp"
 
 namespace bsonpipe::formats {
@@ -43,9 +44,10 @@ bool is_truncated_stem(std::string_view stem);
 Result<std::string> collection_from_stem(std::string_view stem, std::string_view metadata_collection_name = {});
 
 enum class DumpFileKind : std::uint8_t { kBson, kMetadata };
-enum class Compression : std::uint8_t { kNone, kGzip, kZstd };  // kZstd (".zst") is our extension
+// A file's compression is its codec (formats/codec.hpp: the one table of codecs).
+using Compression = Codec;
 
-std::string_view compression_suffix(Compression c);  // "", ".gz", ".zst"
+std::string_view compression_suffix(Compression c);  // the codec's suffix: "", ".gz", ".zst"
 
 // A file name of a dump directory split into stem, kind and compression: "<stem>.bson",
 // "<stem>.metadata.json", each optionally + ".gz" / ".zst"; "<stem>.bin" is legacy BSON.

@@ -15,34 +15,6 @@
 
 namespace bsonpipe::io {
 
-std::string_view codec_extension(Codec c) {
-  switch (c) {
-    case Codec::kGzip: return ".gz";
-    case Codec::kZstd: return ".zst";
-    case Codec::kNone: break;
-  }
-  return "";
-}
-
-std::string_view codec_name(Codec c) {
-  switch (c) {
-    case Codec::kGzip: return "gzip";
-    case Codec::kZstd: return "zstd";
-    case Codec::kNone: break;
-  }
-  return "none";
-}
-
-Codec detect_codec(ByteSpan head) {
-  if (head.size() >= 2 && head[0] == 0x1F && head[1] == 0x8B) return Codec::kGzip;
-  if (head.size() >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD) return Codec::kZstd;
-  return Codec::kNone;
-}
-
-int default_level(Codec c) {
-  return c == Codec::kZstd ? 3 : 6;
-}
-
 namespace {
 
 constexpr std::size_t kOutChunk = 256 * 1024;

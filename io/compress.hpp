@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "formats/bson.hpp"
+#include "formats/codec.hpp"
 #include "formats/status.hpp"
 
 namespace bsonpipe::io {
@@ -20,15 +21,22 @@ namespace bsonpipe::io {
 using formats::Bytes;
 using formats::ByteSpan;
 
-enum class Codec : std::uint8_t { kNone, kGzip, kZstd };
+// The codecs and their names, suffixes and magic bytes are one table in formats/codec.hpp; this
+// file holds their compressors and decompressors.
+using formats::Codec;
+using formats::detect_codec;
 
 // ".gz", ".zst" or "".
-std::string_view codec_extension(Codec c);
-std::string_view codec_name(Codec c);
-// From the first bytes of a stream: gzip (1F 8B), zstd (28 B5 2F FD), else kNone.
-Codec detect_codec(ByteSpan head);
+inline std::string_view codec_extension(Codec c) {
+  return formats::codec_info(c).suffix;
+}
+inline std::string_view codec_name(Codec c) {
+  return formats::codec_info(c).name;
+}
 // Default levels: gzip 6 (as gzip(1) and mongodump), zstd 3.
-int default_level(Codec c);
+inline int default_level(Codec c) {
+  return formats::codec_info(c).default_level;
+}
 
 // Compresses whole blocks. One instance per worker thread: not thread-safe, reusable.
 class BlockCompressor {

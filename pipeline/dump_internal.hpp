@@ -34,7 +34,6 @@ using formats::Bytes;
 using formats::ByteSpan;
 
 std::int64_t now_utc_ms();
-formats::Compression layout_compression(io::Codec c);
 inline ByteSpan text_bytes(const std::string& s) {
   return ByteSpan(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
 }

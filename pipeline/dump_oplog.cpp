@@ -61,7 +61,7 @@ Status Dumper::dump_oplog() {
   if (!cur) return {ErrorCode::kServer, "cannot read local.oplog.rs: " + cur.error().to_string()};
 
   // Streamed like a collection: into the archive, or through a compressing writer to oplog.bson.
-  std::string rel = formats::oplog_file_name(layout_compression(opts_.codec));
+  std::string rel = formats::oplog_file_name(opts_.codec);
   std::unique_ptr<io::WritableObject> file;
   formats::Xxh3Hasher hash;
   std::unique_ptr<OrderedBlockWriter> writer;

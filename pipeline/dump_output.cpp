@@ -30,15 +30,6 @@ std::int64_t now_utc_ms() {
       .count();
 }
 
-formats::Compression layout_compression(io::Codec c) {
-  switch (c) {
-    case io::Codec::kGzip: return formats::Compression::kGzip;
-    case io::Codec::kZstd: return formats::Compression::kZstd;
-    case io::Codec::kNone: break;
-  }
-  return formats::Compression::kNone;
-}
-
 Status BlockGatherer::write(ByteSpan b) {
   buf_.insert(buf_.end(), b.begin(), b.end());
   if (buf_.size() >= block_) return flush();
@@ -83,8 +74,7 @@ Status Dumper::write_small_file(const std::string& rel, ByteSpan content, const 
 Status Dumper::write_metadata_files() {
   for (auto& c : colls_) {
     std::string json = metadata_json(*c);
-    auto rel =
-        formats::dump_file_path(c->db, c->name, formats::DumpFileKind::kMetadata, layout_compression(opts_.codec));
+    auto rel = formats::dump_file_path(c->db, c->name, formats::DumpFileKind::kMetadata, opts_.codec);
     if (!rel) return rel.status();
     if (Status s = write_small_file(*rel, text_bytes(json), c->ns(), "metadata"); !s) return s;
   }
@@ -100,7 +90,7 @@ Status Dumper::start_directory() {
   if (Status s = storage_.make_directories(staging_); !s) return s;
   if (Status s = write_metadata_files(); !s) return s;
   for (auto& p : authz_) {  // --- --dumpDbUsersAndRoles: <db>/$admin.system.users.bson, ... ---
-    auto rel = db_authz_file_path(opts_.db, p.collection, layout_compression(opts_.codec));
+    auto rel = db_authz_file_path(opts_.db, p.collection, opts_.codec);
     if (!rel) return rel.status();
     if (Status s = write_small_file(*rel, p.documents, opts_.db + "." + p.collection, "data", p.count); !s) return s;
   }

@@ -83,7 +83,7 @@ class RangeReader {
 Status RangeReader::open_output() {
   const DumpOptions& o = d_.opts_;
   if (o.target == DumpTarget::kDirectory) {
-    auto rel = formats::dump_file_path(c_.db, c_.data_name, formats::DumpFileKind::kBson, layout_compression(o.codec));
+    auto rel = formats::dump_file_path(c_.db, c_.data_name, formats::DumpFileKind::kBson, o.codec);
     if (!rel) return rel.status();
     fs::path path = d_.staging_ / *rel;
     if (multi_) path += ".range" + std::to_string(index_);
@@ -280,10 +280,11 @@ Status RangeReader::finish() {
 Status Dumper::run_jobs() {
   std::size_t n = static_cast<std::size_t>(std::max({1, opts_.parallel_collections, opts_.readers}));
   n = std::min(n, std::max<std::size_t>(1, jobs_.size()));
-  run_concurrently(n, errors_, "dump: reading ranges", [this](std::size_t) { return read_ranges(); },
-                   [this] {
-                     if (opts_.document_sink) opts_.document_sink->cancel();
-                   });
+  run_concurrently(
+      n, errors_, "dump: reading ranges", [this](std::size_t) { return read_ranges(); },
+      [this] {
+        if (opts_.document_sink) opts_.document_sink->cancel();
+      });
   return errors_.status();
 }
 
@@ -314,7 +315,7 @@ Status Dumper::finish_collection(CollectionJob& c) {
   c.progress->done = true;
   if (opts_.target == DumpTarget::kArchive) return emit_end(c.db, c.data_name);
   if (opts_.target != DumpTarget::kDirectory) return {};
-  auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, layout_compression(opts_.codec));
+  auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, opts_.codec);
   if (!rel) return rel.status();
   if (c.ranges.size() > 1)
     if (Status s = concatenate_ranges(c, *rel); !s) return s;

@@ -29,15 +29,6 @@ bool starts_with(std::string_view s, std::string_view p) {
   return s.substr(0, p.size()) == p;
 }
 
-io::Codec codec_of(Compression c) {
-  switch (c) {
-    case Compression::kGzip: return io::Codec::kGzip;
-    case Compression::kZstd: return io::Codec::kZstd;
-    case Compression::kNone: break;
-  }
-  return io::Codec::kNone;
-}
-
 // Reads a whole (small) file, decompressing it when its name or its magic says so.
 Result<std::string> read_small_file(io::Storage& storage, const fs::path& p, Compression c) {
   auto reader = storage.open(p);
@@ -51,7 +42,7 @@ Result<std::string> read_small_file(io::Storage& storage, const fs::path& p, Com
     raw.insert(raw.end(), buf, buf + *n);
     if (raw.size() > 64 * 1024 * 1024) return Status{ErrorCode::kInvalidArgument, p.string() + ": file too large"};
   }
-  io::Codec codec = codec_of(c);
+  io::Codec codec = c;
   if (codec == io::Codec::kNone) codec = io::detect_codec(raw);
   if (codec == io::Codec::kNone) return std::string(raw.begin(), raw.end());
   auto dec = io::StreamDecompressor::create(codec);
@@ -322,8 +313,9 @@ Result<Plan> plan_file(io::Storage& storage, const fs::path& input, const PlanOp
   RestoreTarget t;
   t.source_db = opts.db.empty() ? "test" : opts.db;
   if (opts.db.empty()) plan.skipped.push_back("no --db given: restoring " + input.string() + " into database \"test\"");
-  for (Compression c : {Compression::kNone, Compression::kGzip, Compression::kZstd}) {
-    fs::path m = input.parent_path() / (split->stem + ".metadata.json" + std::string(formats::compression_suffix(c)));
+  for (const formats::CodecInfo& info : formats::codecs()) {
+    Compression c = info.codec;
+    fs::path m = input.parent_path() / (split->stem + ".metadata.json" + std::string(info.suffix));
     auto there = storage.exists(m);
     if (!there) return there.status();
     if (*there) {

@@ -128,8 +128,9 @@ bool starts_with(std::string_view s, std::string_view p) {
 
 // The file of admin.<coll> in a directory dump: <dir>/<coll>.bson[.gz|.zst], if there.
 void find_file(io::Storage& storage, const fs::path& dir, std::string_view coll, UsersRolesRestore::Source& s) {
-  for (auto c : {formats::Compression::kNone, formats::Compression::kGzip, formats::Compression::kZstd}) {
-    fs::path p = dir / (std::string(coll) + ".bson" + std::string(formats::compression_suffix(c)));
+  for (const formats::CodecInfo& info : formats::codecs()) {
+    formats::Compression c = info.codec;
+    fs::path p = dir / (std::string(coll) + ".bson" + std::string(info.suffix));
     auto there = storage.exists(p);
     if (!there || !*there) continue;
     if (auto is_dir = storage.is_directory(p); is_dir && !*is_dir) {

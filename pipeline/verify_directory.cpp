@@ -214,7 +214,7 @@ bool check_metadata_files(Context& ctx, const std::vector<DirEntry>& files, cons
     if (!name || name->kind != formats::DumpFileKind::kMetadata) continue;
     std::string db = f.rel.substr(0, slash);
     std::string ns_guess = db + "." + name->stem;
-    FileScan s = scan_file(ctx, f.path, f.rel, ns_guess, codec_of(name->compression), Content::kText);
+    FileScan s = scan_file(ctx, f.path, f.rel, ns_guess, name->compression, Content::kText);
     seen.insert(f.rel);
     if (st.manifest && !st.listed.count(f.rel))
       ctx.problems.add(f.rel, ns_guess, "extra file: not listed in manifest.json");
@@ -247,7 +247,7 @@ void classify_bson(Context& ctx, const DirEntry& f, const formats::DumpFileName&
     if (Status s = formats::archive::validate_namespace(db, *coll); !s)
       ctx.problems.add(f.rel, t.ns, "not a namespace a server accepts (restore skips it): " + s.to_string());
   }
-  t.codec = codec_of(name.compression);
+  t.codec = name.compression;
   t.what = Content::kDocuments;
   t.documents = true;
 }
@@ -270,7 +270,7 @@ bool classify(Context& ctx, const DirEntry& f, std::map<std::string, MetaInfo>& 
   } else if (at_root && f.rel.starts_with("oplog.bson")) {
     auto name = formats::split_dump_file_name(f.rel);
     if (name && name->kind == formats::DumpFileKind::kBson) {
-      t.codec = codec_of(name->compression);
+      t.codec = name->compression;
       t.what = Content::kDocuments;
       t.documents = true;
     }

@@ -82,15 +82,6 @@ class DocumentChecker {
 
 }  // namespace
 
-io::Codec codec_of(formats::Compression c) {
-  switch (c) {
-    case formats::Compression::kGzip: return io::Codec::kGzip;
-    case formats::Compression::kZstd: return io::Codec::kZstd;
-    case formats::Compression::kNone: break;
-  }
-  return io::Codec::kNone;
-}
-
 void Problems::add(std::string file, std::string ns, std::string message, std::int64_t offset) {
   std::lock_guard lock(mu_);
   if (cap_ && ++per_file_[file] > cap_) {

@@ -23,8 +23,6 @@ namespace bsonpipe::pipeline::verify_detail {
 // As mongorestore: 16 MiB + 16 KiB; anything longer is a corrupt length prefix.
 constexpr std::size_t kMaxDocumentSize = 16 * 1024 * 1024 + 16 * 1024;
 
-io::Codec codec_of(formats::Compression c);
-
 // Collects problems, at most `cap` per file. Threading: add() is thread-safe (files are scanned
 // in parallel).
 class Problems {
