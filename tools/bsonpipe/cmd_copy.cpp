@@ -173,6 +173,18 @@ int run(CopyFlags& f) {
   return 0;
 }
 
+// --follow and its cutover and resume flags.
+void add_follow_flags(CLI::App& cmd, CopyFlags& f) {
+  cmd.add_flag("--follow", f.follow,
+               "after the copy, tail the source's oplog and apply it to the target until cutover (SIGINT/SIGTERM, "
+               "--until, --cutover-file); prints 'cutover at <seconds>:<ordinal>' and exits 0");
+  cmd.add_option("--until", f.until, "--follow: cut over at this oplog point (<seconds>[:ordinal]) or 'now'");
+  cmd.add_option("--cutover-file", f.cutover_file, "--follow: cut over once this file exists");
+  cmd.add_flag("--resume", f.follow_resume,
+               "--follow: skip the copy and continue after the point recorded on the target "
+               "(bsonpipe_follow.state)");
+}
+
 }  // namespace
 
 void add_copy_command(CLI::App& app, int& exit_code) {
@@ -221,14 +233,7 @@ void add_copy_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--oplog", o.dump.oplog,
                 "point in time: capture the source's oplog while it is read (replica sets, whole instance) and "
                 "replay it on the target at the end");
-  cmd->add_flag("--follow", f->follow,
-                "after the copy, tail the source's oplog and apply it to the target until cutover (SIGINT/SIGTERM, "
-                "--until, --cutover-file); prints 'cutover at <seconds>:<ordinal>' and exits 0");
-  cmd->add_option("--until", f->until, "--follow: cut over at this oplog point (<seconds>[:ordinal]) or 'now'");
-  cmd->add_option("--cutover-file", f->cutover_file, "--follow: cut over once this file exists");
-  cmd->add_flag("--resume", f->follow_resume,
-                "--follow: skip the copy and continue after the point recorded on the target "
-                "(bsonpipe_follow.state)");
+  add_follow_flags(*cmd, *f);
   // The target side (restore).
   cmd->add_option("--nsFrom", o.restore.plan.ns_from, "rename namespaces matching this pattern ($var$ captures)")
       ->allow_extra_args(false);
