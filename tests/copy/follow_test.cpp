@@ -19,6 +19,8 @@
 
 #include "formats/extjson.hpp"
 #include "io/storage.hpp"
+#include "pipeline/follow_apply.hpp"
+#include "pipeline/follow_state.hpp"
 #include "tests/support/cli_support.hpp"
 
 namespace bsonpipe {
@@ -214,6 +216,25 @@ TEST(CopyFollow, ResumePointGoneFromTheOplog) {
   EXPECT_EQ(r.exit_code, 1) << test::show(r);
   EXPECT_NE(r.err.find("is no longer in the source's oplog (oldest entry "), std::string::npos) << test::show(r);
   EXPECT_NE(r.err.find("the copy must start over"), std::string::npos) << test::show(r);
+}
+
+TEST(CopyFollow, UntilATimestampCutsOverThere) {
+  test::MiniMongod src(source_flags());
+  test::MiniMongod dst({"--replSet", "rs1"});
+  auto s = test::connect(src.uri());
+  cmd(*s, "shop", R"({"insert":"orders","documents":[{"_id":"before-until"}]})");
+  auto newest = pipeline::oplog_edge(*s, true);
+  ASSERT_TRUE(newest.is_ok() && newest->has_value());
+  std::string until = pipeline::format_ts(**newest);
+  cmd(*s, "shop", R"({"insert":"orders","documents":[{"_id":"after-until"}]})");
+  auto args = copy_args(src, dst);
+  args.insert(args.end(), {"--follow", "--until", until});
+  auto r = test::bsonpipe(args);
+  ASSERT_EQ(r.exit_code, 0) << test::show(r);
+  EXPECT_NE(r.out.find("cutover at " + until + "\n"), std::string::npos) << test::show(r);
+  r = test::bsonpipe({"copy", "--from", src.uri(), "--to", dst.uri(), "--follow", "--until", "yesterday"});
+  EXPECT_EQ(r.exit_code, 1) << test::show(r);
+  EXPECT_NE(r.err.find("--until must be now or <seconds>[:ordinal]"), std::string::npos) << test::show(r);
 }
 
 // bsonpipe started in the background through sh, its pid written to `pid_file` (for SIGKILL).
