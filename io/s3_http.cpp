@@ -80,6 +80,14 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+// One handle per thread, reset before each request: its connection cache keeps connections
+// (and TLS sessions) open from one request to the next.
+CURL* thread_handle() {
+  thread_local std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+  if (handle) curl_easy_reset(handle.get());
+  return handle.get();
+}
+
 }  // namespace
 
 std::string S3Response::header(const std::string& lower_name) const {
@@ -163,9 +171,8 @@ Result<S3Response> S3Client::send(const S3Request& r, const std::string& what) c
   static const std::uint8_t kNothing = 0;
   std::mt19937 jitter(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (!curl) return Status(ErrorCode::kInternal, "cannot create a curl handle");
-    CURL* c = curl.get();
+    CURL* c = thread_handle();
+    if (c == nullptr) return Status(ErrorCode::kInternal, "cannot create a curl handle");
     S3Response resp;
     char errbuf[CURL_ERROR_SIZE] = {};
     curl_easy_setopt(c, CURLOPT_URL, target.c_str());

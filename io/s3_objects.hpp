@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,11 @@ struct S3Context {
 // An upload to `key`, shown to callers as `path`; nothing is visible before commit().
 std::unique_ptr<WritableObject> make_s3_upload(std::shared_ptr<const S3Context> ctx, std::string key,
                                                std::filesystem::path path);
+// Multipart upload steps, shared by uploads and large copies. `etags` by part number.
+Result<std::string> s3_start_upload(const S3Context& ctx, const std::string& key);
+Status s3_complete_upload(const S3Context& ctx, const std::string& key, const std::string& upload_id,
+                          const std::map<int, std::string>& etags);
+void s3_abort_upload(const S3Context& ctx, const std::string& key, const std::string& upload_id);
 // A reader of `key` (its size and ETag are taken by a HEAD now); a missing key is an error.
 Result<std::unique_ptr<ReadableObject>> open_s3_reader(std::shared_ptr<const S3Context> ctx, std::string key,
                                                        std::filesystem::path path);

@@ -123,11 +123,12 @@ class S3Storage final : public Storage {
     return {};
   }
 
-  Status copy_key(const std::string& from, const std::string& to) const {
+  Status copy_key(const std::string& from, const std::string& to, std::uint64_t size) const {
+    if (size > ctx_->options.single_copy_limit) return copy_in_parts(from, to, size);
     S3Request r;
     r.method = "PUT";
     r.key = to;
-    r.headers = {"x-amz-copy-source: /" + ctx_->client.bucket() + "/" + s3_uri_encode(from, true)};
+    r.headers = {copy_source(from)};
     const std::string what = "cannot copy " + ctx_->name(from) + " to " + ctx_->name(to);
     auto resp = ctx_->client.send(r, what);
     if (!resp) return resp.status();
@@ -135,6 +136,10 @@ class S3Storage final : public Storage {
     if (!resp->ok() || !resp->error_code().empty()) return {ErrorCode::kIo, what + ": " + resp->error_text()};
     return {};
   }
+  std::string copy_source(const std::string& from) const {
+    return "x-amz-copy-source: /" + ctx_->client.bucket() + "/" + s3_uri_encode(from, true);
+  }
+  Status copy_in_parts(const std::string& from, const std::string& to, std::uint64_t size) const;
 
   Result<std::vector<Listed>> list_keys(const std::string& prefix, bool delimited, int max_keys) const;
 
@@ -179,12 +184,48 @@ Result<std::vector<Listed>> S3Storage::list_keys(const std::string& prefix, bool
   return out;
 }
 
+// Objects over a single copy's limit (5 GiB on S3): UploadPartCopy of ranges, 10,000 at most.
+Status S3Storage::copy_in_parts(const std::string& from, const std::string& to, std::uint64_t size) const {
+  const std::string what = "cannot copy " + ctx_->name(from) + " to " + ctx_->name(to);
+  std::uint64_t part = std::max<std::uint64_t>(ctx_->options.copy_part_size, (size + 9999) / 10000);
+  auto id = s3_start_upload(*ctx_, to);
+  if (!id) return id.status();
+  std::map<int, std::string> etags;
+  int number = 1;
+  for (std::uint64_t at = 0; at < size; at += part, ++number) {
+    S3Request r;
+    r.method = "PUT";
+    r.key = to;
+    r.query = {{"partNumber", std::to_string(number)}, {"uploadId", *id}};
+    r.headers = {copy_source(from), "x-amz-copy-source-range: bytes=" + std::to_string(at) + "-" +
+                                        std::to_string(std::min(size, at + part) - 1)};
+    auto resp = ctx_->client.send(r, what);
+    Status failed;
+    if (!resp) {
+      failed = resp.status();
+    } else if (!resp->ok() || !resp->error_code().empty()) {
+      failed = {ErrorCode::kIo, what + ": " + resp->error_text()};
+    } else if (auto xml = parse_xml(resp->body); !xml || xml->child_text("ETag").empty()) {
+      failed = {ErrorCode::kIo, what + ": no ETag in the answer"};
+    } else {
+      etags[number] = xml->child_text("ETag");
+    }
+    if (!failed.is_ok()) {
+      s3_abort_upload(*ctx_, to, *id);
+      return failed;
+    }
+  }
+  Status done = s3_complete_upload(*ctx_, to, *id, etags);
+  if (!done.is_ok()) s3_abort_upload(*ctx_, to, *id);
+  return done;
+}
+
 Status S3Storage::rename(const fs::path& from, const fs::path& to) {
   const std::string src = key(from), dst = key(to);
   auto h = head(src);
   if (!h) return h.status();
   if (*h) {
-    if (Status s = copy_key(src, dst); !s) return s;
+    if (Status s = copy_key(src, dst, **h); !s) return s;
     return remove_key(src);
   }
   // A directory: each object below it, copied then removed (not atomic).
@@ -194,7 +235,7 @@ Status S3Storage::rename(const fs::path& from, const fs::path& to) {
     return {ErrorCode::kIo, "cannot rename " + ctx_->name(src) + " to " + ctx_->name(dst) + ": not found"};
   for (const auto& e : *l) {
     std::string target = dst + e.key.substr(src.size());
-    if (Status s = copy_key(e.key, target); !s) return s;
+    if (Status s = copy_key(e.key, target, e.size); !s) return s;
     if (Status s = remove_key(e.key); !s) return s;
   }
   return {};

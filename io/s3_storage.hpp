@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ struct S3Options {
   int parallel_parts = 4;
   // Reads: bytes per ranged GET; one more range is prefetched while the caller consumes one.
   std::size_t read_chunk = 8u << 20;
+  // Renames copy objects up to this size in one CopyObject, larger ones in parts of at least
+  // copy_part_size (S3's limits: 5 GiB per copy, 10,000 parts).
+  std::uint64_t single_copy_limit = std::uint64_t{5} << 30;
+  std::uint64_t copy_part_size = std::uint64_t{512} << 20;
   int max_attempts = 5;  // per request: transport failures, 5xx, SlowDown
   std::chrono::milliseconds first_backoff{100};
   // Locks: how long a lock object stays valid without renewal (renewed every third of it).

@@ -25,12 +25,6 @@ std::size_t part_size_for(std::size_t first, int n) {
   return std::min(size, kMaxPartSize);
 }
 
-// Uploads are aborted quietly where the server cannot (s3rver: MethodNotAllowed/NotImplemented).
-bool abort_unsupported(const S3Response& r) {
-  std::string code = r.error_code();
-  return r.status == 405 || r.status == 501 || code == "MethodNotAllowed" || code == "NotImplemented";
-}
-
 // Threading: one caller thread at a time (WritableObject's contract); the uploader threads only
 // touch the queue, the ETags and the first failure, all under mu_.
 class S3Upload final : public WritableObject {
@@ -68,15 +62,7 @@ class S3Upload final : public WritableObject {
 
   void abort() override {
     stop_uploaders();
-    if (!done_ && !upload_id_.empty()) {
-      S3Request r;
-      r.method = "DELETE";
-      r.key = key_;
-      r.query = {{"uploadId", upload_id_}};
-      // Best effort: abort() reports nothing, and servers without it keep only unlisted parts.
-      auto resp = ctx_->client.send(r, "cannot abort the upload of " + ctx_->name(key_));
-      (void)(resp && (resp->ok() || abort_unsupported(*resp)));
-    }
+    if (!done_ && !upload_id_.empty()) s3_abort_upload(*ctx_, key_, upload_id_);
     done_ = true;
     buffer_ = Bytes();
   }
@@ -105,18 +91,9 @@ class S3Upload final : public WritableObject {
   }
 
   Status start_upload() {
-    S3Request r;
-    r.method = "POST";
-    r.key = key_;
-    r.query = {{"uploads", ""}};
-    const std::string what = "cannot start the upload of " + ctx_->name(key_);
-    auto resp = ctx_->client.send(r, what);
-    if (!resp) return resp.status();
-    if (!resp->ok()) return {ErrorCode::kIo, what + ": " + resp->error_text()};
-    auto xml = parse_xml(resp->body);
-    if (!xml) return {ErrorCode::kIo, what + ": " + xml.status().message()};
-    upload_id_ = xml->child_text("UploadId");
-    if (upload_id_.empty()) return {ErrorCode::kIo, what + ": no UploadId in the answer"};
+    auto id = s3_start_upload(*ctx_, key_);
+    if (!id) return id.status();
+    upload_id_ = *id;
     return {};
   }
 
@@ -191,23 +168,7 @@ class S3Upload final : public WritableObject {
 
   Status complete() {
     stop_uploaders();
-    std::string body = "<CompleteMultipartUpload>";
-    for (const auto& [number, etag] : etags_)
-      body +=
-          "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + xml_escape(etag) + "</ETag></Part>";
-    body += "</CompleteMultipartUpload>";
-    S3Request r;
-    r.method = "POST";
-    r.key = key_;
-    r.query = {{"uploadId", upload_id_}};
-    r.headers = {"Content-Type: application/xml"};
-    r.body = ByteSpan(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
-    const std::string what = "cannot complete the upload of " + ctx_->name(key_);
-    auto resp = ctx_->client.send(r, what);
-    if (!resp) return resp.status();
-    // S3 may answer 200 and still fail: the body is then an <Error>.
-    if (!resp->ok() || !resp->error_code().empty()) return {ErrorCode::kIo, what + ": " + resp->error_text()};
-    return {};
+    return s3_complete_upload(*ctx_, key_, upload_id_, etags_);
   }
 
   std::shared_ptr<const S3Context> ctx_;
@@ -229,6 +190,53 @@ class S3Upload final : public WritableObject {
 };
 
 }  // namespace
+
+Result<std::string> s3_start_upload(const S3Context& ctx, const std::string& key) {
+  S3Request r;
+  r.method = "POST";
+  r.key = key;
+  r.query = {{"uploads", ""}};
+  const std::string what = "cannot start the upload of " + ctx.name(key);
+  auto resp = ctx.client.send(r, what);
+  if (!resp) return resp.status();
+  if (!resp->ok()) return Status(ErrorCode::kIo, what + ": " + resp->error_text());
+  auto xml = parse_xml(resp->body);
+  if (!xml) return Status(ErrorCode::kIo, what + ": " + xml.status().message());
+  std::string id = xml->child_text("UploadId");
+  if (id.empty()) return Status(ErrorCode::kIo, what + ": no UploadId in the answer");
+  return id;
+}
+
+Status s3_complete_upload(const S3Context& ctx, const std::string& key, const std::string& upload_id,
+                          const std::map<int, std::string>& etags) {
+  std::string body = "<CompleteMultipartUpload>";
+  for (const auto& [number, etag] : etags)
+    body += "<Part><PartNumber>" + std::to_string(number) + "</PartNumber><ETag>" + xml_escape(etag) + "</ETag></Part>";
+  body += "</CompleteMultipartUpload>";
+  S3Request r;
+  r.method = "POST";
+  r.key = key;
+  r.query = {{"uploadId", upload_id}};
+  r.headers = {"Content-Type: application/xml"};
+  r.body = ByteSpan(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
+  const std::string what = "cannot complete the upload of " + ctx.name(key);
+  auto resp = ctx.client.send(r, what);
+  if (!resp) return resp.status();
+  // S3 may answer 200 and still fail: the body is then an <Error>.
+  if (!resp->ok() || !resp->error_code().empty()) return {ErrorCode::kIo, what + ": " + resp->error_text()};
+  return {};
+}
+
+void s3_abort_upload(const S3Context& ctx, const std::string& key, const std::string& upload_id) {
+  S3Request r;
+  r.method = "DELETE";
+  r.key = key;
+  r.query = {{"uploadId", upload_id}};
+  // Best effort and silent: servers without it (s3rver: MethodNotAllowed) keep unlisted parts
+  // only, never an object under `key`.
+  auto resp = ctx.client.send(r, "cannot abort the upload of " + ctx.name(key));
+  (void)resp;
+}
 
 std::unique_ptr<WritableObject> make_s3_upload(std::shared_ptr<const S3Context> ctx, std::string key,
                                                std::filesystem::path path) {

@@ -375,6 +375,23 @@ TEST_F(S3StorageTest, ListExistsRemoveRename) {
   EXPECT_EQ(ls.out, "");
 }
 
+TEST_F(S3StorageTest, LargeObjectsAreRenamedByPartCopies) {
+  auto o = options();
+  o.single_copy_limit = 1u << 20;
+  o.copy_part_size = 5u << 20;
+  auto s = storage(o);
+  ASSERT_TRUE(s);
+  const Bytes data = random_bytes((11u << 20) + 3, 3);  // three copied parts
+  ASSERT_TRUE(s->write_all("from.bin", data).is_ok());
+  Status st = s->rename("from.bin", "sub/to.bin");
+  ASSERT_TRUE(st.is_ok()) << st.message();
+  EXPECT_EQ(truth(s->exists("from.bin")), "false");
+  fs::path local = test::temp_dir("s3-copy") / "to.bin";
+  auto cp = aws("s3 cp " + url("sub/to.bin") + " " + local.string());
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  EXPECT_TRUE(test::read_file(local) == data);
+}
+
 TEST_F(S3StorageTest, ListingFollowsContinuationTokens) {
   fs::path dir = test::temp_dir("s3-many");
   for (int i = 0; i < 1003; ++i) test::write_file(dir / ("f" + std::to_string(i)), Bytes{static_cast<std::uint8_t>(i)});
