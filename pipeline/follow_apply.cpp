@@ -41,12 +41,11 @@ std::optional<std::pair<std::string, std::string>> map_ns(const NamespaceMapper&
   return *to;
 }
 
-// Does the copy select anything in `db`? (a database-wide command there is the copy's business)
+// Does the copy select collections of `db`? A database-wide entry there (dropDatabase, ...) is then
+// the copy's business and is refused; elsewhere it is skipped. Probed with a wildcard name and an
+// ordinary one: an include naming only exact collections of `db` answers no (the entry is skipped).
 bool db_selected(const NamespaceMapper& m, std::string_view db) {
   if (db == "local" || db == "config" || db == "admin" || db == "bsonpipe_follow") return false;
-  // A namespace that matches any collection pattern of the db: probe with a placeholder name
-  // would miss exact-name includes, so the caller treats unknown commands on a db as selected
-  // unless nothing of that db can match; a wildcard probe is the conservative answer.
   return m.selected(db, "*") || m.selected(db, "bsonpipe_probe");
 }
 
