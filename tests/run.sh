@@ -15,8 +15,11 @@ phase() {  # phase NAME COMMAND...: runs COMMAND, records ok/FAILED under NAME
 }
 dev_build() { cmake --preset dev >/dev/null && cmake --build --preset dev; }
 phase "dev build" dev_build
+# The S3 test server (tests/s3: @20minutes/s3rver, pinned in its package-lock.json) for io_test.
+s3_deps() { npm ci --prefix tests/s3 --no-audit --no-fund --loglevel=error >/dev/null; }
+dev_tests() { s3_deps && ctest --preset dev; }
 if [ "${result[dev build]}" = ok ]; then
-  phase "ctest (ASan/UBSan)" ctest --preset dev
+  phase "ctest (ASan/UBSan)" dev_tests
 else
   result["ctest (ASan/UBSan)"]="not run (build failed)"
 fi
