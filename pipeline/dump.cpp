@@ -50,31 +50,32 @@ Status Dumper::check_options() const {
   return {};
 }
 
+// The planner's one choice of output kind; every later stage goes through sink_.
+void Dumper::choose_sink() {
+  switch (opts_.target) {
+    case DumpTarget::kDirectory: sink_ = make_directory_sink(*this); return;
+    case DumpTarget::kArchive: sink_ = make_archive_sink(*this); return;
+    case DumpTarget::kStdoutBson: sink_ = make_stdout_bson_sink(); return;
+  }
+}
+
 // Every stage in order; the first failure ends the run.
 Status Dumper::run_stages() {
   if (Status s = connect_all(); !s) return s;
   if (Status s = plan(); !s) return s;
-  if (opts_.target == DumpTarget::kDirectory) {
-    if (Status s = start_directory(); !s) return s;
-  } else if (opts_.target == DumpTarget::kArchive) {
-    if (Status s = write_archive_prelude(); !s) return s;
-  }
+  if (Status s = sink_->start(); !s) return s;
   progress_.start();
   Status s = run_jobs();
   progress_.stop();
   if (!s) return s;
   if (opts_.oplog)
     if (s = dump_oplog(); !s) return s;
-  if (opts_.target == DumpTarget::kArchive && !opts_.document_sink)
-    if (s = finish_archive(); !s) return s;
-  if (opts_.target == DumpTarget::kDirectory)
-    if (s = finalize_directory(); !s) return s;
+  if (s = sink_->finalize(); !s) return s;
   return errors_.status();
 }
 
 void Dumper::cleanup_on_failure() {
-  if (!staging_.empty()) (void)storage_.remove_all(staging_);
-  if (archive_file_) archive_file_->abort();
+  sink_->abort();
 }
 
 DumpSummary Dumper::summarize(double seconds) const {
@@ -96,6 +97,7 @@ Result<DumpSummary> Dumper::run() {
   double t0 = now_seconds();
   start_ms_ = now_utc_ms();
   if (Status s = check_options(); !s) return s;
+  choose_sink();
   Status s = run_stages();
   double secs = now_seconds() - t0;
   if (!s) {

@@ -1,6 +1,7 @@
 // The dump pipeline's internals, shared by its files: planning (dump_plan.cpp), range readers
 // (dump_range.cpp), directory/archive output and the manifest (dump_output.cpp), the oplog
-// (dump_oplog.cpp) and the run itself (dump.cpp). Not part of the pipeline's interface.
+// (dump_oplog.cpp), the output kinds (dump_sink_kinds.cpp) and the run itself (dump.cpp). Not
+// part of the pipeline's interface.
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include "io/storage.hpp"
 #include "io/uri.hpp"
 #include "pipeline/dump.hpp"
+#include "pipeline/dump_sink.hpp"
 #include "pipeline/error_holder.hpp"
 #include "pipeline/namespaces.hpp"
 #include "pipeline/ordered_writer.hpp"
@@ -98,6 +100,8 @@ class Dumper {
 
  private:
   friend class RangeReader;
+  friend class DirectorySink;  // the output kinds write through the run's storage and state
+  friend class ArchiveSink;
 
   // --- planning (dump_plan.cpp) ---
   Status connect_all();
@@ -135,6 +139,7 @@ class Dumper {
   Status dump_oplog();
   // --- the run (dump.cpp) ---
   Status check_options() const;
+  void choose_sink();
   Status run_stages();
   void cleanup_on_failure();
   DumpSummary summarize(double seconds) const;
@@ -153,6 +158,8 @@ class Dumper {
   std::vector<RangeJob> jobs_;
   std::atomic<std::size_t> next_job_{0};
   std::atomic<std::uint64_t> retries_{0};  // reads resumed after a retryable error
+  // Where the bytes go: chosen once from opts_.target by choose_sink(), the only place that looks.
+  std::unique_ptr<DumpSink> sink_;
 
   // Directory mode: files go under staging_ and are moved to opts_.out at the end.
   fs::path staging_;

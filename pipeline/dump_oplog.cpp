@@ -60,27 +60,20 @@ Status Dumper::dump_oplog() {
   auto cur = io::find(**conn, "local", "oplog.rs", fo);
   if (!cur) return {ErrorCode::kServer, "cannot read local.oplog.rs: " + cur.error().to_string()};
 
-  // Streamed like a collection: into the archive, or through a compressing writer to oplog.bson.
-  std::string rel = formats::oplog_file_name(opts_.codec);
-  std::unique_ptr<io::WritableObject> file;
-  formats::Xxh3Hasher hash;
+  // Streamed like a collection: to the sink in blocks, or through a compressing writer to the
+  // stream the sink opened (oplog.bson).
+  StreamOutput out;
+  if (Status s = sink_->open_oplog(out); !s) return s;
   std::unique_ptr<OrderedBlockWriter> writer;
-  if (opts_.target == DumpTarget::kDirectory) {
-    auto f = storage_.create(staging_ / rel);
-    if (!f) return f.status();
-    file = std::move(*f);
+  if (out.bytes)
     writer = std::make_unique<OrderedBlockWriter>(
         &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)},
-        [&](ByteSpan b) {
-          hash.update(b);
-          return file->write(b);
-        });
-  }
+        out.bytes);
   std::size_t block_docs = 0;  // documents in `block`
   auto emit = [&](Bytes block) -> Status {
     std::size_t count = std::exchange(block_docs, 0);
     if (writer) return writer->add(std::move(block));
-    return block.empty() ? Status{} : emit_documents("", "oplog", block, count);
+    return block.empty() ? Status{} : sink_->write_block("", "oplog", block, count);
   };
   Bytes block;
   std::uint64_t n = 0, raw = 0;
@@ -102,12 +95,9 @@ Status Dumper::dump_oplog() {
   }
   if (!block.empty() || (writer && opts_.codec != io::Codec::kNone && writer->raw_bytes() == 0))
     if (Status s = emit(std::move(block)); !s) return s;
-  if (!writer) return emit_end("", "oplog");
-  if (Status s = writer->finish(); !s) return s;
-  if (Status s = file->commit(); !s) return s;
-  std::lock_guard lock(manifest_mu_);
-  files_.push_back({rel, "", "oplog", n, raw, writer->stored_bytes(), hash.hex_digest()});
-  return {};
+  if (writer)
+    if (Status s = writer->finish(); !s) return s;
+  return sink_->finish_oplog(out, n, raw, writer ? writer->stored_bytes() : 0);
 }
 
 }  // namespace bsonpipe::pipeline::dump_detail

@@ -216,7 +216,7 @@ Status Dumper::add_collection(io::Connection& conn, const std::string& db, const
 }
 
 Status Dumper::split(io::Connection& conn, CollectionJob& c) {
-  int parts = opts_.target == DumpTarget::kStdoutBson ? 1 : std::max(1, opts_.readers);
+  int parts = sink_->splits_collections() ? std::max(1, opts_.readers) : 1;
   if (parts > 1 && static_cast<std::uint64_t>(c.size) < opts_.split_min_bytes) parts = 1;
   if (parts > 1 && c.count < parts * 2) parts = 1;
   if (is_capped(c)) parts = 1;  // capped collections are read whole, in natural order

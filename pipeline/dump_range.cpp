@@ -1,6 +1,6 @@
 // The dump's range readers: workers on a WorkerGroup take _id ranges one after another, read
-// each with a cursor that resumes after retryable errors, and hand the documents to the range's
-// file (directory mode), to standard output, or to the archive multiplexer.
+// each with a cursor that resumes after retryable errors, and hand the documents to the output
+// the dump's sink opened for the range (pipeline/dump_sink.hpp).
 #include <algorithm>
 #include <functional>
 #include <span>
@@ -59,10 +59,9 @@ class RangeReader {
   const bool multi_;
   const bool resumable_;
 
-  // Where this range's bytes go (declared before writer_, which writes through them).
-  std::unique_ptr<io::WritableObject> file_;
-  std::unique_ptr<formats::Xxh3Hasher> hash_;
-  std::function<Status(ByteSpan)> sink_;
+  // Where this range's bytes go, as the dump's sink opened it (declared before writer_, which
+  // writes through it); without out_.bytes, blocks go to the sink's write_block.
+  StreamOutput out_;
   std::unique_ptr<OrderedBlockWriter> writer_;
   // Uncompressed file output skips blocks and the block writer: documents go from the reply to
   // the file with one writev per batch, and are hashed while they are still in cache.
@@ -82,26 +81,12 @@ class RangeReader {
 
 Status RangeReader::open_output() {
   const DumpOptions& o = d_.opts_;
-  if (o.target == DumpTarget::kDirectory) {
-    auto rel = formats::dump_file_path(c_.db, c_.data_name, formats::DumpFileKind::kBson, o.codec);
-    if (!rel) return rel.status();
-    fs::path path = d_.staging_ / *rel;
-    if (multi_) path += ".range" + std::to_string(index_);
-    auto f = d_.storage_.create(path);
-    if (!f) return f.status();
-    file_ = std::move(*f);
-    if (!multi_) hash_ = std::make_unique<formats::Xxh3Hasher>();
-    sink_ = [this](ByteSpan b) -> Status {
-      if (hash_) hash_->update(b);
-      return file_->write(b);
-    };
-  } else if (o.target == DumpTarget::kStdoutBson) {
-    sink_ = [](ByteSpan b) { return io::write_all(1, b, "standard output"); };
-  }
-  direct_ = file_ != nullptr && o.codec == io::Codec::kNone;
-  if (sink_ && !direct_)
+  if (Status s = d_.sink_->open_range(c_, index_, multi_, out_); !s) return s;
+  direct_ = out_.file != nullptr && o.codec == io::Codec::kNone;
+  if (out_.bytes && !direct_)
     writer_ = std::make_unique<OrderedBlockWriter>(
-        &d_.pool_, OrderedWriterOptions{o.codec, o.level, static_cast<std::size_t>(d_.pool_.threads() + 1)}, sink_);
+        &d_.pool_, OrderedWriterOptions{o.codec, o.level, static_cast<std::size_t>(d_.pool_.threads() + 1)},
+        out_.bytes);
   if (!direct_) block_.reserve(o.block_bytes + (1u << 20));
   return {};
 }
@@ -117,9 +102,9 @@ Status RangeReader::take(std::span<const ByteSpan> batch) {
   if (d_.rate_)
     if (Status s = d_.rate_->acquire(bytes, &d_.errors_); !s) return s;
   if (direct_) {
-    if (hash_)
-      for (ByteSpan d : batch) hash_->update(d);
-    return file_->write_gather(batch);
+    if (out_.hash)
+      for (ByteSpan d : batch) out_.hash->update(d);
+    return out_.file->write_gather(batch);
   }
   for (ByteSpan d : batch) block_.insert(block_.end(), d.begin(), d.end());
   block_docs_ += batch.size();
@@ -133,7 +118,7 @@ Status RangeReader::take(std::span<const ByteSpan> batch) {
 Status RangeReader::flush_block() {
   std::size_t count = std::exchange(block_docs_, 0);
   if (writer_) return writer_->add(std::move(block_));
-  return d_.emit_documents(c_.db, c_.data_name, block_, count);
+  return d_.sink_->write_block(c_.db, c_.data_name, block_, count);
 }
 
 io::FindOptions RangeReader::find_options(const Bytes& hint) const {
@@ -255,8 +240,8 @@ Status RangeReader::finish() {
     if (Status s = writer_->add(Bytes()); !s) return s;
   if (writer_)
     if (Status s = writer_->finish(); !s) return s;
-  if (file_)
-    if (Status s = file_->commit(/*durable=*/!multi_); !s) return s;  // range parts are read back, then deleted
+  if (out_.file)
+    if (Status s = out_.file->commit(/*durable=*/!multi_); !s) return s;  // range parts are read back, then deleted
 
   bool last;
   {
@@ -268,7 +253,7 @@ Status RangeReader::finish() {
       c_.stored_bytes += raw_;
     else if (writer_)
       c_.stored_bytes += writer_->stored_bytes();
-    if (hash_) c_.data_hash = hash_->hex_digest();
+    if (out_.hash) c_.data_hash = out_.hash->hex_digest();
     last = --c_.ranges_left == 0;
   }
   return last ? d_.finish_collection(c_) : Status{};
@@ -313,15 +298,7 @@ Status Dumper::read_ranges() {
 // Runs once per collection, on the thread that finished its last range.
 Status Dumper::finish_collection(CollectionJob& c) {
   c.progress->done = true;
-  if (opts_.target == DumpTarget::kArchive) return emit_end(c.db, c.data_name);
-  if (opts_.target != DumpTarget::kDirectory) return {};
-  auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, opts_.codec);
-  if (!rel) return rel.status();
-  if (c.ranges.size() > 1)
-    if (Status s = concatenate_ranges(c, *rel); !s) return s;
-  std::lock_guard lock(manifest_mu_);
-  files_.push_back({*rel, c.ns(), "data", c.documents, c.raw_bytes, c.stored_bytes, c.data_hash});
-  return {};
+  return sink_->finish_collection(c);
 }
 
 // Concatenates the range files in _id order into the collection's one .bson file.
