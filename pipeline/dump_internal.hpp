@@ -158,7 +158,8 @@ class Dumper {
   std::vector<RangeJob> jobs_;
   std::atomic<std::size_t> next_job_{0};
   std::atomic<std::uint64_t> retries_{0};  // reads resumed after a retryable error
-  // Where the bytes go: chosen once from opts_.target by choose_sink(), the only place that looks.
+  // Where the bytes go: chosen once by choose_sink(); only the planner (check_options,
+  // choose_sink) looks at opts_.target.
   std::unique_ptr<DumpSink> sink_;
 
   // Directory mode: files go under staging_ and are moved to opts_.out at the end.
