@@ -17,6 +17,7 @@
 #include "io/aws_config.hpp"
 #include "io/s3_storage.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/s3rver.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe::io {
@@ -177,32 +178,13 @@ TEST(S3Url, RecognizesAndRejects) {
 const char* kBucket = "bsonpipe-test";
 
 // One s3rver for the whole suite, on an ephemeral loopback port over a temporary directory.
-class S3Server {
- public:
-  S3Server() {
-    fs::path s3 = fs::path(BSONPIPE_SOURCE_DIR) / "tests" / "s3";
-    if (!fs::exists(s3 / "node_modules" / "@20minutes" / "s3rver" / "package.json"))
-      throw std::runtime_error("s3rver is not installed: run npm ci --prefix tests/s3");
-    data_ = test::temp_dir("s3rver");
-    std::string line;
-    child_ = test::Child::start({"node", "--openssl-legacy-provider", (s3 / "start.js").string(), "-d", data_.string(),
-                                 "-a", "127.0.0.1", "-p", "0", "--silent", "--configure-bucket", kBucket},
-                                "S3rver listening on", &line, std::chrono::seconds(60));
-    port_ = std::stoi(line.substr(line.rfind(':') + 1));
-  }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  fs::path data_;
-  test::Child child_;
-  int port_ = 0;
-};
+using test::S3Server;
 
 class S3StorageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     try {
-      server_ = new S3Server();
+      server_ = new S3Server(kBucket);
     } catch (const std::exception& e) {
       failure_ = e.what();
     }

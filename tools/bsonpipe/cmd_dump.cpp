@@ -11,6 +11,7 @@
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 #include "tools/bsonpipe/file_mode.hpp"
+#include "tools/bsonpipe/location.hpp"
 
 namespace bsonpipe::tools {
 
@@ -24,7 +25,9 @@ struct DumpFlags {
   bool gzip = false, zstd = false, quiet = false;
   int verbosity = 0;
   bool archive_given = false;
-  std::string catalog;  // --catalog ROOT (pipeline/catalog.hpp)
+  std::string catalog;      // --catalog ROOT (pipeline/catalog.hpp)
+  std::string s3_endpoint;  // --s3-endpoint URL (for s3:// locations)
+  DumpLocation location;    // --out / --archive: the storage written (kept open for the run)
 };
 
 int run(DumpFlags& f) {
@@ -87,6 +90,16 @@ int run(DumpFlags& f) {
   } else {
     o.out = f.out.empty() ? "dump" : f.out;
   }
+  if (o.target != pipeline::DumpTarget::kStdoutBson && o.out != "-") {
+    // s3://BUCKET/KEY: the dump is written through the S3 storage, KEY being its path there.
+    auto loc = open_location(o.out.string(), f.s3_endpoint);
+    if (!loc) return fail("dump", loc.status().to_string());
+    if (loc->remote() && !o.bundle.include_paths.empty())
+      return fail("dump", "--include-path needs a local --out directory, not an s3:// location");
+    f.location = std::move(*loc);
+    o.out = f.location.path;
+    o.storage = f.location.storage();
+  }
   if (o.parallel_collections < 1) return fail("dump", "--numParallelCollections must be at least 1");
   if (o.readers < 1) return fail("dump", "--readers must be at least 1");
   if (o.retries < 0) return fail("dump", "--retries must be 0 or more");
@@ -119,9 +132,15 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--collection,-c", o.collection, "collection to dump (needs --db)");
   cmd->add_option("--query,-q", f->query, "Extended JSON filter (needs --collection)");
   cmd->add_option("--queryFile", f->query_file, "file holding the --query filter");
-  cmd->add_option("--out,-o", f->out, "output directory (default: dump; '-' = raw BSON on stdout)");
-  auto* archive = cmd->add_option("--archive", f->archive, "write one archive stream to FILE (no value or '-': stdout)")
+  cmd->add_option("--out,-o", f->out,
+                  "output directory or s3://BUCKET/PREFIX (default: dump; '-' = raw BSON on stdout)");
+  auto* archive = cmd->add_option("--archive", f->archive,
+                                  "write one archive stream to FILE or s3://BUCKET/KEY (no value or '-': stdout)")
                       ->expected(0, 1);
+  cmd->add_option("--s3-endpoint", f->s3_endpoint,
+                  "S3 endpoint for s3:// locations, e.g. http://127.0.0.1:9000 (overrides AWS_ENDPOINT_URL; "
+                  "path-style)")
+      ->type_name("URL");
   cmd->add_flag("--gzip", f->gzip, "compress output with gzip (parallel members)");
   auto* zstd =
       cmd->add_option("--zstd", f->zstd_level, "compress output with zstd (bsonpipe extension), optional level 1-19")

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "formats/manifest.hpp"
+#include "io/s3_storage.hpp"
 #include "io/storage.hpp"
 #include "io/uri.hpp"
 #include "pipeline/bundle.hpp"
@@ -20,6 +21,7 @@
 #include "pipeline/restore.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
+#include "tools/bsonpipe/location.hpp"
 
 namespace bsonpipe::tools {
 
@@ -37,6 +39,8 @@ struct RestoreFlags {
   // Catalog and bundled files (pipeline/catalog.hpp, pipeline/bundle.hpp).
   std::string catalog, catalog_id, backup_first, restore_paths;
   bool paths_only = false;
+  std::string s3_endpoint;  // --s3-endpoint URL (for s3:// dump locations)
+  DumpLocation location;    // an s3:// dump path or --archive: its storage (kept open for the run)
 };
 
 // Where the dump, the catalog and --backup-first's catalog are read and written: the local file
@@ -78,10 +82,24 @@ Result<formats::Manifest> read_manifest(const std::string& dump) {
 }
 
 // A dump path that names a directory (false when it is missing or unreadable: the restore then
-// reports it when it opens the path).
-bool is_directory(const std::string& path) {
-  auto d = dump_storage().is_directory(path);
+// reports it when it opens the path); `storage` null = local.
+bool is_directory(const std::string& path, io::Storage* storage = nullptr) {
+  auto d = (storage ? *storage : dump_storage()).is_directory(path);
   return d && *d;
+}
+
+// An s3:// dump path or archive: opened into f.location, `path` becoming its key there and the
+// restore reading through that storage. 0 when it may go on (also for a local path).
+int open_input_location(RestoreFlags& f, std::string& path) {
+  if (!io::is_s3_url(path)) return 0;
+  if (!f.restore_paths.empty())
+    return fail("restore", "--restore-paths needs a local dump directory, not an s3:// location");
+  auto loc = open_location(path, f.s3_endpoint);
+  if (!loc) return fail("restore", loc.status().to_string());
+  f.location = std::move(*loc);
+  path = f.location.path;
+  f.opts.storage = f.location.storage();
+  return 0;
 }
 
 void print_report(const pipeline::RestoreReport& rep, bool quiet) {
@@ -265,8 +283,10 @@ int run(RestoreFlags& f) {
     return fail("restore", "--id needs --catalog ROOT");
   }
   o.archive = f.archive_opt->count() > 0;
+  if (o.archive)
+    if (int rc = open_input_location(f, o.archive_path); rc != 0) return rc;
   // --archive=DIR reads DIR/archive (DIR/archive.gz with --gzip), as mongorestore does.
-  if (o.archive && !o.archive_path.empty() && o.archive_path != "-" && is_directory(o.archive_path))
+  if (o.archive && !o.archive_path.empty() && o.archive_path != "-" && is_directory(o.archive_path, o.storage))
     o.archive_path = (std::filesystem::path(o.archive_path) / (o.gzip ? "archive.gz" : "archive")).string();
   if (!f.positional.empty() && !f.dir.empty())
     return usage_error("restore",
@@ -289,8 +309,10 @@ int run(RestoreFlags& f) {
   }
   if (!o.archive && path.empty()) path = "dump";  // mongorestore's default
   // --db with --collection names one .bson file (mongorestore's CreateIntentForCollection).
+  if (!o.archive)
+    if (int rc = open_input_location(f, path); rc != 0) return rc;
   if (!o.archive && !catalog_entry && !o.plan.db.empty() && !o.plan.collection.empty() && path != "-" &&
-      is_directory(path))
+      is_directory(path, o.storage))
     return fail("restore", "error scanning filesystem: file `" + path + "` is a directory, not a bson file");
   if (!path.empty() && o.archive)
     // mongorestore reads --archive's value (standard input without '=') and ignores the dump
@@ -353,12 +375,18 @@ void add_restore_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<RestoreFlags>();
   auto& o = flags->opts;
   CLI::App* cmd = app.add_subcommand("restore", "restore a dump (directory, .bson file or archive) into MongoDB");
-  cmd->add_option("path", flags->positional, "dump directory, database directory (with --db) or .bson file");
+  cmd->add_option("path", flags->positional,
+                  "dump directory (or s3://BUCKET/PREFIX), database directory (with --db) or .bson file");
   cmd->add_option("--dir", flags->dir, "same as the positional path");
   flags->conn.add_to(*cmd);
   flags->archive_opt =
-      cmd->add_option("--archive", o.archive_path, "read an archive from FILE (no value or '-' = standard input)")
+      cmd->add_option("--archive", o.archive_path,
+                      "read an archive from FILE or s3://BUCKET/KEY (no value or '-' = standard input)")
           ->expected(0, 1);
+  cmd->add_option("--s3-endpoint", flags->s3_endpoint,
+                  "S3 endpoint for s3:// locations, e.g. http://127.0.0.1:9000 (overrides AWS_ENDPOINT_URL; "
+                  "path-style)")
+      ->type_name("URL");
   cmd->add_option("-d,--db", o.plan.db, "database to restore into (with a directory: that directory is one database)");
   cmd->add_option("-c,--collection", o.plan.collection, "collection to restore into (with a .bson file)");
   cmd->add_option("--nsInclude", o.plan.ns_include, "namespaces to restore (wildcards, repeatable)")
