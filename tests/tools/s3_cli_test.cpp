@@ -47,9 +47,12 @@ class S3CliTest : public ::testing::Test {
     name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
   }
 
-  // bsonpipe with s3rver's credentials in the environment (no CA bundle: plain http).
+  // bsonpipe with s3rver's credentials in the environment (no CA bundle: plain http), run in a
+  // scratch directory: an s3:// location wrongly taken as a local path lands there.
   static test::RunResult bsonpipe(const std::vector<std::string>& args, const std::string& secret = "S3RVER") {
+    static const fs::path scratch = test::temp_dir("s3-cli-cwd");
     std::vector<std::string> argv{"/usr/bin/env",
+                                  "--chdir=" + scratch.string(),
                                   "-u",
                                   "AWS_CA_BUNDLE",
                                   "-u",
@@ -219,6 +222,39 @@ TEST_F(S3CliTest, AWrongSecretFailsInOneLineWithoutPrintingIt) {
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;
     EXPECT_EQ(r.err.rfind("bsonpipe restore: ", 0), 0u) << r.err;
   }
+}
+
+// What the pipeline cannot do on S3 yet is refused in one line, before anything is written:
+// catalogs (local roots) and --backup-first (its plan reads the dump locally).
+TEST_F(S3CliTest, UnsupportedCombinationsAreRefusedInOneLine) {
+  auto ok = dump({"--out", url("d")});
+  ASSERT_EQ(ok.exit_code, 0) << show(ok);
+  test::MiniMongod target;
+  const std::string e = s3_->endpoint();
+  fs::path local_catalog = test::temp_dir(name_) / "catalog";
+  struct Case {
+    std::vector<std::string> args;
+    std::string err;
+  } cases[] = {
+      {{"dump", "--uri", source_->uri(), "--s3-endpoint", e, "--catalog", url("cat")},
+       "bsonpipe dump: a catalog ROOT is a local directory: s3:// catalogs are not supported\n"},
+      {{"restore", "--uri", target.uri(), "--s3-endpoint", e, "--catalog", url("cat"), "--id", "latest"},
+       "bsonpipe restore: a catalog ROOT is a local directory: s3:// catalogs are not supported\n"},
+      {{"restore", "--uri", target.uri(), "--s3-endpoint", e, "--drop", "--backup-first", url("cat"), url("d")},
+       "bsonpipe restore: a catalog ROOT is a local directory: s3:// catalogs are not supported\n"},
+      {{"restore", "--uri", target.uri(), "--s3-endpoint", e, "--drop", "--backup-first", local_catalog.string(),
+        url("d")},
+       "bsonpipe restore: --backup-first needs a local dump to plan from, not an s3:// location\n"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args[0] + " " + c.args[5]);
+    auto r = bsonpipe(c.args);
+    EXPECT_EQ(r.exit_code, 1) << show(r);
+    EXPECT_EQ(r.err, c.err);
+  }
+  EXPECT_FALSE(fs::exists(local_catalog));
+  EXPECT_EQ(aws("s3 ls --recursive " + url("cat")).out, "");
+  EXPECT_EQ(test::server_documents(*test::connect(target.uri()), "shop", "orders", 0).size(), 0u);
 }
 
 }  // namespace

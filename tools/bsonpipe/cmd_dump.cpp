@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "formats/extjson.hpp"
+#include "io/s3_storage.hpp"
 #include "pipeline/catalog.hpp"
 #include "pipeline/dump.hpp"
 #include "pipeline/namespaces.hpp"
@@ -72,6 +73,8 @@ int run(DumpFlags& f) {
     if (!q) return fail("dump", "--query is not valid Extended JSON: " + q.status().to_string());
     o.query = std::move(*q);
   }
+  if (io::is_s3_url(f.catalog))
+    return fail("dump", "a catalog ROOT is a local directory: s3:// catalogs are not supported");
   if (!f.catalog.empty() && (f.archive_given || !f.out.empty()))
     return fail("dump", "--catalog writes a directory dump under ROOT: it cannot be combined with --out or --archive");
   if (!o.bundle.include_paths.empty() && (f.archive_given || f.out == "-"))

@@ -94,6 +94,9 @@ int open_input_location(RestoreFlags& f, std::string& path) {
   if (!io::is_s3_url(path)) return 0;
   if (!f.restore_paths.empty())
     return fail("restore", "--restore-paths needs a local dump directory, not an s3:// location");
+  // pipeline::restore_target_namespaces plans from the local file system (no storage parameter).
+  if (!f.backup_first.empty())
+    return fail("restore", "--backup-first needs a local dump to plan from, not an s3:// location");
   auto loc = open_location(path, f.s3_endpoint);
   if (!loc) return fail("restore", loc.status().to_string());
   f.location = std::move(*loc);
@@ -274,6 +277,8 @@ int run(RestoreFlags& f) {
   // The catalog entry restored (--catalog): a --backup-first backup's absent namespaces are
   // dropped after it (drop_absent_namespaces).
   std::optional<pipeline::CatalogEntry> catalog_entry;
+  if (io::is_s3_url(f.catalog) || io::is_s3_url(f.backup_first))
+    return fail("restore", "a catalog ROOT is a local directory: s3:// catalogs are not supported");
   if (!f.catalog.empty()) {
     auto e = catalog_input(f);
     if (!e) return fail("restore", e.status().to_string());
