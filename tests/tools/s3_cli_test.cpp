@@ -225,7 +225,7 @@ TEST_F(S3CliTest, AWrongSecretFailsInOneLineWithoutPrintingIt) {
 }
 
 // What the pipeline cannot do on S3 yet is refused in one line, before anything is written:
-// catalogs (local roots) and --backup-first (its plan reads the dump locally).
+// catalogs (local roots), --backup-first (its plan reads the dump locally) and --include-path.
 TEST_F(S3CliTest, UnsupportedCombinationsAreRefusedInOneLine) {
   auto ok = dump({"--out", url("d")});
   ASSERT_EQ(ok.exit_code, 0) << show(ok);
@@ -245,6 +245,9 @@ TEST_F(S3CliTest, UnsupportedCombinationsAreRefusedInOneLine) {
       {{"restore", "--uri", target.uri(), "--s3-endpoint", e, "--drop", "--backup-first", local_catalog.string(),
         url("d")},
        "bsonpipe restore: --backup-first needs a local dump to plan from, not an s3:// location\n"},
+      {{"dump", "--uri", source_->uri(), "--s3-endpoint", e, "--include-path", local_catalog.parent_path().string(),
+        "--out", url("withfiles")},
+       "bsonpipe dump: --include-path needs a local --out directory, not an s3:// location\n"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.args[0] + " " + c.args[5]);
@@ -254,6 +257,7 @@ TEST_F(S3CliTest, UnsupportedCombinationsAreRefusedInOneLine) {
   }
   EXPECT_FALSE(fs::exists(local_catalog));
   EXPECT_EQ(aws("s3 ls --recursive " + url("cat")).out, "");
+  EXPECT_EQ(aws("s3 ls --recursive " + url("withfiles")).out, "");
   EXPECT_EQ(test::server_documents(*test::connect(target.uri()), "shop", "orders", 0).size(), 0u);
 }
 

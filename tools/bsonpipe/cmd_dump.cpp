@@ -31,6 +31,33 @@ struct DumpFlags {
   DumpLocation location;    // --out / --archive: the storage written (kept open for the run)
 };
 
+// --archive / --out into the dump's target, path and storage (an s3://BUCKET/KEY location is
+// opened here and kept in f.location for the run). 0 when the dump may go on.
+int choose_output(DumpFlags& f) {
+  auto& o = f.opts;
+  if (f.archive_given) {
+    if (!f.out.empty()) return fail("dump", "--archive and --out cannot be combined");
+    o.target = pipeline::DumpTarget::kArchive;
+    o.out = f.archive.empty() ? "-" : f.archive;
+  } else if (f.out == "-") {
+    o.target = pipeline::DumpTarget::kStdoutBson;
+    if (o.codec != io::Codec::kNone) return fail("dump", "--out - writes raw BSON; it cannot be compressed");
+  } else {
+    o.out = f.out.empty() ? "dump" : f.out;
+  }
+  if (o.target != pipeline::DumpTarget::kStdoutBson && o.out != "-") {
+    // s3://BUCKET/KEY: the dump is written through the S3 storage, KEY being its path there.
+    auto loc = open_location(o.out.string(), f.s3_endpoint);
+    if (!loc) return fail("dump", loc.status().to_string());
+    if (loc->remote() && !o.bundle.include_paths.empty())
+      return fail("dump", "--include-path needs a local --out directory, not an s3:// location");
+    f.location = std::move(*loc);
+    o.out = f.location.path;
+    o.storage = f.location.storage();
+  }
+  return 0;
+}
+
 int run(DumpFlags& f) {
   auto& o = f.opts;
   // A bad namespace pattern is a command-line error, reported before anything connects.
@@ -83,26 +110,7 @@ int run(DumpFlags& f) {
   if (!o.bundle.excludes.empty() && o.bundle.include_paths.empty())
     return fail("dump", "--exclude applies to --include-path trees: give --include-path");
   o.bundle.interrupt = &interrupted();
-  if (f.archive_given) {
-    if (!f.out.empty()) return fail("dump", "--archive and --out cannot be combined");
-    o.target = pipeline::DumpTarget::kArchive;
-    o.out = f.archive.empty() ? "-" : f.archive;
-  } else if (f.out == "-") {
-    o.target = pipeline::DumpTarget::kStdoutBson;
-    if (o.codec != io::Codec::kNone) return fail("dump", "--out - writes raw BSON; it cannot be compressed");
-  } else {
-    o.out = f.out.empty() ? "dump" : f.out;
-  }
-  if (o.target != pipeline::DumpTarget::kStdoutBson && o.out != "-") {
-    // s3://BUCKET/KEY: the dump is written through the S3 storage, KEY being its path there.
-    auto loc = open_location(o.out.string(), f.s3_endpoint);
-    if (!loc) return fail("dump", loc.status().to_string());
-    if (loc->remote() && !o.bundle.include_paths.empty())
-      return fail("dump", "--include-path needs a local --out directory, not an s3:// location");
-    f.location = std::move(*loc);
-    o.out = f.location.path;
-    o.storage = f.location.storage();
-  }
+  if (int rc = choose_output(f); rc != 0) return rc;
   if (o.parallel_collections < 1) return fail("dump", "--numParallelCollections must be at least 1");
   if (o.readers < 1) return fail("dump", "--readers must be at least 1");
   if (o.retries < 0) return fail("dump", "--retries must be 0 or more");
