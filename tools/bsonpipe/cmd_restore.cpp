@@ -313,9 +313,9 @@ int run(RestoreFlags& f) {
       return fail("restore", "--resume and --journal need a file, not standard input");
   }
   if (!o.archive && path.empty()) path = "dump";  // mongorestore's default
-  // --db with --collection names one .bson file (mongorestore's CreateIntentForCollection).
   if (!o.archive)
     if (int rc = open_input_location(f, path); rc != 0) return rc;
+  // --db with --collection names one .bson file (mongorestore's CreateIntentForCollection).
   if (!o.archive && !catalog_entry && !o.plan.db.empty() && !o.plan.collection.empty() && path != "-" &&
       is_directory(path, o.storage))
     return fail("restore", "error scanning filesystem: file `" + path + "` is a directory, not a bson file");
