@@ -130,8 +130,8 @@ class Readable final : public io::ReadableObject {
   Result<std::size_t> read(std::uint8_t* buf, std::size_t n) override {
     const FaultRule* rule = s_.hit(FaultOp::kRead, r_->path());
     if (rule && !rule->corrupt_at && !rule->short_reads)
-      return Status(ErrorCode::kIo, "injected fault: read of " + r_->path().string() + " at offset " +
-                                        std::to_string(r_->offset()));
+      return Status(ErrorCode::kIo,
+                    "injected fault: read of " + r_->path().string() + " at offset " + std::to_string(r_->offset()));
     if (rule && rule->short_reads) n = std::min(n, rule->short_reads);
     std::uint64_t at = r_->offset();
     auto got = r_->read(buf, n);
