@@ -125,4 +125,27 @@ Expected<std::string_view> collection_arg(const Engine::Ctx& ctx);
 // nullopt when it accepts it (engine_catalog.cpp).
 std::optional<CmdError> invalid_namespace(std::string_view db, std::string_view coll);
 
+// Calls f(record_iterator) for every record matching `m`, using the _id index when the filter
+// bounds _id. Stops when f returns false. The caller holds the collection's lock.
+template <class F>
+void scan_matching(const Collection& coll, const Matcher& m, F&& f) {
+  IdBounds bounds = m.id_bounds();
+  if (bounds.bounded() && coll.has_id_index()) {
+    auto& idx = coll.id_index();
+    auto it = !bounds.lo.valid() ? idx.begin()
+                                 : (bounds.lo_inclusive ? idx.lower_bound(bounds.lo) : idx.upper_bound(bounds.lo));
+    for (; it != idx.end(); ++it) {
+      if (bounds.hi.valid()) {
+        int c = formats::compare_values(it->first, bounds.hi);
+        if (c > 0 || (c == 0 && !bounds.hi_inclusive)) break;
+      }
+      if (m.matches(view(it->second->second)) && !f(it->second)) return;
+    }
+    return;
+  }
+  auto& recs = coll.records();
+  for (auto it = recs.begin(); it != recs.end(); ++it)
+    if (m.matches(view(it->second)) && !f(it)) return;
+}
+
 }  // namespace bsonpipe::minimongod
