@@ -36,10 +36,22 @@ Status CollectionJob::start() {
   if (r_.journal_ && !resent_)
     if (auto s = r_.journal_->record_started(t.ns()); !s) return s;
   if (auto s = open_connections(); !s) return s;
+  drain_on_cancel_ = temp_created_;
+  running_workers_ = conns_.size();
   r_.register_job(this);
   // A failed worker wakes every job's queue and connections (the others then stop too).
   workers_ = std::make_unique<WorkerGroup>(conns_.size(), r_.errors_, "insertion worker", [this] { r_.cancel_all(); });
-  workers_->start([this](std::size_t i) { return worker(i); });
+  workers_->start([this](std::size_t i) {
+    struct Exit {
+      CollectionJob& j;
+      ~Exit() {
+        std::lock_guard lock(j.drain_mu_);
+        --j.running_workers_;
+        j.drain_cv_.notify_all();
+      }
+    } exit{*this};
+    return worker(i);
+  });
   return {};
 }
 
@@ -111,14 +123,37 @@ Status CollectionJob::open_connections() {
 void CollectionJob::cancel() {
   std::lock_guard lock(cancel_mu_);
   if (queue_) queue_->cancel();
-  for (auto& c : conns_) c->cancel();
+  if (!drain_on_cancel_)
+    for (auto& c : conns_) c->cancel();
   if (control_) control_->cancel();
+  std::lock_guard drain(drain_mu_);
+  cancelled_ = true;
+  drain_cv_.notify_all();
 }
 
 void CollectionJob::join_workers() {
   if (!workers_) return;
+  if (drain_on_cancel_) drain_after_cancel();
   workers_->wait();
   workers_.reset();
+}
+
+void CollectionJob::drain_after_cancel() {
+  std::unique_lock lock(drain_mu_);
+  // Not cancelled: the workers end when their queue does (finish()).
+  drain_cv_.wait(lock, [&] { return running_workers_ == 0 || cancelled_; });
+  if (running_workers_ == 0) return;
+  // Cancelled: a worker still running is waiting for an insert's answer (the queue was woken).
+  // (A socketTimeoutMS shorter than the grace ends such an insert by itself.)
+  constexpr std::chrono::milliseconds grace{30'000};
+  if (drain_cv_.wait_for(lock, grace, [&] { return running_workers_ == 0; })) return;
+  lock.unlock();
+  const RestoreTarget& t = r_.plan_.targets[target_];
+  r_.log(LogLevel::kInfo, "an insert into " + t.db + "." + load_collection_ + " was still unanswered after " +
+                              std::to_string(grace.count()) +
+                              " ms; closing its connection (the server may still apply it)");
+  std::lock_guard cl(cancel_mu_);
+  for (auto& c : conns_) c->cancel();
 }
 
 io::Expected<bool> CollectionJob::reconnect(std::size_t i) {

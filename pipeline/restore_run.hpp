@@ -85,7 +85,10 @@ class CollectionJob {
   Status finish();
   // Stops workers, removes a temporary collection (best effort). Idempotent.
   void abort();
-  // Any thread: wake every blocked call of this job.
+  // Any thread: wake every blocked call of this job. A job loading a temporary collection
+  // (--swap) leaves its insert connections open: an insert the server already received is
+  // answered before the workers stop, so the collection is dropped after it and not recreated
+  // by it (join_workers() gives those answers a grace period, then breaks the connections).
   void cancel();
 
  private:
@@ -116,6 +119,8 @@ class CollectionJob {
   // Replaces worker `i`'s connection after a retryable failure; false if cancelled meanwhile.
   io::Expected<bool> reconnect(std::size_t i);
   void join_workers();
+  // After cancel(), with drain_on_cancel_: waits (bounded) for the workers' in-flight inserts.
+  void drain_after_cancel();
 
   Restorer& r_;
   std::size_t target_;
@@ -129,6 +134,12 @@ class CollectionJob {
   std::unique_ptr<BoundedQueue<DocumentBatch>> queue_;
   std::unique_ptr<WorkerGroup> workers_;
   std::mutex cancel_mu_;
+  // Set before the job is registered (cancel() can reach it), then only read.
+  bool drain_on_cancel_ = false;
+  std::mutex drain_mu_;
+  std::condition_variable drain_cv_;
+  std::size_t running_workers_ = 0;  // under drain_mu_
+  bool cancelled_ = false;           // under drain_mu_
   std::size_t max_docs_ = 100'000;
   std::size_t max_bytes_ = 48 * 1024 * 1024;
 };

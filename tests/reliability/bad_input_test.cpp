@@ -5,10 +5,12 @@
 // The cases and their messages are listed in docs/RELIABILITY.md.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "formats/bson.hpp"
@@ -414,6 +416,34 @@ TEST_F(BadInput, ArchiveEofWrongCrcAfterManyBatchesWithSwap) {
   test::write_file(tmp / "big.archive", archive_bytes({.docs = 20000, .pad = 400, .wrong_crc = true}));
   expect_clean_failure({"restore", "--uri", uri(), "--swap", "--archive=" + (tmp / "big.archive").string()},
                        {"big.archive", "CRC mismatch", "arch.c", "at offset"});
+}
+
+// The same, with an insert still being applied by the server when the CRC fails: the temporary
+// collection may only be dropped after that insert is answered, or the late insert recreates it
+// (the insert connections are not torn down under it). Inserts are slowed by 1.5 s each.
+TEST_F(BadInput, ArchiveEofWrongCrcWithSwapWhileAnInsertIsInFlight) {
+  test::MiniMongod slow({"--generate", "arch.c:20:100", "--fault-delay-ms", "1500", "--fault-delay-command", "insert"});
+  fs::path tmp = dir("crc_inflight");
+  Bytes a = archive_bytes({.docs = 300, .wrong_crc = true});
+  test::write_file(tmp / "f.archive", a);
+  // The EOF block comes 0.5 s after the documents, so the first batch's insert is under way.
+  const std::string marker(
+      "\x08"
+      "EOF\0\x01",
+      6);
+  auto at = std::string_view(reinterpret_cast<const char*>(a.data()), a.size()).rfind(marker);
+  ASSERT_NE(at, std::string_view::npos);
+  auto before = snapshot(slow.uri());
+  ASSERT_EQ(before.count("arch.c"), 1u);
+  std::string cmd = "{ head -c " + std::to_string(at) + " f.archive; sleep 0.5; tail -c +" + std::to_string(at + 1) +
+                    " f.archive; } | " + test::program("bsonpipe").string() + " restore --uri '" + slow.uri() +
+                    "' --swap --batchSize 100 --progress none --archive";
+  auto r = test::run_shell("cd '" + tmp.string() + "' && " + cmd);
+  EXPECT_GT(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("CRC mismatch for namespace arch.c"), std::string::npos) << show(r);
+  // A late insert would land up to 1.5 s after bsonpipe's exit.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  EXPECT_EQ(before, snapshot(slow.uri())) << show(r);
 }
 
 TEST_F(BadInput, ArchiveSegmentOfUnknownNamespace) {

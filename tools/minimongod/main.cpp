@@ -55,6 +55,8 @@ int main(int argc, char** argv) {
   app.add_option("--generate", generate, "ns:count:avgBytes[:seed] documents to create at startup (repeatable)");
   app.add_option("--fault-close-after", sopts.fault_close_after, "close each connection after N replies");
   app.add_option("--fault-delay-ms", sopts.fault_delay_ms, "delay every command by D ms");
+  app.add_option("--fault-delay-command", sopts.fault_delay_command,
+                 "delay only the commands of this name (with --fault-delay-ms)");
   app.add_option("--fault-fail", fail, "CMD:CODE[:COUNT] fail command CMD with CODE (COUNT times)");
   app.add_option("--fault-corrupt", sopts.fault_corrupt,
                  "CMD: the first batch document of every CMD reply gets a length past the reply's end");

@@ -141,7 +141,8 @@ struct Server::Impl {
       auto decoded =
           io::decode_owned(std::move(msg), {.max_message_size = kMaxMessageSizeBytes, .validate_documents = true});
       if (!decoded) return;
-      if (opts.fault_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
+      if (opts.fault_delay_ms > 0 && opts.fault_delay_command.empty())
+        std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
       auto out = handle(session, *decoded);
       if (!out) return;                    // protocol error: drop the connection as the server does
       if (out->msg.size() == 0) continue;  // moreToCome: no reply
@@ -204,6 +205,10 @@ struct Server::Impl {
     std::vector<Sequence> seqs;
     seqs.reserve(msg->sequences.size());
     for (auto& s : msg->sequences) seqs.push_back({s.identifier, s.documents});
+    std::string_view cmd_name;
+    if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
+    if (opts.fault_delay_ms > 0 && !opts.fault_delay_command.empty() && cmd_name == opts.fault_delay_command)
+      std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
     if (opts.fault_gate && FaultGate::is_control(msg->body)) {
       out.body = gate.control(msg->body);
     } else {
@@ -211,8 +216,6 @@ struct Server::Impl {
       out.body = engine.run(session, CommandRequest{msg->body, seqs});
     }
     if (msg->more_to_come()) return out;
-    std::string_view cmd_name;
-    if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
     if (!opts.fault_corrupt.empty() && cmd_name == opts.fault_corrupt) corrupt_first_batch_document(out.body);
     io::OpMsgOut reply;
     reply.body = out.body;

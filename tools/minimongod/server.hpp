@@ -35,6 +35,8 @@ struct ServerOptions {
   int fault_close_after = 0;
   // Sleep this long before running each command (0 = none).
   int fault_delay_ms = 0;
+  // Only commands of this name (e.g. "insert") are delayed; empty = every command.
+  std::string fault_delay_command;
   // Replies to this command (e.g. "find") whose cursor batch holds a document get that first
   // document's length set to run past the reply: a malformed reply, as a hostile server could
   // send. Empty = none.
