@@ -1,6 +1,7 @@
 #include "io/s3_storage.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "io/s3_objects.hpp"
@@ -264,7 +265,17 @@ Result<std::unique_ptr<Storage>> open_s3(std::string_view url, const S3Options& 
     if (!resolved) return resolved.status();
     config = std::move(*resolved);
   }
-  S3RetryPolicy retry{std::max(1, options.max_attempts), options.first_backoff};
+  // AWS_MAX_ATTEMPTS, as the AWS CLI and SDKs read it: all attempts of one request, the first included.
+  int attempts = options.max_attempts;
+  if (options.environment.getenv)
+    if (auto v = options.environment.getenv("AWS_MAX_ATTEMPTS"); v && !v->empty()) {
+      int n = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+      if (ec != std::errc() || end != v->data() + v->size() || n < 1)
+        return Status(ErrorCode::kInvalidArgument, "AWS_MAX_ATTEMPTS is not a positive integer: " + *v);
+      attempts = n;
+    }
+  S3RetryPolicy retry{std::max(1, attempts), options.first_backoff};
   auto ctx = std::make_shared<const S3Context>(S3Context{S3Client(std::move(config), bucket, retry), options});
   return std::unique_ptr<Storage>(std::make_unique<S3Storage>(std::move(ctx), std::move(prefix)));
 }

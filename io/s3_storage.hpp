@@ -34,7 +34,8 @@ struct S3Options {
   // copy_part_size (S3's limits: 5 GiB per copy, 10,000 parts).
   std::uint64_t single_copy_limit = std::uint64_t{5} << 30;
   std::uint64_t copy_part_size = std::uint64_t{512} << 20;
-  int max_attempts = 5;  // per request: transport failures, 5xx, SlowDown
+  // Per request (transport failures, 5xx, SlowDown); AWS_MAX_ATTEMPTS in `environment` overrides it.
+  int max_attempts = 5;
   std::chrono::milliseconds first_backoff{100};
   // Locks: how long a lock object stays valid without renewal (renewed every third of it).
   std::chrono::seconds lock_lease{120};
@@ -44,7 +45,8 @@ struct S3Options {
 bool is_s3_url(std::string_view url);
 
 // A Storage for `s3://BUCKET[/PREFIX]`: paths given to it are keys below PREFIX ("a/b" is
-// PREFIX/a/b). Errors: a malformed URL, unresolvable credentials (never printing a secret).
+// PREFIX/a/b). Errors: a malformed URL, unresolvable credentials (never printing a secret), an
+// AWS_MAX_ATTEMPTS that is not a positive integer.
 // Threading: the returned Storage may be used from any thread at the same time.
 Result<std::unique_ptr<Storage>> open_s3(std::string_view url, const S3Options& options);
 
