@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config git libcurl4-openssl-dev libexpat1-dev awscli
       libzstd-dev zstd zlib1g-dev gzip libboost1.81-dev libssl-dev openssl
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev libxxhash-dev xxhash libdeflate-dev libisal-dev libtbb-dev
-      python3 python3-pymongo python3-bson clang libclang-rt-14-dev)
+      python3 python3-pymongo python3-bson clang libclang-rt-14-dev restic)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
