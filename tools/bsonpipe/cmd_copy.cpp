@@ -90,22 +90,9 @@ int setup_follow(CopyFlags& f, pipeline::FollowOptions& fo) {
   return 0;
 }
 
-int run(CopyFlags& f) {
+// The source's filter: --query or --queryFile, Extended JSON. Returns an exit code (0: go on).
+int read_query(CopyFlags& f) {
   auto& o = f.opts;
-  // A bad namespace pattern is a command-line error, reported before anything connects.
-  if (Status s = pipeline::check_namespace_flags(
-          {o.dump.ns_include, o.dump.ns_exclude, o.restore.plan.ns_from, o.restore.plan.ns_to});
-      !s)
-    return usage_error("copy", s.message());
-  if (f.from.uri.empty()) return fail("copy", "--from is required (the source's connection string)");
-  if (f.to.uri.empty()) return fail("copy", "--to is required (the target's connection string)");
-  auto from = f.from.resolve();
-  if (!from) return fail("copy", "--from: " + from.status().to_string());
-  auto to = f.to.resolve();
-  if (!to) return fail("copy", "--to: " + to.status().to_string());
-  o.dump.uri = *from;
-  o.restore.uri = *to;
-
   if (!f.query.empty() && !f.query_file.empty()) return fail("copy", "--query and --queryFile cannot be combined");
   std::string qtext = f.query;
   if (!f.query_file.empty()) {
@@ -122,6 +109,28 @@ int run(CopyFlags& f) {
     if (!q) return fail("copy", "--query is not valid Extended JSON: " + q.status().to_string());
     o.dump.query = std::move(*q);
   }
+  return 0;
+}
+
+// Checks the flags and fills the copy options from them, before anything connects. Returns an exit
+// code (0: go on).
+int check_flags(CopyFlags& f) {
+  auto& o = f.opts;
+  // A bad namespace pattern is a command-line error, reported before anything connects.
+  if (Status s = pipeline::check_namespace_flags(
+          {o.dump.ns_include, o.dump.ns_exclude, o.restore.plan.ns_from, o.restore.plan.ns_to});
+      !s)
+    return usage_error("copy", s.message());
+  if (f.from.uri.empty()) return fail("copy", "--from is required (the source's connection string)");
+  if (f.to.uri.empty()) return fail("copy", "--to is required (the target's connection string)");
+  auto from = f.from.resolve();
+  if (!from) return fail("copy", "--from: " + from.status().to_string());
+  auto to = f.to.resolve();
+  if (!to) return fail("copy", "--to: " + to.status().to_string());
+  o.dump.uri = *from;
+  o.restore.uri = *to;
+
+  if (int rc = read_query(f); rc != 0) return rc;
   if (!o.dump.collection.empty() && o.dump.db.empty()) return fail("copy", "--collection needs --db");
   if (o.dump.parallel_collections < 1) return fail("copy", "--numParallelCollections must be at least 1");
   if (o.dump.readers < 1) return fail("copy", "--readers must be at least 1");
@@ -131,6 +140,12 @@ int run(CopyFlags& f) {
 
   if (!pipeline::parse_progress_mode(f.progress, o.restore.progress.mode))
     return fail("copy", "--progress must be auto, bar, plain, json or none");
+  return 0;
+}
+
+// Progress, log lines (per namespace with -v, none with --quiet) and the interrupt flag.
+void setup_reporting(CopyFlags& f) {
+  auto& o = f.opts;
   if (o.restore.progress.mode == pipeline::ProgressMode::kAuto && !::isatty(2))
     o.restore.progress.mode = pipeline::ProgressMode::kNone;
   o.restore.progress.quiet = f.quiet;
@@ -146,10 +161,29 @@ int run(CopyFlags& f) {
     if (!quiet) std::fprintf(stderr, "%s\n", msg.c_str());
   };
   o.interrupt = &interrupted();
+}
 
+// The closing line: documents, namespaces, throughput, duplicates, and the verification's time.
+void print_summary(const pipeline::CopyReport& rep) {
+  char verify_secs[32];
+  std::snprintf(verify_secs, sizeof verify_secs, "%.2f", rep.seconds - rep.copy_seconds);
+  std::string verified =
+      rep.verified ? std::string("; verified: every namespace matches (in ") + verify_secs + "s)" : std::string();
+  double mb = static_cast<double>(rep.dump.raw_bytes) / 1e6;
+  std::fprintf(stderr,
+               "copied %llu document(s) in %zu namespace(s), %.1f MB in %.2fs (%.1f MB/s); %llu duplicate key "
+               "error(s)%s\n",
+               static_cast<unsigned long long>(rep.restore.inserted), rep.restore.namespaces.size(), mb,
+               rep.copy_seconds, rep.copy_seconds > 0 ? mb / rep.copy_seconds : 0.0,
+               static_cast<unsigned long long>(rep.restore.duplicates), verified.c_str());
+}
+
+int run(CopyFlags& f) {
+  if (int rc = check_flags(f); rc != 0) return rc;
+  setup_reporting(f);
   pipeline::FollowOptions fo;
   if (int rc = setup_follow(f, fo); rc != 0) return rc;
-  auto rep = pipeline::run_copy(o);
+  auto rep = pipeline::run_copy(f.opts);
   print_namespace_errors(rep.restore, rep.status);
   if (!rep.status.is_ok()) {
     if (rep.status.code() == ErrorCode::kCancelled && interrupted().load())
@@ -157,19 +191,7 @@ int run(CopyFlags& f) {
     return fail("copy", rep.status.to_string());
   }
   if (!rep.ok()) return fail("copy", "copy incomplete: see the errors above");
-  if (!f.quiet) {
-    char verify_secs[32];
-    std::snprintf(verify_secs, sizeof verify_secs, "%.2f", rep.seconds - rep.copy_seconds);
-    std::string verified =
-        rep.verified ? std::string("; verified: every namespace matches (in ") + verify_secs + "s)" : std::string();
-    double mb = static_cast<double>(rep.dump.raw_bytes) / 1e6;
-    std::fprintf(stderr,
-                 "copied %llu document(s) in %zu namespace(s), %.1f MB in %.2fs (%.1f MB/s); %llu duplicate key "
-                 "error(s)%s\n",
-                 static_cast<unsigned long long>(rep.restore.inserted), rep.restore.namespaces.size(), mb,
-                 rep.copy_seconds, rep.copy_seconds > 0 ? mb / rep.copy_seconds : 0.0,
-                 static_cast<unsigned long long>(rep.restore.duplicates), verified.c_str());
-  }
+  if (!f.quiet) print_summary(rep);
   return 0;
 }
 

@@ -69,10 +69,8 @@ std::string usage(const std::string& what) {
   return "error parsing command line options: " + what;
 }
 
-}  // namespace
-
-Result<std::vector<std::string>> normalize_mongo_args(const CLI::App& cmd, const std::vector<std::string>& args,
-                                                      MongoTool tool) {
+// The flags a command takes, by go-flags name: one entry per long/short name pair.
+std::vector<Flag> command_flags(const CLI::App& cmd) {
   std::vector<Flag> flags;
   for (const CLI::Option* o : cmd.get_options()) {
     if (!o->nonpositional()) continue;
@@ -87,51 +85,132 @@ Result<std::vector<std::string>> normalize_mongo_args(const CLI::App& cmd, const
     for (std::size_t i = 0; i < std::max(longs.size(), shorts.size()); ++i)
       flags.push_back({o, i < longs.size() ? longs[i] : "", i < shorts.size() ? shorts[i] : "", arity});
   }
-  auto find_long = [&](const std::string& n) -> const Flag* {
-    for (auto& f : flags)
+  return flags;
+}
+
+// One pass over a command line, word by word; single-threaded, used once.
+class Normalizer {
+ public:
+  Normalizer(const CLI::App& cmd, const std::vector<std::string>& args) : flags_(command_flags(cmd)), args_(args) {}
+
+  Result<std::vector<std::string>> run(MongoTool tool) {
+    for (i_ = 0; i_ < args_.size(); ++i_) {
+      const std::string& a = args_[i_];
+      Status s;
+      if (a == "--help" || a == "--version") {
+        out_.push_back(a);
+      } else if (!is_option(a)) {
+        s = positional(a);
+      } else if (a.rfind("--", 0) == 0) {
+        s = long_option(a);
+      } else {
+        s = short_options(a);
+      }
+      if (!s) return s;
+    }
+    if (Status s = finish(tool); !s) return s;
+    return std::move(out_);
+  }
+
+ private:
+  const Flag* find_long(const std::string& n) const {
+    for (auto& f : flags_)
       if (f.long_name == n) return &f;
     return nullptr;
-  };
-  auto find_short = [&](char c) -> const Flag* {
-    for (auto& f : flags)
+  }
+  const Flag* find_short(char c) const {
+    for (auto& f : flags_)
       if (f.short_name.size() == 1 && f.short_name[0] == c) return &f;
     return nullptr;
-  };
+  }
 
-  std::vector<std::string> out, positional;
-  std::string uri_arg;  // a connection string given as a positional argument
-  bool uri_flag = false;
-  int verbosity = 0;
-  auto verbose = [&](const std::string& v, bool given) -> Status {
+  // A word that is not an option: a connection string, or another positional argument.
+  Status positional(const std::string& a) {
+    if (a.empty()) return {};  // as mongo-tools skips empty positional arguments
+    if (a.rfind("mongodb://", 0) == 0 || a.rfind("mongodb+srv://", 0) == 0) {
+      if (!uri_arg_.empty())
+        return Status(ErrorCode::kInvalidArgument,
+                      usage("too many URIs found in positional arguments: only one URI can be set as a positional "
+                            "argument"));
+      uri_arg_ = a;
+    } else {
+      positional_.push_back(a);
+    }
+    return {};
+  }
+
+  // --name or --name=value.
+  Status long_option(const std::string& a) {
+    std::string name = a.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+      has_value = true;
+    }
+    const Flag* f = find_long(name);
+    if (f == nullptr) return Status(ErrorCode::kInvalidArgument, usage("unknown option `--" + name + "`"));
+    return apply(*f, has_value ? &value : nullptr, f->arity == Arity::kRequired);
+  }
+
+  // -x, -xyz (several flags), -dshop / -d=shop (a value).
+  Status short_options(const std::string& a) {
+    std::string names = a.substr(1);
+    std::string value;
+    bool has_value = false;
+    if (names.size() > 1 && names[1] == '=') {  // -d=shop
+      value = names.substr(2);
+      names.resize(1);
+      has_value = true;
+    } else if (names.size() > 1) {  // -dshop, -vvv: the rest is the first flag's value if it takes one
+      const Flag* first = find_short(names[0]);
+      if (first != nullptr && first->arity != Arity::kNone) {
+        value = names.substr(1);
+        names.resize(1);
+        has_value = true;
+      }
+    }
+    Status s;
+    for (std::size_t k = 0; k < names.size() && s.is_ok(); ++k) {
+      const Flag* f = find_short(names[k]);
+      if (f == nullptr)
+        return Status(ErrorCode::kInvalidArgument, usage("unknown option `-" + std::string(1, names[k]) + "`"));
+      bool last = k + 1 == names.size();
+      s = apply(*f, has_value && k == 0 ? &value : nullptr, last && f->arity == Arity::kRequired);
+    }
+    return s;
+  }
+
+  Status verbose(const std::string& v, bool given) {
     // -v, --verbose (each +1), --verbose=N / -vN (+N), -vvv (+3), -vv=3 (=3).
     if (!given || v.empty()) {
-      ++verbosity;
+      ++verbosity_;
     } else if (std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }) && v.size() < 4) {
-      verbosity += std::stoi(v);
+      verbosity_ += std::stoi(v);
     } else if (std::all_of(v.begin(), v.end(), [](char c) { return c == 'v'; })) {
-      verbosity += static_cast<int>(v.size()) + 1;
+      verbosity_ += static_cast<int>(v.size()) + 1;
     } else if (v.size() >= 3 && v[v.size() - 2] == '=' && v.back() >= '0' && v.back() <= '9' &&
                std::all_of(v.begin(), v.end() - 2, [](char c) { return c == 'v'; })) {
-      verbosity = v.back() - '0';
+      verbosity_ = v.back() - '0';
     } else {
       return Status(ErrorCode::kInvalidArgument, usage("invalid verbosity value '" + v + "'"));
     }
     return {};
-  };
-  // Applies one flag; `value` is the text after '=' (or glued to a short flag), null if none.
+  }
+
+  // A flag's value: `value` is the text after '=' (or glued to a short flag), null if none.
   // `may_take_next`: the flag is last in its word, so a required value may be the next word.
-  std::size_t i = 0;
-  auto apply = [&](const Flag& f, const std::string* value, bool may_take_next) -> Status {
-    std::string v;
-    bool given = value != nullptr;
+  Status take_value(const Flag& f, const std::string* value, bool may_take_next, std::string& v, bool& given) {
+    given = value != nullptr;
     if (given) v = *value;
     if (f.arity == Arity::kNone) {
       if (given)
         return Status(ErrorCode::kInvalidArgument, usage("bool flag `" + go_name(f) + "' cannot have an argument"));
     } else if (f.arity == Arity::kRequired && !given) {
-      if (!may_take_next || i + 1 >= args.size())
+      if (!may_take_next || i_ + 1 >= args_.size())
         return Status(ErrorCode::kInvalidArgument, usage("expected argument for flag `" + go_name(f) + "'"));
-      v = args[++i];
+      v = args_[++i_];
       if (is_option(v))
         return Status(ErrorCode::kInvalidArgument,
                       usage("expected argument for flag `" + go_name(f) + "', but got option `" + v + "'"));
@@ -140,102 +219,69 @@ Result<std::vector<std::string>> normalize_mongo_args(const CLI::App& cmd, const
     if (given && !unquote(v))
       return Status(ErrorCode::kInvalidArgument,
                     usage("invalid argument for flag `" + go_name(f) + "' (expected string): invalid syntax"));
+    return {};
+  }
+
+  // Applies one flag: appends its canonical form (--name, --name=value) or counts verbosity.
+  Status apply(const Flag& f, const std::string* value, bool may_take_next) {
+    std::string v;
+    bool given = false;
+    if (Status s = take_value(f, value, may_take_next, v, given); !s) return s;
     const std::string& canonical =
         f.option->get_lnames().empty() ? "-" + f.option->get_snames()[0] : "--" + f.option->get_lnames()[0];
     if (f.long_name == "verbose" || f.short_name == "v") return verbose(v, given);
-    if (f.long_name == "uri" || f.long_name == "from" || f.long_name == "to") uri_flag = true;
+    if (f.long_name == "uri" || f.long_name == "from" || f.long_name == "to") uri_flag_ = true;
     if (f.arity == Arity::kNone) {
-      out.push_back(canonical);
+      out_.push_back(canonical);
     } else if (f.arity == Arity::kOptional && !given) {
-      out.push_back(canonical);  // its optional value (--archive: standard input/output)
+      out_.push_back(canonical);  // its optional value (--archive: standard input/output)
     } else if (v.empty()) {
       // --archive=, --db= (empty): not given, as mongo-tools reads an empty value.
     } else {
-      out.push_back(canonical + "=" + v);
+      out_.push_back(canonical + "=" + v);
     }
     return {};
-  };
-
-  for (i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--help" || a == "--version") {
-      out.push_back(a);
-      continue;
-    }
-    if (!is_option(a)) {
-      if (a.empty()) continue;  // as mongo-tools skips empty positional arguments
-      if (a.rfind("mongodb://", 0) == 0 || a.rfind("mongodb+srv://", 0) == 0) {
-        if (!uri_arg.empty())
-          return Status(ErrorCode::kInvalidArgument,
-                        usage("too many URIs found in positional arguments: only one URI can be set as a positional "
-                              "argument"));
-        uri_arg = a;
-      } else {
-        positional.push_back(a);
-      }
-      continue;
-    }
-    Status s;
-    if (a.rfind("--", 0) == 0) {
-      std::string name = a.substr(2);
-      std::string value;
-      bool has_value = false;
-      if (auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name.resize(eq);
-        has_value = true;
-      }
-      const Flag* f = find_long(name);
-      if (f == nullptr) return Status(ErrorCode::kInvalidArgument, usage("unknown option `--" + name + "`"));
-      s = apply(*f, has_value ? &value : nullptr, f->arity == Arity::kRequired);
-    } else {
-      std::string names = a.substr(1);
-      std::string value;
-      bool has_value = false;
-      if (names.size() > 1 && names[1] == '=') {  // -d=shop
-        value = names.substr(2);
-        names.resize(1);
-        has_value = true;
-      } else if (names.size() > 1) {  // -dshop, -vvv: the rest is the first flag's value if it takes one
-        const Flag* first = find_short(names[0]);
-        if (first != nullptr && first->arity != Arity::kNone) {
-          value = names.substr(1);
-          names.resize(1);
-          has_value = true;
-        }
-      }
-      for (std::size_t k = 0; k < names.size() && s.is_ok(); ++k) {
-        const Flag* f = find_short(names[k]);
-        if (f == nullptr)
-          return Status(ErrorCode::kInvalidArgument, usage("unknown option `-" + std::string(1, names[k]) + "`"));
-        bool last = k + 1 == names.size();
-        s = apply(*f, has_value && k == 0 ? &value : nullptr, last && f->arity == Arity::kRequired);
-      }
-    }
-    if (!s) return s;
   }
 
-  if (!uri_arg.empty()) {
-    if (uri_flag)
+  // After the last word: the positional URI, the positional arguments' count, verbosity.
+  Status finish(MongoTool tool) {
+    if (!uri_arg_.empty()) {
+      if (uri_flag_)
+        return Status(ErrorCode::kInvalidArgument,
+                      usage("illegal argument combination: cannot specify a URI in a positional argument and --uri"));
+      out_.push_back("--uri=" + uri_arg_);
+    }
+    if (tool == MongoTool::kDump && !positional_.empty())
       return Status(ErrorCode::kInvalidArgument,
-                    usage("illegal argument combination: cannot specify a URI in a positional argument and --uri"));
-    out.push_back("--uri=" + uri_arg);
+                    usage("error parsing positional arguments: provide only one MongoDB connection string. Connection "
+                          "strings must begin with mongodb:// or mongodb+srv:// schemes"));
+    if (tool == MongoTool::kRestore && positional_.size() > 1)
+      return Status(ErrorCode::kInvalidArgument,
+                    usage("error parsing positional arguments: provide only one polling interval in seconds and only "
+                          "one MongoDB connection string. Connection strings must begin with mongodb:// or "
+                          "mongodb+srv:// schemes"));
+    for (int v = 0; v < std::min(verbosity_, 9); ++v) out_.push_back("--verbose");
+    if (!positional_.empty()) {
+      out_.push_back("--");
+      out_.insert(out_.end(), positional_.begin(), positional_.end());
+    }
+    return {};
   }
-  if (tool == MongoTool::kDump && !positional.empty())
-    return Status(ErrorCode::kInvalidArgument,
-                  usage("error parsing positional arguments: provide only one MongoDB connection string. Connection "
-                        "strings must begin with mongodb:// or mongodb+srv:// schemes"));
-  if (tool == MongoTool::kRestore && positional.size() > 1)
-    return Status(ErrorCode::kInvalidArgument,
-                  usage("error parsing positional arguments: provide only one polling interval in seconds and only one "
-                        "MongoDB connection string. Connection strings must begin with mongodb:// or mongodb+srv:// "
-                        "schemes"));
-  for (int v = 0; v < std::min(verbosity, 9); ++v) out.push_back("--verbose");
-  if (!positional.empty()) {
-    out.push_back("--");
-    out.insert(out.end(), positional.begin(), positional.end());
-  }
-  return out;
+
+  std::vector<Flag> flags_;
+  const std::vector<std::string>& args_;
+  std::size_t i_ = 0;  // the word being read; take_value() may consume the next one
+  std::vector<std::string> out_, positional_;
+  std::string uri_arg_;    // a connection string given as a positional argument
+  bool uri_flag_ = false;  // --uri (or --from/--to) was given
+  int verbosity_ = 0;
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> normalize_mongo_args(const CLI::App& cmd, const std::vector<std::string>& args,
+                                                      MongoTool tool) {
+  return Normalizer(cmd, args).run(tool);
 }
 
 }  // namespace bsonpipe::tools
