@@ -328,14 +328,15 @@ Result<ServerFinal> parse_server_final(std::string_view msg) {
 
 // ---- ScramClient ----------------------------------------------------------------------------
 
-ScramClient::ScramClient(ScramMechanism m, std::string user, std::string password, std::string client_nonce)
-    : mech_(m), user_(std::move(user)), password_(std::move(password)), nonce_(std::move(client_nonce)) {
+ScramClient::ScramClient(ScramMechanism m, std::string user, std::string password, std::string client_nonce,
+                         PasswordForm form)
+    : mech_(m), user_(std::move(user)), password_(std::move(password)), nonce_(std::move(client_nonce)), form_(form) {
   if (nonce_.empty()) nonce_ = make_nonce();
 }
 
 Result<std::string> ScramClient::first_message() {
   if (state_ != State::kStart) return Status(ErrorCode::kInternal, "SCRAM client: first_message called twice");
-  if (prepared_override_.empty()) {
+  if (form_ == PasswordForm::kPlain) {
     // Fail early on a password that cannot be prepared (before any network round trip).
     auto p = prepare_password(mech_, user_, password_);
     if (!p) {
@@ -358,8 +359,8 @@ Result<std::string> ScramClient::handle_server_first(std::string_view server_fir
   if (sf->iterations < kMinIterations)
     return auth_failed("iteration count " + std::to_string(sf->iterations) + " is below " +
                        std::to_string(kMinIterations));
-  std::string prepared = prepared_override_;
-  if (prepared.empty()) {
+  std::string prepared = password_;
+  if (form_ == PasswordForm::kPlain) {
     auto p = prepare_password(mech_, user_, password_);
     if (!p) return p.status();
     prepared = std::move(*p);

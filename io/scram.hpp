@@ -101,9 +101,15 @@ Result<ServerFinal> parse_server_final(std::string_view msg);
 //   handle_server_final(reply) verifies the server's signature (mutual authentication).
 class ScramClient {
  public:
-  // `password` is the user's plain password; it is prepared per mechanism. `client_nonce` empty
-  // = random (tests pass the RFC's). A bad password (non-ASCII) surfaces from first_message().
-  ScramClient(ScramMechanism m, std::string user, std::string password, std::string client_nonce = {});
+  // What `password` holds: the user's plain password (prepared per mechanism: MongoDB's digest for
+  // SHA-1, SASLprep for SHA-256), or the string fed to PBKDF2 as it is (the RFC 5802 vectors use
+  // "pencil" with SHA-1 directly).
+  enum class PasswordForm : std::uint8_t { kPlain, kPrepared };
+
+  // `client_nonce` empty = random (tests pass the RFC's). A bad plain password (non-ASCII)
+  // surfaces from first_message().
+  ScramClient(ScramMechanism m, std::string user, std::string password, std::string client_nonce = {},
+              PasswordForm form = PasswordForm::kPlain);
 
   Result<std::string> first_message();
   Result<std::string> handle_server_first(std::string_view server_first);
@@ -111,16 +117,13 @@ class ScramClient {
   bool done() const { return state_ == State::kDone; }
   ScramMechanism mechanism() const { return mech_; }
 
-  // Test hook: use an already prepared password (the RFC vectors use "pencil" with SHA-1 directly).
-  void set_prepared_password_for_test(std::string prepared) { prepared_override_ = std::move(prepared); }
-
  private:
   enum class State : std::uint8_t { kStart, kSentFirst, kSentFinal, kDone, kFailed };
   ScramMechanism mech_;
   std::string user_;
   std::string password_;
   std::string nonce_;
-  std::string prepared_override_;
+  PasswordForm form_;
   std::string client_first_bare_;
   std::string auth_message_;
   Bytes server_key_;

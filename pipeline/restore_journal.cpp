@@ -277,11 +277,6 @@ Status RestoreJournal::append(DocView payload) {
   return {};
 }
 
-Status RestoreJournal::append_raw_for_test(ByteSpan bytes) {
-  std::lock_guard lock(mu_);
-  return write_all(bytes);
-}
-
 Status RestoreJournal::record_started(const std::string& ns) {
   Bytes b = Builder().append_string("t", "start").append_string("ns", ns).finish();
   return append(DocView(b));

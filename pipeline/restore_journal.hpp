@@ -81,9 +81,6 @@ class RestoreJournal {
   Status record_oplog_batch(std::int64_t begin, std::int64_t end, std::uint64_t count);
   Status record_complete();
 
-  // Test hook: appends raw bytes (e.g. half a record) without framing.
-  Status append_raw_for_test(formats::ByteSpan bytes);
-
  private:
   RestoreJournal() = default;
   Status append(formats::DocView payload);
@@ -100,7 +97,7 @@ class RestoreJournal {
   JournalState state_;
 };
 
-// Frames one record (length, crc32c, payload): exposed for tests that forge journals.
+// Frames one record (length, crc32c, payload), as the file format above describes it.
 formats::Bytes frame_journal_record(formats::DocView payload);
 inline constexpr char kJournalMagic[8] = {'B', 'P', 'R', 'J', 'R', 'N', 'L', '1'};
 

@@ -23,8 +23,8 @@ TEST(ScramTest, Base64RoundTrip) {
 
 TEST(ScramTest, Rfc5802Sha1Exchange) {
   // RFC 5802 section 5 uses the plain password "pencil" (no MongoDB digest).
-  ScramClient c(ScramMechanism::kSha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL");
-  c.set_prepared_password_for_test("pencil");
+  ScramClient c(ScramMechanism::kSha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL",
+                ScramClient::PasswordForm::kPrepared);
   auto first = c.first_message();
   ASSERT_TRUE(first);
   EXPECT_EQ(*first, "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
