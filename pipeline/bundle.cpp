@@ -112,6 +112,9 @@ struct Copier {
         std::error_code lec;
         f.target = fs::read_symlink(child, lec).string();
         if (lec) return {ErrorCode::kIo, "cannot read link " + child.string() + ": " + lec.message()};
+        if (!opts.links)
+          return {ErrorCode::kInvalidArgument,
+                  "cannot bundle " + child.string() + ": a symbolic link cannot be stored in object storage"};
         // Made directly: Storage has no symbolic links (restore_bundle recreates links from the
         // manifest; this copy is what verify compares against it).
         if (::symlink(f.target.c_str(), out.c_str()) != 0) return io_error("cannot create", out, errno);

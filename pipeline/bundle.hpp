@@ -34,6 +34,10 @@ struct BundleOptions {
   // Null = io::local_storage(). Copied files get the storage's default mode (the process umask
   // locally); their original bits are in the manifest.
   io::Storage* storage = nullptr;
+  // Whether `storage` can hold the trees' symbolic links (made directly: the local file system).
+  // False for object storage, which has no links: a symbolic link in an include tree is then
+  // refused in one line naming it. Default: true.
+  bool links = true;
 };
 
 struct BundleResult {

@@ -117,13 +117,15 @@ Result<CatalogDumpResult> run_catalog_dump(const fs::path& root, DumpOptions opt
 }
 
 Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions& opts) {
+  // The dump is planned where the restore reads it (opts.storage: local or object storage).
+  io::Storage& st = storage_or_local(opts.storage);
   Plan plan;
   if (opts.archive) {
     if (opts.archive_path.empty() || opts.archive_path == "-")
       return Status(ErrorCode::kInvalidArgument,
                     "--backup-first cannot plan a restore from standard input (it would have to be read twice): "
                     "give --archive=FILE");
-    auto in = ArchiveInput::open(opts.archive_path, opts.gzip);
+    auto in = ArchiveInput::open(opts.archive_path, opts.gzip, st);
     if (!in) return in.status();
     formats::archive::Reader reader((*in)->source(), formats::archive::ReaderOptions{});
     auto prelude = reader.read_prelude();
@@ -132,7 +134,7 @@ Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions&
     if (!p) return p.status();
     plan = std::move(*p);
   } else {
-    auto p = plan_directory(opts.input, opts.plan);
+    auto p = plan_directory(opts.input, opts.plan, st);
     if (!p) return p.status();
     plan = std::move(*p);
   }

@@ -195,6 +195,7 @@ Status Dumper::move_staged_files(const fs::path& out) {
   }
   // Renames are durable once their directories are synced (the local file system only: other
   // storages have no directories to sync, and a failure here loses no data of this run).
+  if (&storage_ != &io::local_storage()) return {};  // keys, not local paths: nothing to sync
   auto entries = storage_.list(out);
   if (entries)
     for (auto& e : *entries)

@@ -84,14 +84,18 @@ std::filesystem::path Restorer::journal_path() const {
 // Everything that decides which documents go where in which batches: a resumed run must match.
 Bytes Restorer::journal_identity() const {
   namespace fs = std::filesystem;
-  auto file_key = [this](Builder& b, const fs::path& p) {
+  // A local path made absolute; an object-storage key is relative to the storage's prefix already.
+  auto normal = [this](const fs::path& p) {
+    return (&storage_ == &io::local_storage() ? fs::absolute(p) : p).lexically_normal().string();
+  };
+  auto file_key = [this, &normal](Builder& b, const fs::path& p) {
     if (auto dir = storage_.is_directory(p); dir && *dir) {
       // Its own mtime changes with the journal inside it: the files below identify the dump.
-      b.append_string("path", fs::absolute(p).lexically_normal().string());
+      b.append_string("path", normal(p));
       return;
     }
     auto size = storage_.size(p);
-    b.append_string("path", fs::absolute(p).lexically_normal().string());
+    b.append_string("path", normal(p));
     b.append_int64("size", size ? static_cast<std::int64_t>(*size) : -1);
     b.append_int64("mtime", modification_time(storage_, p));
   };
@@ -149,7 +153,8 @@ Status Restorer::open_journal() {
       return {ErrorCode::kInvalidArgument,
               "--resume/--journal need acknowledged writes: not with --writeConcern w:0 (use w:1 or more)"};
   }
-  archive_source_ = o_.archive ? fs::absolute(o_.archive_path).string() : std::string();
+  const bool local = &storage_ == &io::local_storage();
+  archive_source_ = !o_.archive ? std::string() : local ? fs::absolute(o_.archive_path).string() : o_.archive_path;
   Bytes identity = journal_identity();
   if (o_.resume && exists) return open_existing_journal(path, identity);
   if (o_.resume)
@@ -180,9 +185,11 @@ Status Restorer::open_existing_journal(const std::filesystem::path& path, const 
 
 Status Restorer::open_oplog_spool() {
   oplog_spool_ = std::make_unique<OplogSpool>();
-  oplog_spool_->storage = &storage_;
+  // A scratch file read back and removed by this run: always local (a temporary file in a bucket
+  // would cost two transfers and could outlive a crash there).
+  oplog_spool_->storage = &io::local_storage();
   oplog_spool_->path = std::filesystem::temp_directory_path() / ("bsonpipe-oplog-" + random_suffix() + ".bson");
-  auto out = storage_.create(oplog_spool_->path);
+  auto out = oplog_spool_->storage->create(oplog_spool_->path);
   if (!out) return {ErrorCode::kIo, "cannot create " + oplog_spool_->path.string() + ": " + out.status().message()};
   oplog_spool_->out = std::move(*out);
   return {};
@@ -192,7 +199,7 @@ Status Restorer::replay_oplog_now(io::Connection& conn) {
   auto mapper = NamespaceMapper::create(o_.plan);
   if (!mapper) return mapper.status();
   OplogReplayOptions ro;
-  ro.storage = &storage_;
+  ro.storage = oplog_spool_ ? oplog_spool_->storage : &storage_;
   if (oplog_spool_) {
     if (oplog_spool_->out) {
       // Read back and removed: no need to make it durable.

@@ -44,14 +44,38 @@ VerifyReport run_verify(const VerifyOptions& opts) {
   return r;
 }
 
+namespace {
+
+// ROOT/<id> on object storage: <id> is a catalog id and ROOT holds other catalog entries, its
+// records or its lock; a plain dump that happens to be named like an id records nothing.
+bool is_remote_catalog_entry(io::Storage& storage, const fs::path& root, const fs::path& dir) {
+  if (!parse_catalog_id(dir.filename().string())) return false;
+  auto entries = storage.list(root);
+  if (!entries) return false;
+  for (const auto& e : *entries) {
+    if (e.name == kCatalogLockName || e.name == kCatalogVerifiedDir) return true;
+    if (e.directory && e.name != dir.filename().string() && parse_catalog_id(e.name)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<std::string> record_catalog_verification(const VerifyOptions& opts, const VerifyReport& r) {
   if (r.format != "directory" || !r.error.is_ok()) return std::string();
   io::Storage& storage = opts.storage ? *opts.storage : io::local_storage();
+  const bool local = &storage == &io::local_storage();
   std::error_code ec;
-  fs::path dir = fs::absolute(opts.input, ec).lexically_normal();
+  // Object storage keys are relative to the storage's prefix: no working directory to add.
+  fs::path dir = local ? fs::absolute(opts.input, ec).lexically_normal() : opts.input.lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();
   fs::path root = dir.parent_path();
-  if (ec || !verify_detail::is_regular_file(storage, root / kCatalogLockName)) return std::string();
+  if (ec) return std::string();
+  // A local catalog keeps its lock file; an object-storage lock exists only while held, so there
+  // a catalog entry is known by its name (a catalog id) and its sibling records directory or lock.
+  if (!opts.catalog_entry && (local ? !verify_detail::is_regular_file(storage, root / kCatalogLockName)
+                                    : !is_remote_catalog_entry(storage, root, dir)))
+    return std::string();
   fs::path record = root / kCatalogVerifiedDir / (dir.filename().string() + ".json");
   if (!r.ok()) {
     if (Status s = storage.remove(record); !s) return s;

@@ -35,6 +35,11 @@ struct VerifyOptions {
   // Where the dump (its listing, files, manifest, archive) is read and the catalog's verify
   // record written. Default null: io::local_storage(). Must outlive the run.
   io::Storage* storage = nullptr;
+  // The input is known to be a catalog entry, ROOT/<id> (verify --catalog ROOT --id): its outcome
+  // is recorded even where the catalog's lock object is gone (object storage drops it when
+  // released). Default: off, the entry is recognized by ROOT/.lock (or, on object storage, by its
+  // id-shaped name beside other catalog entries or records).
+  bool catalog_entry = false;
 };
 
 // One thing wrong with the dump. `file` is relative to the dump root (the archive's path for an

@@ -10,6 +10,7 @@
 #include "formats/extjson.hpp"
 #include "pipeline/catalog.hpp"
 #include "tools/bsonpipe/cli.hpp"
+#include "tools/bsonpipe/location.hpp"
 
 namespace bsonpipe::tools {
 
@@ -19,6 +20,8 @@ using pipeline::CatalogEntry;
 
 struct CatalogFlags {
   std::string root;
+  std::string s3_endpoint;  // --s3-endpoint URL (for an s3://BUCKET/PREFIX root)
+  DumpLocation location;    // the root opened (its storage and the path inside it)
   std::string id;
   bool json = false;
   bool dry_run = false;
@@ -60,7 +63,8 @@ std::string source_of(const CatalogEntry& e) {
   return e.manifest ? e.manifest->source : "";
 }
 
-void append_entry(formats::Builder& b, const std::string& key, const CatalogEntry& e, bool details) {
+void append_entry(formats::Builder& b, const std::string& key, const CatalogEntry& e, bool details,
+                  const DumpLocation& loc) {
   b.open_document(key)
       .append_string("id", e.id)
       .append_string("time", iso_time(e.time_ms))
@@ -69,7 +73,7 @@ void append_entry(formats::Builder& b, const std::string& key, const CatalogEntr
       .append_bool("complete", e.complete())
       .append_bool("verified", e.verified)
       .append_bool("beingWritten", e.state == pipeline::CatalogState::kWriting)
-      .append_string("path", e.dir.string())
+      .append_string("path", loc.display(e.dir.string()))
       .append_string("source", source_of(e))
       .append_int64("sizeBytes", static_cast<std::int64_t>(e.size))
       .append_int32("namespaces", static_cast<std::int32_t>(e.namespaces.size()));
@@ -124,14 +128,14 @@ void print_json(formats::Builder& b) {
   std::printf("%s\n", out.c_str());
 }
 
-int run_list(const CatalogFlags& f) {
-  auto entries = pipeline::list_catalog(f.root);
+int run_list(CatalogFlags& f) {
+  auto entries = pipeline::list_catalog(f.location.path, f.location.storage());
   if (!entries) return fail("catalog list", entries.status().to_string());
   if (f.json) {
     formats::Builder b;
     b.append_string("root", f.root);
     b.open_array("entries");
-    for (const auto& e : *entries) append_entry(b, b.next_array_key(), e, false);
+    for (const auto& e : *entries) append_entry(b, b.next_array_key(), e, false, f.location);
     b.close();
     print_json(b);
     return 0;
@@ -144,17 +148,17 @@ int run_list(const CatalogFlags& f) {
   return 0;
 }
 
-int run_info(const CatalogFlags& f) {
-  auto e = pipeline::find_catalog_entry(f.root, f.id);
+int run_info(CatalogFlags& f) {
+  auto e = pipeline::find_catalog_entry(f.location.path, f.id, f.location.storage());
   if (!e) return fail("catalog info", e.status().to_string());
   if (f.json) {
     formats::Builder b;
-    append_entry(b, "entry", *e, true);
+    append_entry(b, "entry", *e, true, f.location);
     print_json(b);
     return 0;
   }
   std::printf("id:          %s\n", e->id.c_str());
-  std::printf("path:        %s\n", e->dir.string().c_str());
+  std::printf("path:        %s\n", f.location.display(e->dir.string()).c_str());
   std::printf("status:      %s\n", status_word(*e).c_str());
   std::printf("size:        %s (%llu bytes)\n", human_bytes(e->size).c_str(), static_cast<unsigned long long>(e->size));
   if (!e->problem.empty()) std::printf("problem:     %s\n", e->problem.c_str());
@@ -200,19 +204,20 @@ int run_info(const CatalogFlags& f) {
   return 0;
 }
 
-int run_remove(const CatalogFlags& f) {
+int run_remove(CatalogFlags& f) {
   if (f.id == "latest") return fail("catalog remove", "give the id to remove ('latest' is not accepted here)");
-  if (Status s = pipeline::remove_catalog_entry(f.root, f.id); !s) return fail("catalog remove", s.to_string());
+  if (Status s = pipeline::remove_catalog_entry(f.location.path, f.id, f.location.storage()); !s)
+    return fail("catalog remove", s.to_string());
   std::fprintf(stderr, "removed %s\n", f.id.c_str());
   return 0;
 }
 
-int run_prune(const CatalogFlags& f) {
+int run_prune(CatalogFlags& f) {
   if (f.keep_last->count() + f.keep_daily->count() + f.keep_weekly->count() == 0)
     return fail("catalog prune", "give at least one of --keep-last, --keep-daily, --keep-weekly");
   if (f.policy.keep_last < 0 || f.policy.keep_daily < 0 || f.policy.keep_weekly < 0)
     return fail("catalog prune", "--keep-* values must be 0 or more");
-  auto r = pipeline::prune_catalog(f.root, f.policy, f.dry_run);
+  auto r = pipeline::prune_catalog(f.location.path, f.policy, f.dry_run, f.location.storage());
   if (!r) return fail("catalog prune", r.status().to_string());
   std::size_t removed = 0;
   const char* verb = f.dry_run ? "would remove" : "remove";
@@ -229,6 +234,21 @@ int run_prune(const CatalogFlags& f) {
   return 0;
 }
 
+// The root (a local directory or s3://BUCKET/PREFIX) opened into f.location, then `run`.
+int with_root(CatalogFlags& f, const char* what, int (*run)(CatalogFlags&)) {
+  auto loc = open_location(f.root, f.s3_endpoint);
+  if (!loc) return fail(what, loc.status().to_string());
+  f.location = std::move(*loc);
+  return run(f);
+}
+
+// --s3-endpoint on each subcommand (the root may be s3://BUCKET/PREFIX).
+void add_s3_endpoint(CLI::App& cmd, CatalogFlags& f) {
+  cmd.add_option("--s3-endpoint", f.s3_endpoint,
+                 "S3 endpoint for an s3:// ROOT, e.g. http://127.0.0.1:9000 (overrides AWS_ENDPOINT_URL; path-style)")
+      ->type_name("URL");
+}
+
 }  // namespace
 
 void add_catalog_command(CLI::App& app, int& exit_code) {
@@ -242,6 +262,7 @@ void add_catalog_command(CLI::App& app, int& exit_code) {
       "  bsonpipe catalog prune /backup/db1 --keep-last 3 --keep-daily 7 --keep-weekly 4 --dry-run\n"
       "  bsonpipe restore --uri mongodb://db1/ --catalog /backup/db1 --id latest --drop\n"
       "  bsonpipe verify --catalog /backup/db1 --id latest                    # shows as verified in list\n"
+      "  bsonpipe catalog list s3://backups/db1 --s3-endpoint http://minio:9000 # a catalog on S3\n"
       "\n"
       "A restore --backup-first ROOT backup also lists, in its manifest (\"absentNamespaces\", shown by\n"
       "info), the namespaces the restore was about to create; restoring that backup with --drop (the\n"
@@ -249,27 +270,31 @@ void add_catalog_command(CLI::App& app, int& exit_code) {
 
   auto list = std::make_shared<CatalogFlags>();
   auto* l = cmd->add_subcommand("list", "list the dumps, newest first (id, time, status, size, namespaces, source)");
-  l->add_option("root", list->root, "catalog directory")->required();
+  l->add_option("root", list->root, "catalog directory or s3://BUCKET/PREFIX")->required();
+  add_s3_endpoint(*l, *list);
   l->add_flag("--json", list->json, "one JSON document with an 'entries' array");
-  l->callback([list, &exit_code] { exit_code = run_list(*list); });
+  l->callback([list, &exit_code] { exit_code = with_root(*list, "catalog list", run_list); });
 
   auto info = std::make_shared<CatalogFlags>();
   auto* i = cmd->add_subcommand("info", "show one dump's manifest summary and per-namespace counts");
-  i->add_option("root", info->root, "catalog directory")->required();
+  i->add_option("root", info->root, "catalog directory or s3://BUCKET/PREFIX")->required();
+  add_s3_endpoint(*i, *info);
   i->add_option("id", info->id, "dump id, or 'latest' (the newest complete dump)")->required();
   i->add_flag("--json", info->json, "as JSON");
-  i->callback([info, &exit_code] { exit_code = run_info(*info); });
+  i->callback([info, &exit_code] { exit_code = with_root(*info, "catalog info", run_info); });
 
   auto rm = std::make_shared<CatalogFlags>();
   auto* r = cmd->add_subcommand("remove", "remove one dump (refused while it is being written)");
-  r->add_option("root", rm->root, "catalog directory")->required();
+  r->add_option("root", rm->root, "catalog directory or s3://BUCKET/PREFIX")->required();
+  add_s3_endpoint(*r, *rm);
   r->add_option("id", rm->id, "dump id")->required();
-  r->callback([rm, &exit_code] { exit_code = run_remove(*rm); });
+  r->callback([rm, &exit_code] { exit_code = with_root(*rm, "catalog remove", run_remove); });
 
   auto pr = std::make_shared<CatalogFlags>();
   auto* p = cmd->add_subcommand(
       "prune", "remove the dumps no retention rule keeps; never the newest complete dump, never one being written");
-  p->add_option("root", pr->root, "catalog directory")->required();
+  p->add_option("root", pr->root, "catalog directory or s3://BUCKET/PREFIX")->required();
+  add_s3_endpoint(*p, *pr);
   pr->keep_last = p->add_option("--keep-last", pr->policy.keep_last, "keep the N newest complete dumps");
   pr->keep_daily = p->add_option("--keep-daily", pr->policy.keep_daily,
                                  "keep the newest dump of each of the D most recent days (UTC) that have one");
@@ -279,7 +304,7 @@ void add_catalog_command(CLI::App& app, int& exit_code) {
   p->footer(
       "Incomplete dumps (failed or interrupted runs) older than the newest complete dump are removed,\n"
       "unless still being written (the catalog lock names the dump being written).");
-  p->callback([pr, &exit_code] { exit_code = run_prune(*pr); });
+  p->callback([pr, &exit_code] { exit_code = with_root(*pr, "catalog prune", run_prune); });
 }
 
 }  // namespace bsonpipe::tools

@@ -49,11 +49,10 @@ int choose_output(DumpFlags& f) {
     // s3://BUCKET/KEY: the dump is written through the S3 storage, KEY being its path there.
     auto loc = open_location(o.out.string(), f.s3_endpoint);
     if (!loc) return fail("dump", loc.status().to_string());
-    if (loc->remote() && !o.bundle.include_paths.empty())
-      return fail("dump", "--include-path needs a local --out directory, not an s3:// location");
     f.location = std::move(*loc);
     o.out = f.location.path;
     o.storage = f.location.storage();
+    o.bundle.links = !f.location.remote();  // object storage has no symbolic links
   }
   return 0;
 }
@@ -100,8 +99,6 @@ int run(DumpFlags& f) {
     if (!q) return fail("dump", "--query is not valid Extended JSON: " + q.status().to_string());
     o.query = std::move(*q);
   }
-  if (io::is_s3_url(f.catalog))
-    return fail("dump", "a catalog ROOT is a local directory: s3:// catalogs are not supported");
   if (!f.catalog.empty() && (f.archive_given || !f.out.empty()))
     return fail("dump", "--catalog writes a directory dump under ROOT: it cannot be combined with --out or --archive");
   if (!o.bundle.include_paths.empty() && (f.archive_given || f.out == "-"))
@@ -122,7 +119,13 @@ int run(DumpFlags& f) {
   o.read_preference = f.read_preference;
   o.interrupt = &interrupted();
   if (!f.catalog.empty()) {
-    auto c = pipeline::run_catalog_dump(f.catalog, o);
+    // ROOT may be s3://BUCKET/PREFIX: the catalog's lock, ids and dumps then live in the bucket.
+    auto loc = open_location(f.catalog, f.s3_endpoint);
+    if (!loc) return fail("dump", loc.status().to_string());
+    f.location = std::move(*loc);
+    o.storage = f.location.storage();
+    o.bundle.links = !f.location.remote();
+    auto c = pipeline::run_catalog_dump(f.location.path, o);
     if (!c) return fail("dump", c.status().to_string());
     std::printf("%s\n", c->id.c_str());  // the id, for scripts: id=$(bsonpipe dump --catalog ...)
     return 0;

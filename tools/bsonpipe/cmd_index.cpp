@@ -7,6 +7,7 @@
 #include "pipeline/index_rebuild.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
+#include "tools/bsonpipe/location.hpp"
 
 namespace bsonpipe::tools {
 
@@ -16,6 +17,8 @@ struct IndexFlags {
   ConnectionFlags conn;
   pipeline::IndexRebuildOptions opts;
   std::string from;
+  std::string s3_endpoint;  // --s3-endpoint URL (for an s3:// --from)
+  DumpLocation location;    // --from opened (kept open for the run)
 };
 
 int run_rebuild(IndexFlags& f) {
@@ -23,7 +26,11 @@ int run_rebuild(IndexFlags& f) {
   auto uri = f.conn.resolve();
   if (!uri) return fail("index rebuild", uri.status().to_string());
   o.uri = *uri;
-  o.from = f.from;
+  auto loc = open_location(f.from, f.s3_endpoint);
+  if (!loc) return fail("index rebuild", loc.status().to_string());
+  f.location = std::move(*loc);
+  o.from = f.location.path;
+  o.storage = f.location.storage();
   o.interrupt = &interrupted();
   auto rep = pipeline::run_index_rebuild(o);
   for (const auto& s : rep.skipped) std::fprintf(stderr, "%s\n", s.c_str());
@@ -57,7 +64,12 @@ void add_index_command(CLI::App& app, int& exit_code) {
   auto& o = flags->opts;
   CLI::App* rebuild = cmd->add_subcommand("rebuild", "create every index of the dump's metadata that is missing");
   flags->conn.add_to(*rebuild);
-  rebuild->add_option("--from", flags->from, "dump directory or archive file")->required();
+  rebuild->add_option("--from", flags->from, "dump directory or archive file (or s3://BUCKET/KEY)")->required();
+  rebuild
+      ->add_option("--s3-endpoint", flags->s3_endpoint,
+                   "S3 endpoint for an s3:// --from, e.g. http://127.0.0.1:9000 (overrides AWS_ENDPOINT_URL; "
+                   "path-style)")
+      ->type_name("URL");
   rebuild->add_option("--nsInclude", o.plan.ns_include, "namespaces to consider (wildcards, repeatable)")
       ->allow_extra_args(false);
   rebuild->add_option("--nsExclude", o.plan.ns_exclude, "namespaces to leave out (wildcards, repeatable)")

@@ -39,14 +39,15 @@ struct RestoreFlags {
   // Catalog and bundled files (pipeline/catalog.hpp, pipeline/bundle.hpp).
   std::string catalog, catalog_id, backup_first, restore_paths;
   bool paths_only = false;
-  std::string s3_endpoint;  // --s3-endpoint URL (for s3:// dump locations)
-  DumpLocation location;    // an s3:// dump path or --archive: its storage (kept open for the run)
+  std::string s3_endpoint;    // --s3-endpoint URL (for s3:// dump locations)
+  DumpLocation location;      // an s3:// dump path or --archive: its storage (kept open for the run)
+  DumpLocation catalog_root;  // --catalog ROOT opened (local or s3://BUCKET/PREFIX)
+  DumpLocation backup_root;   // --backup-first ROOT opened (local or s3://BUCKET/PREFIX)
 };
 
-// Where the dump, the catalog and --backup-first's catalog are read and written: the local file
-// system (the seam for another backend is pipeline's `io::Storage* storage` parameters).
-io::Storage& dump_storage() {
-  return io::local_storage();
+// Where the dump is read (and bundled files come from): opts.storage, null = the local file system.
+io::Storage& dump_storage(const pipeline::RestoreOptions& o) {
+  return o.storage != nullptr ? *o.storage : io::local_storage();
 }
 
 // --catalog ROOT --id ID|latest: the catalog entry to restore.
@@ -54,7 +55,7 @@ Result<pipeline::CatalogEntry> catalog_input(const RestoreFlags& f) {
   if (f.catalog_id.empty()) return Status(ErrorCode::kInvalidArgument, "--catalog needs --id ID (or --id latest)");
   if (!f.positional.empty() || !f.dir.empty() || f.archive_opt->count() > 0)
     return Status(ErrorCode::kInvalidArgument, "--catalog names the dump: give no dump path or --archive");
-  return pipeline::resolve_catalog_dump(f.catalog, f.catalog_id, "restore", &dump_storage());
+  return pipeline::resolve_catalog_dump(f.catalog_root.path, f.catalog_id, "restore", f.catalog_root.storage());
 }
 
 // One shell word: quoted unless it is made only of characters a shell leaves alone.
@@ -71,9 +72,9 @@ std::string shell_word(const std::string& s) {
 }
 
 // The manifest of a directory dump, for --restore-paths (checked before anything is written).
-Result<formats::Manifest> read_manifest(const std::string& dump) {
+Result<formats::Manifest> read_manifest(const std::string& dump, io::Storage& storage) {
   std::string p = dump + "/" + std::string(formats::kManifestName);
-  auto bytes = dump_storage().read_all(p);
+  auto bytes = storage.read_all(p);
   if (!bytes) return Status(ErrorCode::kInvalidArgument, p + ": cannot read the manifest (--restore-paths needs one)");
   auto m = formats::manifest_from_json(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
   if (!m) return Status(m.status().code(), p + ": " + m.status().message());
@@ -84,7 +85,7 @@ Result<formats::Manifest> read_manifest(const std::string& dump) {
 // A dump path that names a directory (false when it is missing or unreadable: the restore then
 // reports it when it opens the path); `storage` null = local.
 bool is_directory(const std::string& path, io::Storage* storage = nullptr) {
-  auto d = (storage ? *storage : dump_storage()).is_directory(path);
+  auto d = (storage ? *storage : io::local_storage()).is_directory(path);
   return d && *d;
 }
 
@@ -92,16 +93,22 @@ bool is_directory(const std::string& path, io::Storage* storage = nullptr) {
 // restore reading through that storage. 0 when it may go on (also for a local path).
 int open_input_location(RestoreFlags& f, std::string& path) {
   if (!io::is_s3_url(path)) return 0;
-  if (!f.restore_paths.empty())
-    return fail("restore", "--restore-paths needs a local dump directory, not an s3:// location");
-  // pipeline::restore_target_namespaces plans from the local file system (no storage parameter).
-  if (!f.backup_first.empty())
-    return fail("restore", "--backup-first needs a local dump to plan from, not an s3:// location");
   auto loc = open_location(path, f.s3_endpoint);
   if (!loc) return fail("restore", loc.status().to_string());
   f.location = std::move(*loc);
   path = f.location.path;
   f.opts.storage = f.location.storage();
+  return 0;
+}
+
+// --catalog ROOT and --backup-first ROOT opened (each a local directory or s3://BUCKET/PREFIX).
+int open_catalog_roots(RestoreFlags& f) {
+  for (auto [root, loc] : {std::pair{&f.catalog, &f.catalog_root}, {&f.backup_first, &f.backup_root}}) {
+    if (root->empty()) continue;
+    auto l = open_location(*root, f.s3_endpoint);
+    if (!l) return fail("restore", l.status().to_string());
+    *loc = std::move(*l);
+  }
   return 0;
 }
 
@@ -183,7 +190,7 @@ int restore_files(const RestoreFlags& f, const pipeline::RestoreOptions& o,
                    bundle_manifest->bundled.size(), f.restore_paths.c_str());
     return 0;
   }
-  auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted(), &dump_storage());
+  auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted(), &dump_storage(o));
   if (!r) return fail("restore", "--restore-paths: " + r.status().to_string());
   if (!f.quiet)
     std::fprintf(stderr, "restored %llu bundled file(s) (%llu bytes), %llu director(ies), %llu link(s) under %s\n",
@@ -212,19 +219,23 @@ int backup_first(const RestoreFlags& f, const pipeline::RestoreOptions& o) {
       // (--restore-paths) keep theirs. Storage has no file modes: locally they come from the
       // umask (catalog_test's backup checks 0700 directories and 0600 files).
       const mode_t old_umask = ::umask(077);
-      auto b = pipeline::backup_restore_targets(f.backup_first, o, *targets, &dump_storage());
+      auto b = pipeline::backup_restore_targets(f.backup_root.path, o, *targets, f.backup_root.storage());
       ::umask(old_umask);
       if (!b) return fail("restore", "--backup-first failed, nothing restored: " + b.status().to_string());
       std::printf("%s\n", b->id.c_str());
       std::fflush(stdout);
       if (!f.quiet) {
-        // The exact undo command: the catalog as an absolute path, the target without its password.
+        // The exact undo command: the catalog as an absolute path (or its s3:// URL, with the
+        // endpoint given), the target without its password.
         std::error_code ec;
         auto root = std::filesystem::absolute(f.backup_first, ec);
         auto u = io::parse_uri(o.uri);
+        std::string catalog = f.backup_root.remote() ? f.backup_first
+                              : ec                   ? f.backup_first
+                                                     : root.lexically_normal().string();
         std::string undo = "bsonpipe restore --uri " + shell_word(u ? u->redacted() : std::string("URI")) +
-                           " --catalog " + shell_word(ec ? f.backup_first : root.lexically_normal().string()) +
-                           " --id " + b->id + " --drop";
+                           " --catalog " + shell_word(catalog) + " --id " + b->id + " --drop";
+        if (f.backup_root.remote() && !f.s3_endpoint.empty()) undo += " --s3-endpoint " + shell_word(f.s3_endpoint);
         std::string absent;
         if (!b->absent_namespaces.empty())
           absent = " (and recorded " + std::to_string(b->absent_namespaces.size()) +
@@ -277,12 +288,13 @@ int run(RestoreFlags& f) {
   // The catalog entry restored (--catalog): a --backup-first backup's absent namespaces are
   // dropped after it (drop_absent_namespaces).
   std::optional<pipeline::CatalogEntry> catalog_entry;
-  if (io::is_s3_url(f.catalog) || io::is_s3_url(f.backup_first))
-    return fail("restore", "a catalog ROOT is a local directory: s3:// catalogs are not supported");
+  if (int rc = open_catalog_roots(f); rc != 0) return rc;
   if (!f.catalog.empty()) {
     auto e = catalog_input(f);
     if (!e) return fail("restore", e.status().to_string());
     f.positional = e->dir.string();
+    // The entry is read where its catalog lives (a key in the bucket of an s3:// catalog).
+    o.storage = f.catalog_root.storage();
     catalog_entry = std::move(*e);
   } else if (!f.catalog_id.empty()) {
     return fail("restore", "--id needs --catalog ROOT");
@@ -331,7 +343,7 @@ int run(RestoreFlags& f) {
   if (f.paths_only && f.restore_paths.empty()) return fail("restore", "--paths-only needs --restore-paths TARGET");
   if (!f.restore_paths.empty()) {
     if (o.archive) return fail("restore", "--restore-paths needs a directory dump (bundled files are not in archives)");
-    auto m = read_manifest(o.input.string());
+    auto m = read_manifest(o.input.string(), dump_storage(o));
     if (!m) return fail("restore", m.status().to_string());
     if (m->bundled_roots.empty())
       return fail("restore", o.input.string() + ": the dump has no bundled files (dump with --include-path)");

@@ -8,6 +8,7 @@
 #include "pipeline/catalog.hpp"
 #include "pipeline/verify.hpp"
 #include "tools/bsonpipe/cli.hpp"
+#include "tools/bsonpipe/location.hpp"
 
 namespace bsonpipe::tools {
 
@@ -22,7 +23,27 @@ struct VerifyFlags {
   bool no_utf8 = false;
   std::size_t max_per_file = 20;
   int jobs = 4;
+  std::string s3_endpoint;  // --s3-endpoint URL (for s3:// dumps, archives and catalogs)
+  DumpLocation location;    // the dump, archive or catalog opened (kept open for the run)
 };
+
+// `where` (a dump, archive or catalog root; local or s3://BUCKET/KEY) opened into f.location,
+// `where` becoming the path inside its storage. 0 when the run may go on.
+int open_verify_location(VerifyFlags& f, std::string& where) {
+  auto loc = open_location(where, f.s3_endpoint);
+  if (!loc) return fail("verify", loc.status().to_string());
+  f.location = std::move(*loc);
+  where = f.location.path;
+  return 0;
+}
+
+// An s3:// input's report names the object as the user gave it (s3://BUCKET/KEY), not its key.
+void name_remote_input(const DumpLocation& loc, pipeline::VerifyReport& r) {
+  if (!loc.remote()) return;
+  for (auto& p : r.problems)
+    if (p.file == r.input) p.file = loc.display(p.file);
+  r.input = loc.display(r.input);
+}
 
 constexpr const char* kFooter = R"(Checks:
   manifest.json (bsonpipe dumps): complete flag, every listed file present with its size and
@@ -47,6 +68,7 @@ Examples:
   bsonpipe verify dump/ --against mongodb://db1:27017/ --json
   bsonpipe verify --catalog /backup/db1 --id latest
   bsonpipe verify --catalog /backup/db1 --id 2026-11-22T01-00-00Z --against mongodb://db1:27017/
+  bsonpipe verify --catalog s3://backups/db1 --id latest --s3-endpoint http://minio:9000
 
 Exit codes: 0 all good, 1 problems found (or an error), 2 usage error.)";
 
@@ -86,9 +108,14 @@ int run_verify_command(VerifyFlags& f) {
       std::fprintf(stderr, "bsonpipe verify: --catalog names the dump: give no dump directory or --archive\n");
       return 2;
     }
-    auto e = pipeline::resolve_catalog_dump(f.catalog, f.catalog_id, "verify");
+    if (int rc = open_verify_location(f, f.catalog); rc != 0) return rc;
+    auto e = pipeline::resolve_catalog_dump(f.catalog, f.catalog_id, "verify", f.location.storage());
     if (!e) return fail("verify", e.status().to_string());
     f.dump = e->dir.string();
+  } else if (!f.dump.empty()) {
+    if (int rc = open_verify_location(f, f.dump); rc != 0) return rc;
+  } else if (!f.archive.empty()) {
+    if (int rc = open_verify_location(f, f.archive); rc != 0) return rc;
   }
   if (f.dump.empty() == f.archive.empty()) {
     std::fprintf(stderr,
@@ -104,7 +131,11 @@ int run_verify_command(VerifyFlags& f) {
   o.max_problems_per_file = f.max_per_file;
   o.jobs = f.jobs;
   o.interrupt = &interrupted();
+  o.storage = f.location.storage();
+  o.catalog_entry = !f.catalog.empty();
   auto r = pipeline::run_verify(o);
+  auto record = pipeline::record_catalog_verification(o, r);
+  name_remote_input(f.location, r);
   if (f.json) {
     std::printf("%s\n", pipeline::verify_report_json(r).c_str());
   } else {
@@ -112,9 +143,9 @@ int run_verify_command(VerifyFlags& f) {
   }
   std::fflush(stdout);
   if (!r.error.is_ok()) return fail("verify", r.error.to_string());
-  auto record = pipeline::record_catalog_verification(o, r);
   if (!record) return fail("verify", "catalog record: " + record.status().to_string());
-  if (!record->empty() && !f.json && r.ok()) std::fprintf(stderr, "recorded as verified: %s\n", record->c_str());
+  if (!record->empty() && !f.json && r.ok())
+    std::fprintf(stderr, "recorded as verified: %s\n", f.location.display(*record).c_str());
   return r.ok() ? 0 : 1;
 }
 
@@ -124,8 +155,12 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<VerifyFlags>();
   CLI::App* cmd = app.add_subcommand("verify", "check a dump: manifest checksums and counts, BSON, metadata");
   cmd->footer(kFooter);
-  cmd->add_option("dump", flags->dump, "dump directory (bsonpipe or mongodump)");
-  cmd->add_option("--archive", flags->archive, "an archive file instead (gzip/zstd detected)");
+  cmd->add_option("dump", flags->dump, "dump directory (bsonpipe or mongodump) or s3://BUCKET/PREFIX");
+  cmd->add_option("--archive", flags->archive, "an archive file or s3://BUCKET/KEY instead (gzip/zstd detected)");
+  cmd->add_option("--s3-endpoint", flags->s3_endpoint,
+                  "S3 endpoint for s3:// locations, e.g. http://127.0.0.1:9000 (overrides AWS_ENDPOINT_URL; "
+                  "path-style)")
+      ->type_name("URL");
   cmd->add_option("--catalog", flags->catalog, "verify a dump of this catalog (see --id)")->type_name("ROOT");
   cmd->add_option("--id", flags->catalog_id, "with --catalog: the dump's id, or 'latest' (the newest complete one)");
   cmd->add_option("--against", flags->against, "compare counts and content digests with this MongoDB URI");

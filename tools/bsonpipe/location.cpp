@@ -26,6 +26,7 @@ Result<DumpLocation> open_location(const std::string& location, const std::strin
   if (!s) return Status(s.status().code(), location + ": " + s.status().message());
   loc.owned = std::move(*s);
   loc.path = key;
+  loc.bucket_url = "s3://" + rest.substr(0, slash) + "/";
   return loc;
 }
 

@@ -14,7 +14,10 @@ namespace bsonpipe::tools {
 struct DumpLocation {
   std::unique_ptr<io::Storage> owned;  // the S3 storage (null for a local path)
   std::string path;                    // the path inside `storage()`: a local path or an S3 key
+  std::string bucket_url;              // "s3://BUCKET/" for a remote location, "" for a local one
   bool remote() const { return owned != nullptr; }
+  // A path inside this location's storage as the user wrote it: s3://BUCKET/KEY for a key.
+  std::string display(const std::string& inside) const { return bucket_url + inside; }
   // The storage for pipeline options: null = the local file system.
   io::Storage* storage() const { return owned.get(); }
 };
