@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs missing dependencies, builds the `dev` preset (Debug + ASan/UBSan),
 # runs the whole ctest suite, runs each fuzz target for 20 s, then builds the `tsan` preset and runs
-# the concurrency-labelled tests under ThreadSanitizer (with oneTBB built for it: tests/build-tbb-tsan.sh). Every phase runs even when an earlier one
+# the concurrency-labelled tests under ThreadSanitizer (with oneTBB built for it: tests/build-tbb-tsan.sh),
+# then pipeline_test once more built with BSONPIPE_SLOW_PATH (the `slowpath` preset). Every phase runs even when an earlier one
 # failed (so one failure does not hide the other results); the exit status is non-zero if any did.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,9 +33,19 @@ if [ "${BSONPIPE_SKIP_TSAN:-0}" != 1 ]; then
   }
   phase "TSan concurrency tests" tsan
 fi
+# BSONPIPE_SLOW_PATH (the `slowpath` preset, -O1, no sanitizers): every BoundedQueue holds one item
+# and the ordered writer's window is one block, so stages hand over item by item and interleave in
+# orders the default sizes hide. Only pipeline_test (the queues, the ordered writer and the dump
+# pipeline in-process) and the libraries it links: about 105 compile steps at -O1.
+slowpath() {
+  cmake --preset slowpath >/dev/null && cmake --build --preset slowpath &&
+    build/slowpath/tests/pipeline_test --gtest_brief=1
+}
+phase "slow-path pipeline tests" slowpath
 status=0
 echo "tests/run.sh summary:"
-for name in "dev build" "ctest (ASan/UBSan)" "fuzz 20 s per target" "TSan concurrency tests"; do
+for name in "dev build" "ctest (ASan/UBSan)" "fuzz 20 s per target" "TSan concurrency tests" \
+  "slow-path pipeline tests"; do
   [ -n "${result[$name]:-}" ] || continue
   echo "  $name: ${result[$name]}"
   [ "${result[$name]}" = ok ] || status=1
