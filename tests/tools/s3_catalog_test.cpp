@@ -3,6 +3,7 @@
 // verified, restored by id, pruned and removed; what lands in the bucket is read back with an
 // independent client (Debian's /usr/bin/aws) and compared with the same catalog on disk.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -320,6 +321,74 @@ TEST_F(S3CatalogTest, CatalogOnS3HasTheLayoutOfTheCatalogOnDisk) {
   EXPECT_EQ(rm.format, lm.format);
   EXPECT_EQ(rm.compression, lm.compression);
   EXPECT_EQ(rm.tool_version, lm.tool_version);
+  expect_nothing_local();
+}
+
+// restore --backup-first into a catalog on S3, planning from a dump on S3: the backup is a complete
+// entry of that catalog, and restoring it (the undo) gives back what the target held.
+TEST_F(S3CatalogTest, BackupFirstIntoAnS3CatalogFromAnS3Dump) {
+  auto d = dump({"--out", url("d")});
+  ASSERT_EQ(d.exit_code, 0) << show(d);
+  test::MiniMongod target;
+  auto fill = cli({"restore"}, {"--uri", target.uri(), "--progress", "none", url("d")});
+  ASSERT_EQ(fill.exit_code, 0) << show(fill);
+  auto r =
+      cli({"restore"}, {"--uri", target.uri(), "--progress", "none", "--drop", "--backup-first", url("bk"), url("d")});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  std::string id = trimmed(r.out);
+  ASSERT_FALSE(id.empty()) << show(r);
+  EXPECT_TRUE(contains(r.err, "--catalog " + url("bk") + " --id " + id + " --drop")) << show(r);
+  auto list = cli({"catalog", "list"}, {url("bk")});
+  ASSERT_EQ(list.exit_code, 0) << show(list);
+  ASSERT_EQ(lines_with(list.out, id).size(), 1u) << show(list);
+  EXPECT_TRUE(contains(lines_with(list.out, id)[0], "complete")) << show(list);
+  test::MiniMongod undone;
+  auto undo =
+      cli({"restore"}, {"--uri", undone.uri(), "--progress", "none", "--catalog", url("bk"), "--id", id, "--drop"});
+  ASSERT_EQ(undo.exit_code, 0) << show(undo);
+  expect_equal_to_source(undone.uri());
+  expect_nothing_local();
+}
+
+// dump --include-path into a catalog on S3: the files (an empty directory too) come back with
+// their bytes and permission bits; a symbolic link is refused in one line.
+TEST_F(S3CatalogTest, BundledFilesInAnS3CatalogAndLinksRefused) {
+  fs::path src = test::temp_dir(name_) / "files";
+  fs::create_directories(src / "conf" / "empty");
+  std::string text = "bundled\n";
+  test::write_file(src / "conf" / "app.ini",
+                   formats::ByteSpan(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  fs::permissions(src / "conf" / "app.ini", fs::perms(0640));
+  auto d = dump({"--catalog", url("cat"), "--include-path", src.string()});
+  ASSERT_EQ(d.exit_code, 0) << show(d);
+  std::string id = trimmed(d.out);
+  // Not verified here: s3rver 4.0.4 leaves out of a delimited listing the prefixes that hold only
+  // other prefixes (bsonpipe_files/), so verify would miss the bundled file (AWS S3 lists it).
+  fs::path back = test::temp_dir(name_ + "-restored");
+  auto r = cli({"restore"}, {"--progress", "none", "--catalog", url("cat"), "--id", id, "--restore-paths",
+                             back.string(), "--paths-only"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  std::vector<fs::path> got;
+  for (auto& e : fs::recursive_directory_iterator(back)) got.push_back(e.path().lexically_relative(back));
+  fs::path file;
+  for (auto& g : got)
+    if (g.filename() == "app.ini") file = back / g;
+  ASSERT_FALSE(file.empty()) << "app.ini not restored";
+  EXPECT_EQ(test::read_text(file), text);
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_TRUE(fs::is_directory(file.parent_path() / "empty"));
+
+  fs::create_symlink("app.ini", src / "conf" / "link");
+  auto refused = dump({"--catalog", url("cat2"), "--include-path", src.string()});
+  EXPECT_EQ(refused.exit_code, 1) << show(refused);
+  EXPECT_EQ(lines_with(refused.err, "").size(), 1u) << show(refused);
+  EXPECT_TRUE(
+      contains(refused.err, (src / "conf" / "link").string() + ": a symbolic link cannot be stored in object storage"))
+      << show(refused);
+  auto list = cli({"catalog", "list"}, {url("cat2")});
+  EXPECT_FALSE(contains(list.out, "complete")) << show(list);
   expect_nothing_local();
 }
 
