@@ -14,7 +14,7 @@ namespace {
 
 TEST(ArgvScrub, PasswordsAreBlankedInTheProcessTable) {
   // Every command is delayed, so the dump is still running when its cmdline is read.
-  MiniMongod server({"--fault-delay-ms", "2000"});
+  MiniMongod server({"--fault-delay-ms", "5000"});
   auto dir = temp_dir("argv-scrub");
   // The same password in the URI and in --password (different ones are mongo-tools' "Cannot specify
   // different password" error): both places must be blanked.
@@ -23,12 +23,24 @@ TEST(ArgvScrub, PasswordsAreBlankedInTheProcessTable) {
                     "' --password=sharedSecret42 --out '" + (dir / "out").string() + "' --progress none 2>/dev/null";
   std::string line;
   Child child = Child::start({"/bin/sh", "-c", cmd}, "started", &line);
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  std::string cmdline = read_text("/proc/" + std::to_string(child.pid()) + "/cmdline");
+  // The blanking happens as bsonpipe starts, which a loaded machine may delay: read the command
+  // line until it no longer shows the secret (or 10 s passed), while the dump still waits for
+  // its first reply (5 s).
+  auto read_cmdline = [&] {
+    std::string text = read_text("/proc/" + std::to_string(child.pid()) + "/cmdline");
+    for (char& c : text)
+      if (c == '\0') c = ' ';
+    return text;
+  };
+  std::string cmdline = read_cmdline();
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       (cmdline.find("Secret42") != std::string::npos || cmdline.find(" dump ") == std::string::npos) &&
+       std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cmdline = read_cmdline();
+  }
   child.signal(SIGKILL);
   child.wait();
-  for (char& c : cmdline)
-    if (c == '\0') c = ' ';
   ASSERT_NE(cmdline.find(" dump "), std::string::npos) << "not bsonpipe's command line: " << cmdline;
   EXPECT_EQ(cmdline.find("Secret42"), std::string::npos) << cmdline;
   EXPECT_NE(cmdline.find("--password="), std::string::npos) << cmdline;
