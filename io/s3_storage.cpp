@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "io/s3_objects.hpp"
 #include "io/s3_xml.hpp"
@@ -39,7 +40,7 @@ class S3Storage final : public Storage {
     return is_directory(path);
   }
   Result<bool> is_directory(const fs::path& path) override {
-    auto l = list_keys(dir_prefix(key(path)), true, 1);
+    auto l = list_keys(dir_prefix(key(path)), false, 1);
     if (!l) return l.status();
     return !l->empty();
   }
@@ -51,13 +52,21 @@ class S3Storage final : public Storage {
     return **h;
   }
   Result<std::vector<StorageEntry>> list(const fs::path& dir) override {
+    // A flat listing, folded into the names directly below `dir`: a delimited one is not trusted,
+    // since some servers (s3rver 4.0.4) leave out a prefix that holds only other prefixes.
     const std::string prefix = dir_prefix(key(dir));
-    auto l = list_keys(prefix, true, 0);
+    auto l = list_keys(prefix, false, 0);
     if (!l) return l.status();
     std::vector<StorageEntry> out;
+    std::set<std::string> dirs;
     for (const auto& e : *l) {
       std::string name = e.key.substr(prefix.size());
-      if (!name.empty()) out.push_back({name, e.directory, e.size});  // "" is a console's folder marker
+      if (name.empty()) continue;  // a console's folder marker
+      if (auto slash = name.find('/'); slash != std::string::npos) {
+        if (slash > 0 && dirs.insert(name.substr(0, slash)).second) out.push_back({name.substr(0, slash), true, 0});
+        continue;
+      }
+      out.push_back({name, false, e.size});
     }
     if (out.empty()) return Status(ErrorCode::kIo, "cannot list " + ctx_->name(prefix) + ": no such directory");
     std::sort(out.begin(), out.end(), [](const StorageEntry& a, const StorageEntry& b) { return a.name < b.name; });
