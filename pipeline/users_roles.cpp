@@ -62,7 +62,7 @@ Result<int> server_auth_version(io::Connection& conn) {
   Bytes cmd = Builder().append_int32("getParameter", 1).append_int32("authSchemaVersion", 1).finish();
   auto r = io::run_command(conn, "admin", DocView(cmd));
   if (!r) {
-    const std::string& m = r.error().message();
+    const std::string m = r.error().message();
     if (m.find("no option found to get") != std::string::npos || m.find("no such c") != std::string::npos) return 1;
     return Status{ErrorCode::kServer, "getting the auth schema version: " + r.error().to_string()};
   }
