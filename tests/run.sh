@@ -36,10 +36,11 @@ fi
 # BSONPIPE_SLOW_PATH (the `slowpath` preset, -O1, no sanitizers): every BoundedQueue holds one item
 # and the ordered writer's window is one block, so stages hand over item by item and interleave in
 # orders the default sizes hide. Only pipeline_test (the queues, the ordered writer and the dump
-# pipeline in-process) and the libraries it links: about 105 compile steps at -O1.
+# pipeline in-process) and the libraries it links: about 105 compile steps at -O1. BoundedQueue's
+# own tests are left out: the capacities they check are what this build overrides.
 slowpath() {
   cmake --preset slowpath >/dev/null && cmake --build --preset slowpath &&
-    build/slowpath/tests/pipeline_test --gtest_brief=1
+    timeout 600 build/slowpath/tests/pipeline_test --gtest_brief=1 --gtest_filter='-BoundedQueue.*'
 }
 phase "slow-path pipeline tests" slowpath
 status=0

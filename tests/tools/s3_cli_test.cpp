@@ -161,19 +161,40 @@ TEST_F(S3CliTest, GzipDirectoryDumpToS3EqualsTheLocalDump) {
   expect_directory_dump_matches_local({"--gzip"});
 }
 
+TEST_F(S3CliTest, ZstdDirectoryDumpToS3EqualsTheLocalDump) {
+  expect_directory_dump_matches_local({"--zstd=3"});
+}
+
+// Every archive format: plain, gzip and zstd, each read back by awscli and compared with the
+// same archive on disk.
 TEST_F(S3CliTest, ArchiveDumpToS3EqualsTheLocalArchive) {
-  fs::path local = test::temp_dir(name_) / "a.archive";
-  auto r = dump({"--archive=" + url("a.archive")});
-  ASSERT_EQ(r.exit_code, 0) << show(r);
-  auto l = dump({"--archive=" + local.string()});
-  ASSERT_EQ(l.exit_code, 0) << show(l);
+  const std::vector<std::vector<std::string>> formats{{}, {"--gzip"}, {"--zstd=3"}};
+  const fs::path local_dir = test::temp_dir(name_);
+  for (std::size_t i = 0; i < formats.size(); ++i) {
+    const std::string name = "a" + std::to_string(i) + ".archive";
+    SCOPED_TRACE(name);
+    fs::path local = local_dir / name;
+    auto flags = formats[i];
+    flags.push_back("--archive=" + url(name));
+    auto r = dump(flags);
+    ASSERT_EQ(r.exit_code, 0) << show(r);
+    flags.back() = "--archive=" + local.string();
+    auto l = dump(flags);
+    ASSERT_EQ(l.exit_code, 0) << show(l);
+  }
   fs::path back = test::temp_dir(name_ + "-back");
   auto cp = aws("s3 cp --recursive " + url("") + " " + back.string());
   ASSERT_EQ(cp.exit_code, 0) << show(cp);
   auto got = files_under(back);
-  ASSERT_EQ(got.size(), 1u);  // the archive only: nothing staged is left behind
-  ASSERT_EQ(got.count("a.archive"), 1u);
-  EXPECT_TRUE(got["a.archive"] == test::read_file(local));
+  ASSERT_EQ(got.size(), formats.size());  // the archives only: nothing staged is left behind
+  for (std::size_t i = 0; i < formats.size(); ++i) {
+    const std::string name = "a" + std::to_string(i) + ".archive";
+    ASSERT_EQ(got.count(name), 1u) << name;
+    EXPECT_TRUE(got[name] == test::read_file(local_dir / name)) << name;
+  }
+  // The compressed ones really are: gzip's magic, zstd's frame magic.
+  EXPECT_EQ(got["a1.archive"].at(0), 0x1f);
+  EXPECT_EQ(got["a2.archive"].at(0), 0x28);
 }
 
 TEST_F(S3CliTest, RestoreOfADirectoryDumpInS3EqualsTheSource) {
