@@ -2,7 +2,9 @@
 // collection, insertion workers on a WorkerGroup draining the job's queue, then indexes and the
 // --swap rename once its data is in.
 #include <algorithm>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "pipeline/restore_outcome.hpp"
 #include "pipeline/restore_run.hpp"
@@ -37,21 +39,10 @@ Status CollectionJob::start() {
     if (auto s = r_.journal_->record_started(t.ns()); !s) return s;
   if (auto s = open_connections(); !s) return s;
   drain_on_cancel_ = temp_created_;
-  running_workers_ = conns_.size();
   r_.register_job(this);
   // A failed worker wakes every job's queue and connections (the others then stop too).
   workers_ = std::make_unique<WorkerGroup>(conns_.size(), r_.errors_, "insertion worker", [this] { r_.cancel_all(); });
-  workers_->start([this](std::size_t i) {
-    struct Exit {
-      CollectionJob& j;
-      ~Exit() {
-        std::lock_guard lock(j.drain_mu_);
-        --j.running_workers_;
-        j.drain_cv_.notify_all();
-      }
-    } exit{*this};
-    return worker(i);
-  });
+  workers_->start([this](std::size_t i) { return worker(i); });
   return {};
 }
 
@@ -133,20 +124,33 @@ void CollectionJob::cancel() {
 
 void CollectionJob::join_workers() {
   if (!workers_) return;
-  if (drain_on_cancel_) drain_after_cancel();
+  // The owner waits inside the group (it may run a body itself: never block outside it). With a
+  // temporary collection a watchdog bounds the wait for in-flight inserts after a cancel.
+  std::thread watchdog;
+  if (drain_on_cancel_) {
+    std::lock_guard lock(drain_mu_);
+    workers_joined_ = false;
+    watchdog = std::thread([this] { drain_watchdog(); });
+  }
   workers_->wait();
+  if (watchdog.joinable()) {
+    {
+      std::lock_guard lock(drain_mu_);
+      workers_joined_ = true;
+    }
+    drain_cv_.notify_all();
+    watchdog.join();
+  }
   workers_.reset();
 }
 
-void CollectionJob::drain_after_cancel() {
+void CollectionJob::drain_watchdog() {
   std::unique_lock lock(drain_mu_);
-  // Not cancelled: the workers end when their queue does (finish()).
-  drain_cv_.wait(lock, [&] { return running_workers_ == 0 || cancelled_; });
-  if (running_workers_ == 0) return;
-  // Cancelled: a worker still running is waiting for an insert's answer (the queue was woken).
+  drain_cv_.wait(lock, [&] { return workers_joined_ || cancelled_; });
+  // Cancelled: a worker still running waits for an insert's answer (the queue was woken).
   // (A socketTimeoutMS shorter than the grace ends such an insert by itself.)
   constexpr std::chrono::milliseconds grace{30'000};
-  if (drain_cv_.wait_for(lock, grace, [&] { return running_workers_ == 0; })) return;
+  if (drain_cv_.wait_for(lock, grace, [&] { return workers_joined_; })) return;
   lock.unlock();
   const RestoreTarget& t = r_.plan_.targets[target_];
   r_.log(LogLevel::kInfo, "an insert into " + t.db + "." + load_collection_ + " was still unanswered after " +

@@ -119,8 +119,9 @@ class CollectionJob {
   // Replaces worker `i`'s connection after a retryable failure; false if cancelled meanwhile.
   io::Expected<bool> reconnect(std::size_t i);
   void join_workers();
-  // After cancel(), with drain_on_cancel_: waits (bounded) for the workers' in-flight inserts.
-  void drain_after_cancel();
+  // With drain_on_cancel_, on its own thread while the owner joins the workers: once cancelled,
+  // gives in-flight inserts a grace period, then breaks the insert connections.
+  void drain_watchdog();
 
   Restorer& r_;
   std::size_t target_;
@@ -138,8 +139,8 @@ class CollectionJob {
   bool drain_on_cancel_ = false;
   std::mutex drain_mu_;
   std::condition_variable drain_cv_;
-  std::size_t running_workers_ = 0;  // under drain_mu_
-  bool cancelled_ = false;           // under drain_mu_
+  bool workers_joined_ = true;  // under drain_mu_
+  bool cancelled_ = false;      // under drain_mu_
   std::size_t max_docs_ = 100'000;
   std::size_t max_bytes_ = 48 * 1024 * 1024;
 };
