@@ -216,13 +216,7 @@ class S3StorageTest : public ::testing::Test {
   }
   std::unique_ptr<Storage> storage() const { return storage(options()); }
   // /usr/bin/aws with s3rver's credentials (plain http: AWS_CA_BUNDLE unset).
-  test::RunResult aws(const std::string& args) const {
-    return test::run_shell(
-        "env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=S3RVER "
-        "AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null "
-        "AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws --endpoint-url " +
-        server_->endpoint() + " " + args);
-  }
+  test::RunResult aws(const std::string& args) const { return test::aws_cli(server_->endpoint(), args); }
   std::string url(const std::string& key) const { return std::string("s3://") + kBucket + "/" + prefix_ + "/" + key; }
 
   static S3Server* server_;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tests/support/process.hpp"
 #include "tests/support/test_support.hpp"
@@ -14,6 +15,30 @@ namespace bsonpipe::test {
 // s3rver's default credentials (it accepts only these).
 inline constexpr const char* kS3rverKey = "S3RVER";
 inline constexpr const char* kS3rverSecret = "S3RVER";
+
+// The start of a command line that runs a program in `cwd` with s3rver's key and `secret` and
+// none of the caller's AWS configuration (plain http: no CA bundle), plus `env` (NAME=VALUE).
+// Append the program and its arguments.
+inline std::vector<std::string> s3rver_env(const std::filesystem::path& cwd, const std::string& secret = kS3rverSecret,
+                                           const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv{"/usr/bin/env", "--chdir=" + cwd.string()};
+  for (const char* unset :
+       {"AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_MAX_ATTEMPTS"})
+    argv.insert(argv.end(), {"-u", unset});
+  argv.insert(argv.end(), {std::string("AWS_ACCESS_KEY_ID=") + kS3rverKey, "AWS_SECRET_ACCESS_KEY=" + secret,
+                           "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"});
+  argv.insert(argv.end(), env.begin(), env.end());
+  return argv;
+}
+
+// Debian's /usr/bin/aws (an independent client) against the s3rver at `endpoint`.
+inline RunResult aws_cli(const std::string& endpoint, const std::string& args) {
+  return run_shell(
+      "env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=S3RVER "
+      "AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null "
+      "AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws --endpoint-url " +
+      endpoint + " " + args);
+}
 
 // Starts s3rver with `bucket` created; killed on destruction (and exits by itself if the test
 // process dies). Throws if node or the npm package is missing (npm ci --prefix tests/s3).

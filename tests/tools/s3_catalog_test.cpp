@@ -72,21 +72,8 @@ class S3CatalogTest : public ::testing::Test {
   // bsonpipe with s3rver's credentials (plain http: no CA bundle), run in a scratch directory:
   // an s3:// location wrongly taken as a local path lands there (checked by the tests).
   static test::RunResult bsonpipe(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"/usr/bin/env",
-                                  "--chdir=" + scratch().string(),
-                                  "-u",
-                                  "AWS_CA_BUNDLE",
-                                  "-u",
-                                  "AWS_PROFILE",
-                                  "-u",
-                                  "AWS_ENDPOINT_URL",
-                                  "-u",
-                                  "AWS_SESSION_TOKEN",
-                                  std::string("AWS_ACCESS_KEY_ID=") + test::kS3rverKey,
-                                  std::string("AWS_SECRET_ACCESS_KEY=") + test::kS3rverSecret,
-                                  "AWS_CONFIG_FILE=/dev/null",
-                                  "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-                                  test::program("bsonpipe").string()};
+    std::vector<std::string> argv = test::s3rver_env(scratch());
+    argv.push_back(test::program("bsonpipe").string());
     argv.insert(argv.end(), args.begin(), args.end());
     return test::run(argv);
   }
@@ -94,13 +81,7 @@ class S3CatalogTest : public ::testing::Test {
     static const fs::path dir = test::temp_dir("s3-catalog-cwd");
     return dir;
   }
-  static test::RunResult aws(const std::string& args) {
-    return test::run_shell(
-        "env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=S3RVER "
-        "AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null "
-        "AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws --endpoint-url " +
-        s3_->endpoint() + " " + args);
-  }
+  static test::RunResult aws(const std::string& args) { return test::aws_cli(s3_->endpoint(), args); }
   std::string url(const std::string& key) const { return std::string("s3://") + kBucket + "/" + name_ + "/" + key; }
   // The keys below url(key) (relative to it), as /usr/bin/aws lists them.
   std::set<std::string> keys_under(const std::string& key) const {

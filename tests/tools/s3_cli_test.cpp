@@ -53,32 +53,13 @@ class S3CliTest : public ::testing::Test {
   // scratch directory: an s3:// location wrongly taken as a local path lands there.
   static test::RunResult bsonpipe(const std::vector<std::string>& args, const std::string& secret = "S3RVER") {
     static const fs::path scratch = test::temp_dir("s3-cli-cwd");
-    std::vector<std::string> argv{"/usr/bin/env",
-                                  "--chdir=" + scratch.string(),
-                                  "-u",
-                                  "AWS_CA_BUNDLE",
-                                  "-u",
-                                  "AWS_PROFILE",
-                                  "-u",
-                                  "AWS_ENDPOINT_URL",
-                                  "-u",
-                                  "AWS_SESSION_TOKEN",
-                                  std::string("AWS_ACCESS_KEY_ID=") + test::kS3rverKey,
-                                  "AWS_SECRET_ACCESS_KEY=" + secret,
-                                  "AWS_CONFIG_FILE=/dev/null",
-                                  "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-                                  test::program("bsonpipe").string()};
+    std::vector<std::string> argv = test::s3rver_env(scratch, secret);
+    argv.push_back(test::program("bsonpipe").string());
     argv.insert(argv.end(), args.begin(), args.end());
     return test::run(argv);
   }
   // /usr/bin/aws against s3rver.
-  static test::RunResult aws(const std::string& args) {
-    return test::run_shell(
-        "env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=S3RVER "
-        "AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null "
-        "AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws --endpoint-url " +
-        s3_->endpoint() + " " + args);
-  }
+  static test::RunResult aws(const std::string& args) { return test::aws_cli(s3_->endpoint(), args); }
   std::string url(const std::string& key) const { return std::string("s3://") + kBucket + "/" + name_ + "/" + key; }
 
   // `bsonpipe dump` of the source with `extra` arguments (one collection at a time and one

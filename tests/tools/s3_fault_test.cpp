@@ -58,23 +58,7 @@ class S3FaultTest : public ::testing::Test {
   static std::vector<std::string> bsonpipe_argv(const std::vector<std::string>& args,
                                                 const std::vector<std::string>& env = {}) {
     static const fs::path scratch = test::temp_dir("s3-fault-cwd");
-    std::vector<std::string> argv{"/usr/bin/env",
-                                  "--chdir=" + scratch.string(),
-                                  "-u",
-                                  "AWS_CA_BUNDLE",
-                                  "-u",
-                                  "AWS_PROFILE",
-                                  "-u",
-                                  "AWS_ENDPOINT_URL",
-                                  "-u",
-                                  "AWS_SESSION_TOKEN",
-                                  "-u",
-                                  "AWS_MAX_ATTEMPTS",
-                                  std::string("AWS_ACCESS_KEY_ID=") + test::kS3rverKey,
-                                  std::string("AWS_SECRET_ACCESS_KEY=") + test::kS3rverSecret,
-                                  "AWS_CONFIG_FILE=/dev/null",
-                                  "AWS_SHARED_CREDENTIALS_FILE=/dev/null"};
-    argv.insert(argv.end(), env.begin(), env.end());
+    std::vector<std::string> argv = test::s3rver_env(scratch, test::kS3rverSecret, env);
     argv.push_back(test::program("bsonpipe").string());
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
@@ -91,13 +75,7 @@ class S3FaultTest : public ::testing::Test {
     return test::run(bsonpipe_argv(dump_args(extra), env));
   }
   // /usr/bin/aws straight to s3rver (not through the proxy).
-  static test::RunResult aws(const std::string& args) {
-    return test::run_shell(
-        "env -u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=S3RVER "
-        "AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null "
-        "AWS_SHARED_CREDENTIALS_FILE=/dev/null /usr/bin/aws --endpoint-url " +
-        s3_->endpoint() + " " + args);
-  }
+  static test::RunResult aws(const std::string& args) { return test::aws_cli(s3_->endpoint(), args); }
   std::string url(const std::string& key) const { return std::string("s3://") + kBucket + "/" + name_ + "/" + key; }
 
   static std::map<std::string, formats::Bytes> files_under(const fs::path& root) {
