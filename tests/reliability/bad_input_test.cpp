@@ -136,6 +136,21 @@ Bytes archive_bytes(const ArchiveSpec& s) {
   return out;
 }
 
+// A shell pipeline that feeds `file` (in the current directory) to `restore_args` on stdin with a
+// pause of `pause` seconds just before the archive's last EOF block ("\x08EOF\0\x01": the
+// namespace's EOF block, the one that carries the CRC). Empty when `a` has no EOF block.
+std::string archive_pipe_pausing_before_eof(const Bytes& a, const std::string& file, const std::string& pause,
+                                            const std::string& restore_args) {
+  const std::string marker(
+      "\x08"
+      "EOF\0\x01",
+      6);
+  auto at = std::string_view(reinterpret_cast<const char*>(a.data()), a.size()).rfind(marker);
+  if (at == std::string_view::npos) return {};
+  return "{ head -c " + std::to_string(at) + " " + file + "; sleep " + pause + "; tail -c +" + std::to_string(at + 1) +
+         " " + file + "; } | " + test::program("bsonpipe").string() + " restore " + restore_args + " --archive";
+}
+
 // A document nested `depth` levels deep.
 Bytes nested(int depth) {
   Builder b;
@@ -394,17 +409,9 @@ TEST_F(BadInput, ArchiveEofWrongCrc) {
 TEST_F(BadInput, ArchiveEofWrongCrcArrivingLate) {
   fs::path tmp = dir("crc_late");
   Bytes a = archive_bytes({.wrong_crc = true});
-  // The last header that says EOF: true ("\x08EOF\0\x01") is the namespace's EOF block.
-  const std::string marker(
-      "\x08"
-      "EOF\0\x01",
-      6);
-  auto at = std::string_view(reinterpret_cast<const char*>(a.data()), a.size()).rfind(marker);
-  ASSERT_NE(at, std::string_view::npos);
   test::write_file(tmp / "c.archive", a);
-  std::string cmd = "{ head -c " + std::to_string(at) + " c.archive; sleep 1; tail -c +" + std::to_string(at + 1) +
-                    " c.archive; } | " + test::program("bsonpipe").string() + " restore --uri '" + uri() +
-                    "' --archive";
+  std::string cmd = archive_pipe_pausing_before_eof(a, "c.archive", "1", "--uri '" + uri() + "'");
+  ASSERT_FALSE(cmd.empty());
   expect_clean_failure_of([&] { return test::run_shell("cd '" + tmp.string() + "' && " + cmd); },
                           {"archive", "arch.c", "CRC", "at offset"});
 }
@@ -427,17 +434,11 @@ TEST_F(BadInput, ArchiveEofWrongCrcWithSwapWhileAnInsertIsInFlight) {
   Bytes a = archive_bytes({.docs = 300, .wrong_crc = true});
   test::write_file(tmp / "f.archive", a);
   // The EOF block comes 0.5 s after the documents, so the first batch's insert is under way.
-  const std::string marker(
-      "\x08"
-      "EOF\0\x01",
-      6);
-  auto at = std::string_view(reinterpret_cast<const char*>(a.data()), a.size()).rfind(marker);
-  ASSERT_NE(at, std::string_view::npos);
+  std::string cmd = archive_pipe_pausing_before_eof(
+      a, "f.archive", "0.5", "--uri '" + slow.uri() + "' --swap --batchSize 100 --progress none");
+  ASSERT_FALSE(cmd.empty());
   auto before = snapshot(slow.uri());
   ASSERT_EQ(before.count("arch.c"), 1u);
-  std::string cmd = "{ head -c " + std::to_string(at) + " f.archive; sleep 0.5; tail -c +" + std::to_string(at + 1) +
-                    " f.archive; } | " + test::program("bsonpipe").string() + " restore --uri '" + slow.uri() +
-                    "' --swap --batchSize 100 --progress none --archive";
   auto r = test::run_shell("cd '" + tmp.string() + "' && " + cmd);
   EXPECT_GT(r.exit_code, 0) << show(r);
   EXPECT_NE(r.err.find("CRC mismatch for namespace arch.c"), std::string::npos) << show(r);
