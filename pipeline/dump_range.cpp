@@ -82,7 +82,7 @@ class RangeReader {
 Status RangeReader::open_output() {
   const DumpOptions& o = d_.opts_;
   if (Status s = d_.sink_->open_range(c_, index_, multi_, out_); !s) return s;
-  direct_ = out_.file != nullptr && o.codec == io::Codec::kNone;
+  direct_ = out_.file != nullptr && (o.codec == io::Codec::kNone || out_.raw_part);
   if (out_.bytes && !direct_)
     writer_ = std::make_unique<OrderedBlockWriter>(
         &d_.pool_, OrderedWriterOptions{o.codec, o.level, static_cast<std::size_t>(d_.pool_.threads() + 1)},
@@ -106,13 +106,17 @@ Status RangeReader::take(std::span<const ByteSpan> batch) {
       for (ByteSpan d : batch) out_.hash->update(d);
     return out_.file->write_gather(batch);
   }
-  for (ByteSpan d : batch) block_.insert(block_.end(), d.begin(), d.end());
-  block_docs_ += batch.size();
-  if (block_.size() < d_.opts_.block_bytes) return {};
-  Status s = flush_block();
-  block_ = Bytes();
-  block_.reserve(d_.opts_.block_bytes + (1u << 20));
-  return s;
+  // A block ends after the document that brings it to block_bytes: its boundaries are a
+  // function of the documents alone (not of batch sizes), so dumps of unchanged data match.
+  for (ByteSpan d : batch) {
+    block_.insert(block_.end(), d.begin(), d.end());
+    ++block_docs_;
+    if (block_.size() < d_.opts_.block_bytes) continue;
+    if (Status s = flush_block(); !s) return s;
+    block_ = Bytes();
+    block_.reserve(d_.opts_.block_bytes + (1u << 20));
+  }
+  return {};
 }
 
 Status RangeReader::flush_block() {
@@ -301,28 +305,73 @@ Status Dumper::finish_collection(CollectionJob& c) {
   return sink_->finish_collection(c);
 }
 
-// Concatenates the range files in _id order into the collection's one .bson file.
+// Joins the range parts (raw BSON) in _id order into the collection's one file. With a codec,
+// the joined stream is cut into blocks exactly as an unsplit read cuts it (after the document
+// that brings a block to block_bytes) and compressed on the pool, so the file does not depend
+// on where the ranges were split.
 Status Dumper::concatenate_ranges(CollectionJob& c, const std::string& rel) {
   auto out = storage_.create(staging_ / rel);
   if (!out) return out.status();
   formats::Xxh3Hasher h;
-  Bytes buf(4u << 20);
+  auto emit = [&](ByteSpan b) -> Status {
+    h.update(b);
+    return (*out)->write(b);
+  };
+  std::unique_ptr<OrderedBlockWriter> writer;
+  if (opts_.codec != io::Codec::kNone)
+    writer = std::make_unique<OrderedBlockWriter>(
+        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)}, emit);
+  Bytes block;              // with a codec: whole documents not yet handed to the writer, then a partial one
+  std::size_t scanned = 0;  // block[0, scanned) is whole documents
+  Bytes buf(writer ? std::size_t{1} << 20 : std::size_t{4} << 20);
   for (std::size_t i = 0; i < c.ranges.size(); ++i) {
     fs::path part = staging_ / rel;
     part += ".range" + std::to_string(i);
     auto in = storage_.open(part);
     if (!in) return in.status();
+    std::int64_t offset = 0;  // in this part, for errors
     while (true) {
       if (errors_.cancelled()) return errors_.status();
       auto n = (*in)->read(buf.data(), buf.size());
       if (!n) return n.status();
       if (*n == 0) break;
       ByteSpan chunk(buf.data(), *n);
-      h.update(chunk);
-      if (Status s = (*out)->write(chunk); !s) return s;
+      offset += static_cast<std::int64_t>(*n);
+      if (!writer) {
+        if (Status s = emit(chunk); !s) return s;
+        continue;
+      }
+      block.insert(block.end(), chunk.begin(), chunk.end());
+      while (block.size() - scanned >= 4) {
+        std::uint32_t len =
+            static_cast<std::uint32_t>(block[scanned]) | static_cast<std::uint32_t>(block[scanned + 1]) << 8 |
+            static_cast<std::uint32_t>(block[scanned + 2]) << 16 | static_cast<std::uint32_t>(block[scanned + 3]) << 24;
+        if (len < 5)
+          return {ErrorCode::kInvalidBson, part.string() + ": bad document length " + std::to_string(len),
+                  offset - static_cast<std::int64_t>(block.size() - scanned)};
+        if (block.size() - scanned < len) break;
+        scanned += len;
+        if (scanned < opts_.block_bytes) continue;
+        Bytes rest(block.begin() + static_cast<std::ptrdiff_t>(scanned), block.end());
+        block.resize(scanned);
+        if (Status s = writer->add(std::move(block)); !s) return s;
+        block = std::move(rest);
+        block.reserve(opts_.block_bytes + (std::size_t{1} << 20));
+        scanned = 0;
+      }
     }
+    if (writer && scanned != block.size())
+      return {ErrorCode::kInvalidBson, part.string() + ": ends inside a document", offset};
     // A part left behind is removed with the staging directory.
     (void)storage_.remove(part);
+  }
+  if (writer) {
+    // An empty result still gets one empty member or frame, as an unsplit read writes it.
+    if (!block.empty() || writer->raw_bytes() == 0)
+      if (Status s = writer->add(std::move(block)); !s) return s;
+    if (Status s = writer->finish(); !s) return s;
+    std::lock_guard lock(c.mu);
+    c.stored_bytes = writer->stored_bytes();
   }
   if (Status s = (*out)->commit(); !s) return s;
   c.data_hash = h.hex_digest();

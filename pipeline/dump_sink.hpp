@@ -25,6 +25,9 @@ struct StreamOutput {
   std::unique_ptr<io::WritableObject> file;   // the file the bytes end in, when there is one
   std::unique_ptr<formats::Xxh3Hasher> hash;  // hashes what reaches `file`, when the manifest wants it
   std::function<Status(formats::ByteSpan)> bytes;
+  // The stream is one range part of a split collection: it holds raw BSON whatever the codec,
+  // and is compressed when the parts are joined, so block boundaries do not depend on the split.
+  bool raw_part = false;
 };
 
 // One output kind. Threading: each method says on which thread it is called; the readers call

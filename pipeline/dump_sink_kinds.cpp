@@ -27,7 +27,10 @@ class DirectorySink final : public DumpSink {
     auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, d_.opts_.codec);
     if (!rel) return rel.status();
     fs::path path = d_.staging_ / *rel;
-    if (multi) path += ".range" + std::to_string(index);
+    if (multi) {
+      path += ".range" + std::to_string(index);
+      out.raw_part = true;
+    }
     // A single range's file is the collection's: hashed for the manifest as it is written.
     if (!multi) out.hash = std::make_unique<formats::Xxh3Hasher>();
     return open_file(path, out);

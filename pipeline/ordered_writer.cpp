@@ -1,5 +1,6 @@
 #include "pipeline/ordered_writer.hpp"
 
+#include <atomic>
 #include <vector>
 
 namespace bsonpipe::pipeline {
@@ -22,13 +23,43 @@ io::BlockCompressor& thread_compressor(io::Codec codec, int level) {
 }
 }  // namespace
 
+// A block's compression runs once, on whichever thread claims it first: a pool task, or the
+// producer when it needs the result and no pool thread has started on it (the pool gives no
+// promise of when a task starts). The producer waits only for a compression already running.
 struct OrderedBlockWriter::Slot {
+  std::atomic<bool> claimed{false};
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
   Status status;
   Bytes raw;
   Bytes out;
+  io::Codec codec = io::Codec::kNone;
+  int level = 0;
+
+  // Compresses if no one else has claimed the block. Returns whether this call did.
+  bool run() {
+    if (claimed.exchange(true, std::memory_order_acq_rel)) return false;
+    Status s = thread_compressor(codec, level).compress(raw, out);
+    Bytes().swap(raw);
+    std::lock_guard lock(mu);
+    status = std::move(s);
+    done = true;
+    cv.notify_one();
+    return true;
+  }
+  // Claims the block so that no one compresses it (its result is not wanted); returns whether
+  // it was still unclaimed.
+  bool drop() {
+    if (claimed.exchange(true, std::memory_order_acq_rel)) return false;
+    std::lock_guard lock(mu);
+    done = true;
+    return true;
+  }
+  void wait_done() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
 };
 
 OrderedBlockWriter::OrderedBlockWriter(CompressionPool* pool, OrderedWriterOptions opts, Sink sink)
@@ -41,10 +72,8 @@ OrderedBlockWriter::OrderedBlockWriter(CompressionPool* pool, OrderedWriterOptio
 }
 
 OrderedBlockWriter::~OrderedBlockWriter() {
-  for (auto& s : window_) {
-    std::unique_lock lock(s->mu);
-    s->cv.wait(lock, [&] { return s->done; });
-  }
+  for (auto& s : window_)
+    if (!s->drop()) s->wait_done();
 }
 
 Status OrderedBlockWriter::add_uncompressed(ByteSpan data) {
@@ -68,27 +97,24 @@ Status OrderedBlockWriter::add(Bytes block) {
   }
   auto slot = std::make_shared<Slot>();
   slot->raw = std::move(block);
+  slot->codec = opts_.codec;
+  slot->level = opts_.level;
   window_.push_back(slot);
-  pool_->submit([slot, codec = opts_.codec, level = opts_.level] {
-    Status s = thread_compressor(codec, level).compress(slot->raw, slot->out);
-    Bytes().swap(slot->raw);
-    std::lock_guard lock(slot->mu);
-    slot->status = std::move(s);
-    slot->done = true;
-    slot->cv.notify_one();
-  });
+  pool_->submit([slot] { slot->run(); });
   return drain(opts_.window);
 }
 
 Status OrderedBlockWriter::drain(std::size_t keep) {
   while (!window_.empty()) {
     auto& front = window_.front();
+    bool ready = false;
     {
-      std::unique_lock lock(front->mu);
-      if (!front->done) {
-        if (window_.size() <= keep) return error_;  // room left: do not wait
-        front->cv.wait(lock, [&] { return front->done; });
-      }
+      std::lock_guard lock(front->mu);
+      ready = front->done;
+    }
+    if (!ready) {
+      if (window_.size() <= keep) return error_;  // room left: do not wait
+      if (!front->run()) front->wait_done();      // compress it here unless a pool thread has
     }
     if (error_.is_ok()) {
       if (!front->status.is_ok()) {

@@ -1,35 +1,20 @@
 #include "pipeline/core/workers.hpp"
 
-#include "pipeline/bounded_queue.hpp"
-
-#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <atomic>
 #include <exception>
+#include <system_error>
+#include <thread>
 #include <utility>
+#include <vector>
 
 namespace bsonpipe::pipeline {
 
-namespace {
-
-// oneTBB caps its threads at the core count by default; blocking bodies need one thread each
-// whatever the cores (8 inserters on 2 cores), so the cap is raised once for the process. CPU
-// work stays capped by the arenas it runs in.
-void allow_blocking_threads() {
-  static tbb::global_control control(tbb::global_control::max_allowed_parallelism, 1024);
-}
-
-}  // namespace
-
 struct WorkerGroup::Impl {
   Impl(std::size_t n, ErrorHolder& e, std::string w, std::function<void()> oe)
-      : count(n == 0 ? 1 : n),
-        arena(static_cast<int>(count) + 1, 1),
-        errors(e),
-        what(std::move(w)),
-        on_error(std::move(oe)) {}
+      : count(n == 0 ? 1 : n), errors(e), what(std::move(w)), on_error(std::move(oe)) {}
 
   void fail(Status s) {
     if (errors.set_error(std::move(s)) || errors.cancelled()) {
@@ -38,21 +23,30 @@ struct WorkerGroup::Impl {
     }
   }
 
+  // The task boundary: whatever a body throws becomes the run's error here, once.
+  void run_body(const std::function<Status(std::size_t)>& body, std::size_t i) {
+    try {
+      if (Status s = body(i); !s) fail(std::move(s));
+    } catch (const std::exception& e) {
+      fail({ErrorCode::kInternal, what + ": " + e.what()});
+    } catch (...) {
+      fail({ErrorCode::kInternal, what + ": unknown exception"});
+    }
+  }
+
   std::size_t count;
-  tbb::task_arena arena;
-  tbb::task_group group;
   ErrorHolder& errors;
   std::string what;
   std::function<void()> on_error;
+  std::function<Status(std::size_t)> body;
+  std::vector<std::thread> threads;
   std::atomic<bool> notified{false};
   bool started = false;
   bool waited = false;
 };
 
 WorkerGroup::WorkerGroup(std::size_t n, ErrorHolder& errors, std::string what, std::function<void()> on_error)
-    : impl_(std::make_unique<Impl>(n, errors, std::move(what), std::move(on_error))) {
-  allow_blocking_threads();
-}
+    : impl_(std::make_unique<Impl>(n, errors, std::move(what), std::move(on_error))) {}
 
 WorkerGroup::~WorkerGroup() {
   wait();
@@ -61,19 +55,16 @@ WorkerGroup::~WorkerGroup() {
 void WorkerGroup::start(std::function<Status(std::size_t)> body) {
   Impl& m = *impl_;
   m.started = true;
-  auto shared = std::make_shared<std::function<Status(std::size_t)>>(std::move(body));
+  m.body = std::move(body);
+  m.threads.reserve(m.count);
   for (std::size_t i = 0; i < m.count; ++i) {
-    // Enqueued, not spawned: the owner does not stay in the arena, its workers take these.
-    m.arena.enqueue(m.group.defer([&m, shared, i] {
-      // The task boundary: whatever a body throws becomes the run's error here, once.
-      try {
-        if (Status s = (*shared)(i); !s) m.fail(std::move(s));
-      } catch (const std::exception& e) {
-        m.fail({ErrorCode::kInternal, m.what + ": " + e.what()});
-      } catch (...) {
-        m.fail({ErrorCode::kInternal, m.what + ": unknown exception"});
-      }
-    }));
+    try {
+      m.threads.emplace_back([&m, i] { m.run_body(m.body, i); });
+    } catch (const std::system_error& e) {
+      // The system refused a thread: the bodies already started see the run cancelled.
+      m.fail({ErrorCode::kInternal, m.what + ": cannot start a thread: " + e.what()});
+      return;
+    }
   }
 }
 
@@ -81,7 +72,7 @@ void WorkerGroup::wait() {
   Impl& m = *impl_;
   if (!m.started || m.waited) return;
   m.waited = true;
-  m.arena.execute([&m] { m.group.wait(); });
+  for (auto& t : m.threads) t.join();
 }
 
 void run_concurrently(std::size_t n, ErrorHolder& errors, const std::string& what,
@@ -91,26 +82,18 @@ void run_concurrently(std::size_t n, ErrorHolder& errors, const std::string& wha
   g.wait();
 }
 
-// The pool's threads are WorkerGroup bodies that live as long as the pool and take tasks from a
-// bounded queue. Tasks are not enqueued into an arena one by one: with oneTBB 2021.8 (Debian 12)
-// an arena that had gone idle was sometimes never given a worker again while the submitters
-// blocked waiting for its results (reproduced with 2-3 blocking submitters on 2 cores), and
-// long-lived bodies started together never let the arena go idle.
+// The pool is a oneTBB arena of `threads` slots; tasks go in with enqueue() and the destructor
+// joins the arena to finish them. oneTBB decides when an enqueued task starts (with 2021.8 an
+// idle arena was sometimes not given a worker for a long time), so a caller that needs a result
+// never just waits for one: it runs the task itself if no worker has taken it yet
+// (OrderedBlockWriter does this). That keeps every wait bounded by work already running.
 struct CpuPool::Impl {
-  explicit Impl(int threads)
-      : tasks(static_cast<std::size_t>(threads) * 8), group(static_cast<std::size_t>(threads), errors, "compression") {
-    group.start([this](std::size_t) -> Status {
-      while (auto task = tasks.pop()) (*task)();
-      return {};
-    });
-  }
+  explicit Impl(int threads) : arena(threads) {}
   ~Impl() {
-    tasks.finish();  // run what is queued, then stop
-    group.wait();
+    arena.execute([this] { group.wait(); });
   }
-  BoundedQueue<std::function<void()>> tasks;
-  ErrorHolder errors;  // tasks report through their own state; this only sees a body's exception
-  WorkerGroup group;
+  tbb::task_arena arena;
+  tbb::task_group group;
 };
 
 CpuPool::CpuPool(int threads) : threads_(threads < 1 ? 1 : threads) {
@@ -120,8 +103,8 @@ CpuPool::CpuPool(int threads) : threads_(threads < 1 ? 1 : threads) {
 CpuPool::~CpuPool() = default;
 
 void CpuPool::submit(std::function<void()> fn) {
-  // push fails only after finish(), which happens in the destructor: no submit can race it.
-  (void)impl_->tasks.push(std::move(fn));
+  Impl& m = *impl_;
+  m.arena.enqueue(m.group.defer(std::move(fn)));
 }
 
 }  // namespace bsonpipe::pipeline

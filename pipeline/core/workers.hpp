@@ -1,7 +1,9 @@
-// Workers on oneTBB: every concurrent body of a run (cursor readers, inserters, index finishers,
-// compressors) runs here, and its failed Status or exception becomes the run's first error in
-// this one place. Bodies that block on the network or on bounded queues get a thread each: the
-// group's arena has a slot per body, so they may wait on one another without starving.
+// Workers: every concurrent body of a run (cursor readers, inserters, index finishers) runs in a
+// WorkerGroup, and its failed Status or exception becomes the run's first error in this one place.
+// These bodies block on the network and on bounded queues, and wait for one another, so each gets
+// a thread of its own: none can wait for a body that was never started. (They ran as tasks in a
+// oneTBB arena before; oneTBB may leave an enqueued task unstarted, and clean-clone CI hung on
+// that twice.) CPU-bound work (compression) goes to CpuPool, a oneTBB arena.
 #pragma once
 
 #include <cstddef>
@@ -15,8 +17,8 @@
 namespace bsonpipe::pipeline {
 
 // `n` bodies started together and waited for together.
-// Threading: construct, start() and wait() on one owner thread; the bodies run concurrently on
-// the group's own threads, never on the owner's.
+// Threading: construct, start() and wait() on one owner thread; the bodies run concurrently, one
+// thread each, never on the owner's.
 class WorkerGroup {
  public:
   // `what` names the work in an error made from an exception ("restore: inserting").
@@ -41,8 +43,10 @@ class WorkerGroup {
 void run_concurrently(std::size_t n, ErrorHolder& errors, const std::string& what,
                       const std::function<Status(std::size_t)>& body, std::function<void()> on_error = {});
 
-// A CPU-bound task pool capped at `threads` (compression, hashing). Fire and forget: submit()
-// returns at once; the destructor waits for what was submitted. Thread-safe.
+// A CPU-bound task pool on a oneTBB arena capped at `threads` (compression). Fire and forget:
+// submit() returns at once; the destructor waits for what was submitted. Thread-safe. oneTBB
+// promises no start time for a task: whoever needs a result must be able to run the task itself
+// if no pool thread has taken it (see OrderedBlockWriter).
 class CpuPool {
  public:
   explicit CpuPool(int threads);
