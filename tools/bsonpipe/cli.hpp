@@ -28,8 +28,11 @@ void add_verify_command(CLI::App& app, int& exit_code);
 
 // Prints "bsonpipe <command>: <message>" on stderr (one line) and returns the exit code 1.
 int fail(const std::string& command, const std::string& message);
-// The same for a bad command line: returns the exit code 2.
+// The same for a bad command line: returns usage_exit_code(command).
 int usage_error(const std::string& command, const std::string& message);
+// The exit status of a command line `command` cannot use: 1 for dump and restore (as mongodump
+// and mongorestore), 2 for bsonpipe's own commands.
+int usage_exit_code(const std::string& command);
 
 enum class MongoTool : std::uint8_t { kDump, kRestore };
 // Reads a dump/restore command line (the arguments after the command) as mongodump/mongorestore

@@ -31,9 +31,15 @@ int fail(const std::string& command, const std::string& message) {
   return 1;
 }
 
+int usage_exit_code(const std::string& command) {
+  // mongodump and mongorestore exit 1 (util.ExitFailure) on a command line they cannot use, as
+  // on any failure: scripts written for them test for it. bsonpipe's own commands use 2.
+  return command == "dump" || command == "restore" ? 1 : 2;
+}
+
 int usage_error(const std::string& command, const std::string& message) {
   std::fprintf(stderr, "bsonpipe %s: %s\n", command.c_str(), message.c_str());
-  return 2;
+  return usage_exit_code(command);
 }
 
 }  // namespace bsonpipe::tools

@@ -74,7 +74,7 @@ int normalize_command_line(CLI::App& app, std::vector<std::string>& args) {
   auto normalized = normalize_mongo_args(*app.get_subcommand(args[1]), {args.begin() + 2, args.end()}, tool);
   if (!normalized) {
     std::fprintf(stderr, "bsonpipe %s: %s\n", args[1].c_str(), normalized.status().message().c_str());
-    return 2;
+    return usage_exit_code(args[1]);
   }
   args.resize(2);
   args.insert(args.end(), normalized->begin(), normalized->end());
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "bsonpipe: %s (see --help)\n", e.what());
-    return 2;
+    return usage_exit_code(args.size() > 1 ? args[1] : std::string());
   }
   return exit_code;
 }

@@ -231,6 +231,14 @@ class Normalizer {
         f.option->get_lnames().empty() ? "-" + f.option->get_snames()[0] : "--" + f.option->get_lnames()[0];
     if (f.long_name == "verbose" || f.short_name == "v") return verbose(v, given);
     if (f.long_name == "uri" || f.long_name == "from" || f.long_name == "to") uri_flag_ = true;
+    // go-flags: a flag given again overrides its earlier value; a bool flag stays set. Repeatable
+    // flags (--nsInclude, --excludeCollection, ...) keep every value.
+    if (f.option->get_items_expected_max() <= 1) {
+      auto earlier = std::find_if(out_.begin(), out_.end(), [&](const std::string& w) {
+        return w == canonical || w.rfind(canonical + "=", 0) == 0;
+      });
+      if (earlier != out_.end()) out_.erase(earlier);
+    }
     if (f.arity == Arity::kNone) {
       out_.push_back(canonical);
     } else if (f.arity == Arity::kOptional && !given) {
