@@ -159,10 +159,7 @@ RestoreReport Restorer::run() {
   auto uri = io::parse_uri(o_.uri);
   if (!uri) return early({uri.status().code(), "--uri: " + uri.status().to_string()});
   uri_ = std::move(*uri);
-  if (o_.write_concern.empty() && !uri_.write_concern_w.empty()) {
-    auto wc = parse_write_concern(uri_.write_concern_w);
-    if (wc) write_concern_ = std::move(*wc);
-  }
+  if (o_.write_concern.empty()) write_concern_ = default_write_concern(uri_);
   std::unique_ptr<ArchiveInput> archive_in;
   std::unique_ptr<archive::Reader> archive_reader;
   archive::EventSource* reader = o_.archive_events;

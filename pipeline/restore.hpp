@@ -33,6 +33,10 @@
 #include "pipeline/progress.hpp"
 #include "pipeline/restore_plan.hpp"
 
+namespace bsonpipe::io {
+struct Uri;
+}
+
 namespace bsonpipe::pipeline {
 
 enum class LogLevel : std::uint8_t { kInfo, kVerbose };
@@ -141,5 +145,8 @@ RestoreReport run_restore(const RestoreOptions& opts);
 
 // Parses --writeConcern: "majority", "<n>", or a JSON document such as {w:1,j:true}.
 Result<formats::Bytes> parse_write_concern(std::string_view text);
+// The write concern when --writeConcern is not given, as mongorestore: the URI's w, j and
+// wtimeoutMS, with w "majority" when the URI has no w.
+formats::Bytes default_write_concern(const io::Uri& uri);
 
 }  // namespace bsonpipe::pipeline

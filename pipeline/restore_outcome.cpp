@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "formats/extjson.hpp"
+#include "io/uri.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -25,6 +26,18 @@ Result<formats::Bytes> parse_write_concern(std::string_view text) {
   } else {
     b.append_string("w", text);
   }
+  return b.finish();
+}
+
+formats::Bytes default_write_concern(const io::Uri& uri) {
+  formats::Builder b;
+  if (uri.write_concern_w.empty()) {
+    b.append_string("w", "majority");
+  } else if (auto w = parse_write_concern(uri.write_concern_w); w && formats::DocView(*w).find("w").valid()) {
+    b.append_element("w", formats::DocView(*w).find("w"));
+  }
+  if (uri.journal) b.append_bool("j", *uri.journal);
+  if (uri.wtimeout.count() > 0) b.append_int64("wtimeout", uri.wtimeout.count());
   return b.finish();
 }
 

@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--fault-delay-command", sopts.fault_delay_command,
                  "delay only the commands of this name (with --fault-delay-ms)");
   app.add_option("--fault-fail", fail, "CMD:CODE[:COUNT] fail command CMD with CODE (COUNT times)");
+  app.add_option("--require-write-concern", sopts.require_write_concern,
+                 "refuse inserts whose writeConcern.w differs (a test sees what a client sends)");
   app.add_option("--fault-corrupt", sopts.fault_corrupt,
                  "CMD: the first batch document of every CMD reply gets a length past the reply's end");
   app.add_flag("--fault-gate", sopts.fault_gate,

@@ -30,6 +30,19 @@ bool never_compress(std::string_view name) {
          name == "copydbSaslStart" || name == "copydbgetnonce" || name == "copydb";
 }
 
+// A command's writeConcern.w as text ("majority", "1"); "" when absent.
+std::string write_concern_w(formats::DocView command) {
+  formats::ElementView wc = command.find("writeConcern");
+  if (!wc.valid() || wc.type() != formats::BsonType::kDocument) return {};
+  formats::ElementView w = wc.as_document().find("w");
+  if (!w.valid()) return {};
+  if (w.type() == formats::BsonType::kString) return std::string(w.as_string());
+  if (w.type() == formats::BsonType::kInt32 || w.type() == formats::BsonType::kInt64 ||
+      w.type() == formats::BsonType::kDouble)
+    return std::to_string(static_cast<long long>(w.number_as_double()));
+  return "?";
+}
+
 // The peer certificate's subject in RFC 2253 form (most specific attribute first, special
 // characters escaped), which is how mongod names a MONGODB-X509 user; empty without one. The
 // handshake already verified it against the CA file.
@@ -209,7 +222,11 @@ struct Server::Impl {
     if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
     if (opts.fault_delay_ms > 0 && !opts.fault_delay_command.empty() && cmd_name == opts.fault_delay_command)
       std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
-    if (opts.fault_gate && FaultGate::is_control(msg->body)) {
+    if (!opts.require_write_concern.empty() && cmd_name == "insert" &&
+        write_concern_w(msg->body) != opts.require_write_concern) {
+      out.body = error_reply({code::kBadValue, "this server requires writeConcern {w: " + opts.require_write_concern +
+                                                   "}, the insert sent '" + write_concern_w(msg->body) + "'"});
+    } else if (opts.fault_gate && FaultGate::is_control(msg->body)) {
       out.body = gate.control(msg->body);
     } else {
       if (opts.fault_gate) gate.pass(msg->body);  // may wait here until the test opens the gate

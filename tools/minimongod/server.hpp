@@ -41,6 +41,10 @@ struct ServerOptions {
   // document's length set to run past the reply: a malformed reply, as a hostile server could
   // send. Empty = none.
   std::string fault_corrupt;
+  // Refuse (BadValue) every insert whose writeConcern.w is not this ("majority", "1", ...; a
+  // missing writeConcern counts as ""): lets a test see the write concern a client sends.
+  // Empty = any.
+  std::string require_write_concern;
   // Accept the test-only faultGate command (see fault_gate.hpp): a sync point for tests.
   bool fault_gate = false;
   // Connections served at once; more are closed at accept (bounded threads).
