@@ -59,20 +59,23 @@ struct DumpOptions {
   std::vector<std::string> exclude_collections;          // --excludeCollection
   std::vector<std::string> exclude_collection_prefixes;  // --excludeCollectionsWithPrefix
   DumpTarget target = DumpTarget::kDirectory;
-  std::filesystem::path out = "dump";            // the directory, or the archive file ("-" = stdout)
-  io::Codec codec = io::Codec::kNone;            // --gzip / --zstd
-  int level = 0;                                 // compression level; 0 = the codec's default
-  int parallel_collections = 4;                  // -j: cursors running at once across collections
-  int readers = 4;                               // --readers: most cursors (ranges) per large collection
-  std::uint64_t split_min_bytes = 64ull << 20;   // a collection this large or larger is split
-  double rate_limit_mbps = 0;                    // --rate-limit: MB/s (10^6) of raw BSON read, all readers; 0 = none
-  int compress_threads = 0;                      // 0 = the machine's hardware threads
-  std::size_t block_bytes = 4u << 20;            // raw bytes per compression block
-  std::int32_t batch_size = 0;                   // find/getMore batchSize; 0 = server default
-  std::string read_preference;                   // --readPreference mode name; "" = primary
-  bool views_as_collections = false;             // --viewsAsCollections
-  bool dump_users_and_roles = false;             // --dumpDbUsersAndRoles (with --db)
-  bool oplog = false;                            // --oplog
+  std::filesystem::path out = "dump";           // the directory, or the archive file ("-" = stdout)
+  io::Codec codec = io::Codec::kNone;           // --gzip / --zstd
+  int level = 0;                                // compression level; 0 = the codec's default
+  int parallel_collections = 4;                 // -j: cursors running at once across collections
+  int readers = 4;                              // --readers: most cursors (ranges) per large collection
+  std::uint64_t split_min_bytes = 64ull << 20;  // a collection this large or larger is split
+  double rate_limit_mbps = 0;                   // --rate-limit: MB/s (10^6) of raw BSON read, all readers; 0 = none
+  int compress_threads = 0;                     // 0 = the machine's hardware threads
+  std::size_t block_bytes = 4u << 20;           // raw bytes per compression block
+  std::int32_t batch_size = 0;                  // find/getMore batchSize; 0 = server default
+  std::string read_preference;                  // --readPreference mode name; "" = primary
+  bool views_as_collections = false;            // --viewsAsCollections
+  bool dump_users_and_roles = false;            // --dumpDbUsersAndRoles (with --db)
+  bool oplog = false;                           // --oplog
+  // --forceTableScan: read every collection in natural order, one cursor, no {_id: 1} hint (a
+  // read that fails then starts the collection over, as mongodump's does).
+  bool table_scan = false;
   int retries = 5;                               // --retries: resumed reads per range after retryable errors
   int retry_backoff_ms = 100;                    // first wait before a retry; doubles up to 5 s
   ProgressOptions progress;                      // how progress and the summary are shown

@@ -219,7 +219,7 @@ Status Dumper::split(io::Connection& conn, CollectionJob& c) {
   int parts = sink_->splits_collections() ? std::max(1, opts_.readers) : 1;
   if (parts > 1 && static_cast<std::uint64_t>(c.size) < opts_.split_min_bytes) parts = 1;
   if (parts > 1 && c.count < parts * 2) parts = 1;
-  if (is_capped(c)) parts = 1;  // capped collections are read whole, in natural order
+  if (is_capped(c) || opts_.table_scan) parts = 1;  // read whole, in natural order
   if (parts == 1) {
     c.ranges.push_back({});
     return {};

@@ -29,7 +29,7 @@ class RangeReader {
         index_(job.index),
         range_(c_.ranges[job.index]),
         multi_(c_.ranges.size() > 1),
-        resumable_(has_id_index(c_) && !is_capped(c_)),
+        resumable_(has_id_index(c_) && !is_capped(c_) && !d.opts_.table_scan),
         retries_left_(d.opts_.retries),
         backoff_(d.opts_.retry_backoff_ms) {}
 

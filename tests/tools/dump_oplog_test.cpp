@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -24,17 +25,17 @@ using formats::DocView;
 using test::connect;
 using test::split_documents;
 
-// Writes documents {_id: i} into w.c from another connection: `limit` of them, or until told to
-// stop (limit 0).
+// Writes documents {_id: first + i} into w.c from another connection: `limit` of them, or until
+// told to stop (limit 0).
 struct Writer {
-  Writer(const std::string& uri, std::size_t pad, int limit = 0) {
-    thread = std::thread([this, uri, pad, limit] {
+  Writer(const std::string& uri, std::size_t pad, int limit = 0, int first = 0) {
+    thread = std::thread([this, uri, pad, limit, first] {
       auto conn = connect(uri);
-      for (int i = 0; !stop && (limit == 0 || i < limit); ++i) {
+      for (int i = first; !stop && (limit == 0 || i < first + limit); ++i) {
         Bytes d = Builder().append_int32("_id", i).append_string("pad", std::string(pad, 'x')).finish();
         auto r = io::insert(*conn, "w", "c", d);
         if (!r || !r->ok()) break;
-        written = i + 1;
+        written = i + 1 - first;
       }
       done_at = std::chrono::steady_clock::now();
       done = true;
@@ -45,6 +46,10 @@ struct Writer {
     stop = true;
     if (thread.joinable()) thread.join();
   }
+  // Waits until `limit` documents are written (or a write failed).
+  void join() {
+    if (thread.joinable()) thread.join();
+  }
   std::atomic<bool> stop{false}, done{false};
   std::atomic<int> written{0};
   std::chrono::steady_clock::time_point done_at;
@@ -52,37 +57,47 @@ struct Writer {
 };
 
 TEST(DumpOplog, WritesDuringTheDumpAreInTheDataOrTheOplog) {
-  // Every reply is delayed, so the dump (300+ round trips) outlasts the writer (100 inserts).
-  test::MiniMongod server({"--replSet", "rs0", "--generate", "s.big:6000:300:3", "--fault-delay-ms", "12"});
+  // The premise is made, not hoped for: writes 0..49 (2 KB each) are made before the dump, so w.c
+  // is the largest collection and, read by one reader (-j 1 --readers 1), the first one read. The
+  // server then holds the dump's first getMore on s.small (--fault-gate) while writes 50..99 are
+  // made: they come after w.c was read and before the dump ends, so only the oplog can hold them.
+  test::MiniMongod server({"--replSet", "rs0", "--generate", "s.small:100:50:3", "--fault-gate"});
   auto dir = test::temp_dir("dump-oplog");
-  constexpr int kWrites = 100;
-  Writer w(server.uri(), 10, kWrites);
-  while (w.written < 10) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  auto r = test::run({test::program("bsonpipe").string(), "dump", "--uri", server.uri(), "--out", (dir / "d").string(),
-                      "--oplog", "--batchSize", "20", "--progress", "none"});
-  auto dump_end = std::chrono::steady_clock::now();
-  w.finish();
+  constexpr int kBefore = 50, kWrites = 100;
+  {
+    Writer before(server.uri(), 2000, kBefore);
+    before.join();
+    ASSERT_EQ(before.written, kBefore);
+  }
+  test::gate_arm(server.uri(), "getMore", "s.small", 0);
+  auto run = std::async(std::launch::async, [&] {
+    return test::run({test::program("bsonpipe").string(), "dump", "--uri", server.uri(), "--out", (dir / "d").string(),
+                      "--oplog", "--batchSize", "20", "-j", "1", "--readers", "1", "--progress", "none"});
+  });
+  ASSERT_TRUE(test::gate_wait_blocked(server.uri(), 1));
+  Writer during(server.uri(), 10, kWrites - kBefore, kBefore);
+  during.join();
+  ASSERT_EQ(during.written, kWrites - kBefore);
+  test::gate_open(server.uri());
+  auto r = run.get();
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  ASSERT_EQ(w.written, kWrites);
-  ASSERT_TRUE(w.done_at < dump_end) << "inconclusive: the writer outlasted the dump";
   ASSERT_TRUE(fs::exists(dir / "d" / "oplog.bson"));
-  std::set<int> seen;
+  std::set<int> in_data, in_oplog;
   for (auto& d : split_documents(test::read_file(dir / "d" / "w" / "c.bson")))
-    seen.insert(DocView(d).find("_id").as_int32());
-  std::size_t in_data = seen.size(), inserts = 0;
+    in_data.insert(DocView(d).find("_id").as_int32());
   for (auto& e : split_documents(test::read_file(dir / "d" / "oplog.bson"))) {
     DocView entry(e);
     ASSERT_TRUE(entry.find("ts").valid());
-    if (entry.find("op").as_string() == "i" && entry.find("ns").as_string() == "w.c") {
-      seen.insert(entry.find("o").as_document().find("_id").as_int32());
-      ++inserts;
-    }
+    if (entry.find("op").as_string() == "i" && entry.find("ns").as_string() == "w.c")
+      in_oplog.insert(entry.find("o").as_document().find("_id").as_int32());
   }
-  std::printf("[dump-oplog] %d writes; %zu in the data, %zu insert entries in the oplog\n", w.written.load(), in_data,
-              inserts);
-  EXPECT_GT(inserts, 0u) << "some writes happened during the dump";
-  EXPECT_LT(in_data, static_cast<std::size_t>(kWrites)) << "some writes came after the collection was read";
-  for (int i = 0; i < kWrites; ++i) EXPECT_TRUE(seen.count(i)) << "write " << i << " is lost";
+  std::printf("[dump-oplog] %d writes; %zu in the data, %zu in the oplog\n", kWrites, in_data.size(), in_oplog.size());
+  // The data holds exactly the writes made before the dump; the oplog starts at the last entry
+  // before the dump (inclusive, as mongodump's) and holds every write made during it.
+  EXPECT_EQ(in_data.size(), static_cast<std::size_t>(kBefore));
+  for (int i = 0; i < kBefore; ++i) EXPECT_TRUE(in_data.count(i)) << "write " << i << " is not in the data";
+  for (int i = kBefore; i < kWrites; ++i) EXPECT_TRUE(in_oplog.count(i)) << "write " << i << " is not in the oplog";
+  EXPECT_LE(in_oplog.size(), static_cast<std::size_t>(kWrites - kBefore + 1));
 }
 
 TEST(DumpOplog, StandaloneAndRolloverAreErrors) {

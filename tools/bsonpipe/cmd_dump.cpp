@@ -23,7 +23,7 @@ struct DumpFlags {
   FileModeFlag file_mode;  // --file-mode: owner-only output by default
   pipeline::DumpOptions opts;
   std::string query, query_file, out, archive, progress = "auto", read_preference, zstd_level;
-  bool gzip = false, zstd = false, quiet = false;
+  bool gzip = false, zstd = false, quiet = false, table_scan = false;
   int verbosity = 0;
   bool archive_given = false;
   std::string catalog;      // --catalog ROOT (pipeline/catalog.hpp)
@@ -54,6 +54,31 @@ int choose_output(DumpFlags& f) {
     o.storage = f.location.storage();
     o.bundle.links = !f.location.remote();  // object storage has no symbolic links
   }
+  // --archive=DIR writes DIR/archive (DIR/archive.gz with --gzip), as mongodump's getArchiveOut.
+  if (o.target == pipeline::DumpTarget::kArchive && o.out != "-") {
+    io::Storage& st = o.storage ? *o.storage : io::local_storage();
+    if (auto dir = st.is_directory(o.out); dir && *dir)
+      o.out /= o.codec == io::Codec::kGzip ? "archive.gz" : o.codec == io::Codec::kZstd ? "archive.zst" : "archive";
+  }
+  return 0;
+}
+
+// mongodump's ValidateOptions checks on collections and namespaces, in its order and words.
+int check_namespace_options(const DumpFlags& f) {
+  const auto& o = f.opts;
+  if (!f.query.empty() && f.table_scan) return fail("dump", "cannot use --forceTableScan when specifying --query");
+  if (o.collection.rfind("system.buckets.", 0) == 0)
+    return fail("dump",
+                "cannot specify a system.buckets collection in --collection. Specifying the timeseries collection "
+                "will dump the system.buckets collection");
+  if (!o.exclude_collections.empty() && !o.collection.empty())
+    return fail("dump", "--collection is not allowed when --excludeCollection is specified");
+  if (!o.exclude_collection_prefixes.empty() && !o.collection.empty())
+    return fail("dump", "--collection is not allowed when --excludeCollectionsWithPrefix is specified");
+  if (!o.exclude_collections.empty() && o.db.empty())
+    return fail("dump", "--db is required when --excludeCollection is specified");
+  if (!o.exclude_collection_prefixes.empty() && o.db.empty())
+    return fail("dump", "--db is required when --excludeCollectionsWithPrefix is specified");
   return 0;
 }
 
@@ -70,6 +95,8 @@ int run(DumpFlags& f) {
   // mongodump's ValidateOptions.
   if (f.out == "-" && o.collection.empty())
     return fail("dump", "bad option: can only dump a single collection to stdout");
+  if (int rc = check_namespace_options(f); rc != 0) return rc;
+  o.table_scan = f.table_scan;
   if (f.gzip && f.zstd) return fail("dump", "--gzip and --zstd cannot be combined");
   if (f.gzip) o.codec = io::Codec::kGzip;
   if (f.zstd) {
@@ -179,6 +206,8 @@ void add_dump_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--dumpDbUsersAndRoles", o.dump_users_and_roles,
                 "also dump the --db database's users and roles (as $admin.system.users/roles/version)");
   cmd->add_flag("--viewsAsCollections", o.views_as_collections, "dump views' documents as collections");
+  cmd->add_flag("--forceTableScan", f->table_scan,
+                "read in natural order with one cursor per collection, without the _id index");
   cmd->add_flag("--oplog", o.oplog, "capture the oplog during the dump (replica sets)");
   cmd->add_option("--progress", f->progress, "auto, bar, plain, json or none");
   cmd->add_option("--catalog", f->catalog,
