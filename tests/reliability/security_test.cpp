@@ -64,7 +64,8 @@ test::MiniMongod* AuthServer::server_ = nullptr;
 TEST_F(AuthServer, PasswordFromUriFlagAndEnvironment) {
   fs::path tmp = test::temp_dir("sec_sources");
   // URI
-  auto r1 = bsonpipe({"dump", "--uri", std::string("mongodb://") + kUser + ":" + kPassword + "@" + host() + "/?authSource=admin", "--db",
+  auto r1 = bsonpipe({"dump", "--uri",
+                      std::string("mongodb://") + kUser + ":" + kPassword + "@" + host() + "/?authSource=admin", "--db",
                       "sec", "--out", (tmp / "uri").string(), "--quiet"});
   EXPECT_EQ(r1.exit_code, 0) << show(r1);
   EXPECT_TRUE(fs::exists(tmp / "uri/sec/data.bson"));
@@ -74,12 +75,39 @@ TEST_F(AuthServer, PasswordFromUriFlagAndEnvironment) {
   EXPECT_EQ(r2.exit_code, 0) << show(r2);
   EXPECT_TRUE(fs::exists(tmp / "flag/sec/data.bson"));
   // $BSONPIPE_PASSWORD (stdin is not a terminal here, so no prompt)
-  auto r3 = test::run_shell("BSONPIPE_PASSWORD=" + quote(kPassword) + " " + quote(test::program("bsonpipe").string()) +
-                            " dump --host " + host() + " -u " + kUser + " --authenticationDatabase admin --db sec --out " +
-                            quote((tmp / "env").string()) + " --quiet </dev/null");
+  auto r3 =
+      test::run_shell("BSONPIPE_PASSWORD=" + quote(kPassword) + " " + quote(test::program("bsonpipe").string()) +
+                      " dump --host " + host() + " -u " + kUser + " --authenticationDatabase admin --db sec --out " +
+                      quote((tmp / "env").string()) + " --quiet </dev/null");
   EXPECT_EQ(r3.exit_code, 0) << show(r3);
   EXPECT_TRUE(fs::exists(tmp / "env/sec/data.bson"));
   for (auto* r : {&r1, &r2, &r3}) {
+    EXPECT_EQ(r->out.find(kPassword), std::string::npos);
+    EXPECT_EQ(r->err.find(kPassword), std::string::npos);
+  }
+}
+
+// With -u and no password, standard input not a terminal: its first line is the password, as
+// mongo-tools reads it (common/password/password.go, readPassNonInteractively), byte by byte, so
+// an archive after that line is still there for restore.
+TEST_F(AuthServer, PasswordFromStandardInputWhenItIsNotATerminal) {
+  fs::path tmp = test::temp_dir("sec_stdin");
+  const std::string bin = quote(test::program("bsonpipe").string());
+  const std::string login = " --host " + host() + " -u " + kUser + " --authenticationDatabase admin";
+  auto dump = test::run_shell("printf '%s\\n' " + quote(kPassword) + " | " + bin + " dump" + login +
+                              " --db sec --out " + quote((tmp / "dir").string()) + " --quiet");
+  EXPECT_EQ(dump.exit_code, 0) << show(dump);
+  EXPECT_TRUE(fs::exists(tmp / "dir/sec/data.bson"));
+  fs::path archive = tmp / "sec.archive";
+  auto a = bsonpipe({"dump", "--uri",
+                     std::string("mongodb://") + kUser + ":" + kPassword + "@" + host() + "/?authSource=admin", "--db",
+                     "sec", "--archive=" + archive.string(), "--quiet"});
+  ASSERT_EQ(a.exit_code, 0) << show(a);
+  auto restore = test::run_shell("(printf '%s\\n' " + quote(kPassword) + "; cat " + quote(archive.string()) + ") | " +
+                                 bin + " restore" + login + " --archive --nsFrom 'sec.*' --nsTo 'sec_stdin.*'");
+  EXPECT_EQ(restore.exit_code, 0) << show(restore);
+  EXPECT_NE(restore.err.find("50 document(s) restored successfully"), std::string::npos) << show(restore);
+  for (auto* r : {&dump, &restore}) {
     EXPECT_EQ(r->out.find(kPassword), std::string::npos);
     EXPECT_EQ(r->err.find(kPassword), std::string::npos);
   }

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "io/uri.hpp"
 #include "tools/bsonpipe/config_file.hpp"
@@ -16,7 +18,7 @@ namespace bsonpipe::tools {
 namespace {
 
 // Reads a password from the controlling terminal with echo off (restored on every path), as
-// mongodump does when -u comes without a password. Never from stdin: it may carry an archive.
+// mongodump does when -u comes without a password and standard input is a terminal.
 Result<std::string> prompt_password(const std::string& user) {
   // The terminal device, not a file: opened directly (io::Storage is for dump data).
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
@@ -49,6 +51,29 @@ Result<std::string> prompt_password(const std::string& user) {
   (void)!::write(fd, "\n", 1);
   ::close(fd);
   if (!got_line && pw.empty()) return Status(ErrorCode::kInvalidArgument, "no password entered for user " + user);
+  return pw;
+}
+
+// Reads a password from standard input when it is not a terminal, as mongo-tools does
+// (common/password: readPassNonInteractively): one byte at a time up to a newline, carriage
+// return, ^C or ^D, or the end, with backspace and delete erasing; NULs dropped. Byte by byte, so
+// whatever follows the line (an archive for restore) is left on standard input.
+Result<std::string> read_password_from_stdin(const std::string& user) {
+  std::fprintf(stderr, "reading password from standard input\nEnter password for %s:", user.c_str());
+  std::string pw;
+  while (true) {
+    char c = 0;
+    ssize_t n = ::read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status(ErrorCode::kIo, std::string("error reading password: ") + std::strerror(errno));
+    if (n == 0 || c == '\n' || c == '\r' || c == 3 || c == 4) break;
+    if (c == 8 || c == 127) {
+      if (!pw.empty()) pw.pop_back();
+    } else if (c != 0) {
+      pw.push_back(c);
+    }
+  }
+  std::fprintf(stderr, "\n");
   return pw;
 }
 
@@ -147,12 +172,13 @@ Result<std::string> ConnectionFlags::resolve(std::string* db) const {
     if (!parsed) return parsed.status();
   }
   // A user (from -u or the URI) without a password: $BSONPIPE_PASSWORD, then the prompt when
-  // standard input is a terminal (never read from stdin itself: it may carry an archive).
+  // standard input is a terminal, else its first line (as mongo-tools).
   if (parsed->has_credentials && parsed->password.empty() && parsed->auth_mechanism != "MONGODB-X509") {
     std::string p;
     if (const char* env = std::getenv("BSONPIPE_PASSWORD")) p = env;
-    if (p.empty() && ::isatty(STDIN_FILENO)) {
-      auto asked = prompt_password(parsed->username);
+    if (p.empty()) {
+      auto asked =
+          ::isatty(STDIN_FILENO) ? prompt_password(parsed->username) : read_password_from_stdin(parsed->username);
       if (!asked) return asked.status();
       p = *asked;
     }
