@@ -131,6 +131,21 @@ TEST_F(ValidateOptions, DumpForceTableScan) {
   EXPECT_EQ(count(target.uri(), "crm", "people"), 11u);
 }
 
+// mongo-tools' hidden connection and general flags run unchanged: timeouts (seconds) become the
+// URI's, the rest are accepted; --compressors=none is its own default (no compression).
+TEST_F(ValidateOptions, HiddenFlagsOfMongoToolsAreAccepted) {
+  fs::path out = dir("hidden") / "dump";
+  auto r = bsonpipe({"dump", "--uri", uri(), "-d", "crm", "--dialTimeout", "5", "--socketTimeout=60",
+                     "--serverSelectionTimeout", "10", "--TCPKeepAliveSeconds", "30", "--numThreads", "4", "--trace",
+                     "--compressors=none", "--out", out.string(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_TRUE(fs::exists(out / "crm" / "people.bson"));
+  test::MiniMongod target;
+  auto rr = bsonpipe({"restore", "--uri", target.uri(), "--dialTimeout=5", "--compressors", "none", out.string()});
+  ASSERT_EQ(rr.exit_code, 0) << show(rr);
+  EXPECT_EQ(count(target.uri(), "crm", "people"), 11u);
+}
+
 // mongodump --archive=DIR writes DIR/archive, DIR/archive.gz with --gzip (getArchiveOut).
 TEST_F(ValidateOptions, DumpArchiveIntoADirectory) {
   fs::path d = dir("archive_dir");

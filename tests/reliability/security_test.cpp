@@ -250,6 +250,16 @@ TEST_F(TlsServer, InsecureWarnsLoudlyInOneLine) {
   std::printf("[security] %s\n", err.c_str());
 }
 
+// mongo-tools' hidden --sslAllowInvalidCertificates/--sslAllowInvalidHostnames (deprecated, still
+// in scripts): they work as the URI options do, with the same warning.
+TEST_F(TlsServer, HiddenSslAllowInvalidFlags) {
+  auto r = bsonpipe({"dump", "--host", host(), "--ssl", "--sslAllowInvalidCertificates", "--sslAllowInvalidHostnames",
+                     "--db", "tls", "--out", (*dir_ / "o5").string(), "--quiet"});
+  EXPECT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_TRUE(fs::exists(*dir_ / "o5/tls/data.bson"));
+  EXPECT_NE(r.err.find("WARNING: TLS certificate and host name verification are OFF"), std::string::npos) << r.err;
+}
+
 // ---- file permissions ---------------------------------------------------------------------------------
 
 TEST(Security, DumpFilesAreOwnerOnly) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +78,46 @@ Result<std::string> read_password_from_stdin(const std::string& user) {
   return pw;
 }
 
+// Appends key=value to a connection string's options.
+void add_uri_option(std::string& u, const std::string& key, const std::string& value) {
+  const auto hosts_end = u.find_first_of("/?", u.find("://") + 3);
+  if (hosts_end == std::string::npos)
+    u += "/?";
+  else if (u[hosts_end] == '?')
+    u.insert(hosts_end, "/");
+  u += u.back() == '?' ? "" : (u.find('?') == std::string::npos ? "?" : "&");
+  u += key + "=" + value;
+}
+
+// Whether the connection string's options set `key` (case-insensitive, as URI options are).
+bool uri_has_option(const std::string& u, const std::string& key) {
+  auto q = u.find('?');
+  if (q == std::string::npos) return false;
+  std::string lower_u = u.substr(q), lower_key = key;
+  for (auto* t : {&lower_u, &lower_key})
+    for (char& c : *t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower_u.find("?" + lower_key + "=") != std::string::npos ||
+         lower_u.find("&" + lower_key + "=") != std::string::npos;
+}
+
+// --dialTimeout, --socketTimeout, --serverSelectionTimeout (seconds) and
+// --sslAllowInvalidCertificates/--sslAllowInvalidHostnames become the URI options they stand for
+// unless the URI sets them itself.
+Status add_hidden_flags(const ConnectionFlags& f, std::string& u) {
+  const std::pair<int, const char*> timeouts[] = {{f.dial_timeout_s, "connectTimeoutMS"},
+                                                  {f.socket_timeout_s, "socketTimeoutMS"},
+                                                  {f.server_selection_timeout_s, "serverSelectionTimeoutMS"}};
+  for (auto [secs, key] : timeouts) {
+    if (secs < 0) return Status(ErrorCode::kInvalidArgument, std::string(key) + ": a timeout cannot be negative");
+    if (secs > 0 && !uri_has_option(u, key)) add_uri_option(u, key, std::to_string(secs * 1000LL));
+  }
+  if (f.ssl_allow_invalid_certificates && !uri_has_option(u, "tlsAllowInvalidCertificates"))
+    add_uri_option(u, "tlsAllowInvalidCertificates", "true");
+  if (f.ssl_allow_invalid_hostnames && !uri_has_option(u, "tlsAllowInvalidHostnames"))
+    add_uri_option(u, "tlsAllowInvalidHostnames", "true");
+  return {};
+}
+
 }  // namespace
 
 std::string percent_encode(const std::string& s) {
@@ -123,6 +164,20 @@ void ConnectionFlags::add_to(CLI::App& cmd, const std::string& uri_flag) {
         ->type_name("PASSWORD");
     cmd.add_flag("--tlsInsecure", tls_insecure,
                  "INSECURE: skip TLS certificate and host name verification (prints a warning)");
+    // mongo-tools' hidden flags, accepted so that its command lines run unchanged.
+    cmd.add_flag("--sslAllowInvalidCertificates", ssl_allow_invalid_certificates,
+                 "INSECURE (deprecated): skip TLS certificate verification (prints a warning)")
+        ->group("");
+    cmd.add_flag("--sslAllowInvalidHostnames", ssl_allow_invalid_hostnames,
+                 "INSECURE (deprecated): skip TLS host name verification (prints a warning)")
+        ->group("");
+    cmd.add_option("--dialTimeout", dial_timeout_s, "connect timeout in seconds")->group("");
+    cmd.add_option("--socketTimeout", socket_timeout_s, "socket timeout in seconds (0: none)")->group("");
+    cmd.add_option("--serverSelectionTimeout", server_selection_timeout_s, "server selection timeout in seconds")
+        ->group("");
+    cmd.add_option("--TCPKeepAliveSeconds", tcp_keepalive_s, "accepted and ignored")->group("");
+    cmd.add_option("--numThreads", num_threads, "accepted and ignored (see -j and --readers)")->group("");
+    cmd.add_flag("--trace", trace, "accepted and ignored")->group("");
   }
 }
 
@@ -144,7 +199,8 @@ Result<std::string> ConnectionFlags::resolve(std::string* db) const {
   cl.password = f.password;
   cl.auth_source = f.auth_db;
   cl.auth_mechanism = f.auth_mechanism;
-  cl.compressors = f.compressors;
+  // "none" is mongo-tools' own default: no compression.
+  cl.compressors = f.compressors == "none" ? std::string() : f.compressors;
   cl.tls = f.tls;
   cl.tls_ca_file = f.tls_ca_file;
   cl.tls_insecure = f.tls_insecure;
@@ -161,16 +217,14 @@ Result<std::string> ConnectionFlags::resolve(std::string* db) const {
   // against the database being dumped or restored (--db, or the URI's database).
   if (db != nullptr && !db->empty() && parsed->has_credentials && parsed->auth_source.empty() &&
       parsed->auth_mechanism != "MONGODB-X509" && parsed->database != *db) {
-    const auto hosts_end = u.find_first_of("/?", u.find("://") + 3);
-    if (hosts_end == std::string::npos)
-      u += "/?";
-    else if (u[hosts_end] == '?')
-      u.insert(hosts_end, "/");
-    u += u.back() == '?' ? "" : (u.find('?') == std::string::npos ? "?" : "&");
-    u += "authSource=" + percent_encode(*db);
+    add_uri_option(u, "authSource", percent_encode(*db));
     parsed = io::parse_uri(u);
     if (!parsed) return parsed.status();
   }
+  // mongo-tools' hidden connection flags, for what the URI does not set itself.
+  if (Status s = add_hidden_flags(f, u); !s) return s;
+  parsed = io::parse_uri(u);
+  if (!parsed) return parsed.status();
   // A user (from -u or the URI) without a password: $BSONPIPE_PASSWORD, then the prompt when
   // standard input is a terminal, else its first line (as mongo-tools).
   if (parsed->has_credentials && parsed->password.empty() && parsed->auth_mechanism != "MONGODB-X509") {

@@ -30,6 +30,9 @@ struct ConnectionFlags {
   // --config's sslPEMKeyPassword.
   std::string tls_certificate_key_file;
   std::string tls_certificate_key_file_password;
+  // mongo-tools' hidden flags (seconds; 0 = the URI's or the default).
+  bool ssl_allow_invalid_certificates = false, ssl_allow_invalid_hostnames = false, trace = false;
+  int dial_timeout_s = 0, socket_timeout_s = 0, server_selection_timeout_s = 0, tcp_keepalive_s = 0, num_threads = 0;
 
   // --config FILE (tools/bsonpipe/config_file.hpp): password, uri and sslPEMKeyPassword for the
   // flags not given on the command line.
