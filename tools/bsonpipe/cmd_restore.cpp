@@ -22,6 +22,7 @@
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 #include "tools/bsonpipe/location.hpp"
+#include "tools/bsonpipe/restore_ns_flags.hpp"
 
 namespace bsonpipe::tools {
 
@@ -281,39 +282,6 @@ int run_restore_and_report(const RestoreFlags& f, const pipeline::RestoreOptions
   return restore_files(f, o, bundle_manifest);
 }
 
-// mongorestore's checks of --oplogReplay against namespace selection, and its deprecated
-// collection excludes turned into nsExclude patterns (mongorestore.go, in its order and words).
-int namespace_options(RestoreFlags& f) {
-  auto& p = f.opts.plan;
-  const bool excludes = !p.ns_exclude.empty() || !f.exclude_collections.empty() || !f.exclude_prefixes.empty();
-  if (!f.exclude_collections.empty() || !f.exclude_prefixes.empty())
-    std::fprintf(stderr,
-                 "bsonpipe restore: the --excludeCollections and --excludeCollectionPrefixes options are deprecated "
-                 "and will not exist in the future; use --nsExclude instead\n");
-  if (p.oplog_replay) {
-    if (!p.ns_include.empty() || !p.db.empty())
-      return fail("restore", "cannot use --oplogReplay with includes specified");
-    if (excludes) return fail("restore", "cannot use --oplogReplay with excludes specified");
-    if (!p.ns_from.empty()) return fail("restore", "cannot use --oplogReplay with namespace renames specified");
-  }
-  if (!f.exclude_collections.empty() && !p.collection.empty())
-    return fail("restore", "--collection is not allowed when --excludeCollection is specified");
-  if (!f.exclude_prefixes.empty() && !p.collection.empty())
-    return fail("restore", "--collection is not allowed when --excludeCollectionsWithPrefix is specified");
-  // ns.Escape: a backslash and a star in a name are literal.
-  auto escape = [](const std::string& name) {
-    std::string out;
-    for (char c : name) {
-      if (c == '\\' || c == '*') out += '\\';
-      out += c;
-    }
-    return out;
-  };
-  for (const auto& c : f.exclude_collections) p.ns_exclude.push_back("*." + escape(c));
-  for (const auto& c : f.exclude_prefixes) p.ns_exclude.push_back("*." + escape(c) + "*");
-  return 0;
-}
-
 int run(RestoreFlags& f) {
   auto& o = f.opts;
   // A bad namespace pattern is a command-line error, reported before anything is read or connected.
@@ -352,7 +320,7 @@ int run(RestoreFlags& f) {
   o.uri = *uri;
   if (!o.plan.collection.empty() && o.plan.db.empty())
     return fail("restore", "cannot restore a collection without a specified database");
-  if (int rc = namespace_options(f); rc != 0) return rc;
+  if (int rc = restore_namespace_options(o.plan, f.exclude_collections, f.exclude_prefixes); rc != 0) return rc;
   if (path == "-") {
     // A bare .bson stream on standard input (mongorestore's ParseAndValidateOptions).
     if (o.archive) return fail("restore", "cannot restore from \"-\" when --archive is specified");
