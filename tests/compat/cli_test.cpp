@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/support/cli_support.hpp"
+#include "tests/support/server_suite.hpp"
 
 namespace bsonpipe {
 namespace {
@@ -23,36 +24,13 @@ constexpr const char* kUser = "cliuser";
 constexpr const char* kPassword = "cliPw-4471";
 
 // shop.orders (30 documents), shop.items (7) and crm.people (11).
-class Cli : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new test::MiniMongod(
-        {"--generate", "shop.orders:30:64", "--generate", "shop.items:7:64", "--generate", "crm.people:11:64"});
+class Cli : public test::ServerSuite<Cli> {
+ public:
+  static std::vector<std::string> server_flags() {
+    return {"--generate", "shop.orders:30:64", "--generate", "shop.items:7:64", "--generate", "crm.people:11:64"};
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static std::string uri() { return server_->uri(); }  // mongodb://127.0.0.1:PORT/
-  static std::string hostport() { return "127.0.0.1:" + std::to_string(server_->port()); }
-  static fs::path dir(const std::string& name) { return test::temp_dir("cli_" + name); }
-  static std::size_t count(const std::string& u, const std::string& db, const std::string& coll) {
-    auto c = test::connect(u);
-    return c ? test::server_documents(*c, db, coll).size() : 0;
-  }
-  // A full directory dump of the fixture server.
-  static fs::path full_dump() {
-    static fs::path d = [] {
-      fs::path out = dir("full") / "dump";
-      auto r = bsonpipe({"dump", "--uri", uri(), "--out", out.string(), "--quiet"});
-      EXPECT_EQ(r.exit_code, 0) << show(r);
-      return out;
-    }();
-    return d;
-  }
-  static test::MiniMongod* server_;
+  static constexpr const char* kDirPrefix = "cli_";
 };
-test::MiniMongod* Cli::server_ = nullptr;
 
 // ---- the database in the URI -------------------------------------------------------------------
 

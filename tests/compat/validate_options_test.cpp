@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/support/cli_support.hpp"
+#include "tests/support/server_suite.hpp"
 
 namespace bsonpipe {
 namespace {
@@ -18,34 +19,14 @@ using test::bsonpipe;
 using test::show;
 
 // shop.orders (30 documents), shop.items (7), shop.other (5) and crm.people (11).
-class ValidateOptions : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new test::MiniMongod({"--generate", "shop.orders:30:64", "--generate", "shop.items:7:64", "--generate",
-                                    "shop.other:5:64", "--generate", "crm.people:11:64"});
+class ValidateOptions : public test::ServerSuite<ValidateOptions> {
+ public:
+  static std::vector<std::string> server_flags() {
+    return {"--generate", "shop.orders:30:64", "--generate", "shop.items:7:64",
+            "--generate", "shop.other:5:64",   "--generate", "crm.people:11:64"};
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static std::string uri() { return server_->uri(); }
-  static fs::path dir(const std::string& name) { return test::temp_dir("validate_" + name); }
-  static std::size_t count(const std::string& u, const std::string& db, const std::string& coll) {
-    auto c = test::connect(u);
-    return c ? test::server_documents(*c, db, coll).size() : 0;
-  }
-  static fs::path full_dump() {
-    static fs::path d = [] {
-      fs::path out = dir("full") / "dump";
-      auto r = bsonpipe({"dump", "--uri", uri(), "--out", out.string(), "--quiet"});
-      EXPECT_EQ(r.exit_code, 0) << show(r);
-      return out;
-    }();
-    return d;
-  }
-  static test::MiniMongod* server_;
+  static constexpr const char* kDirPrefix = "validate_";
 };
-test::MiniMongod* ValidateOptions::server_ = nullptr;
 
 struct Refused {
   std::vector<std::string> args;  // after "dump --uri URI" or "restore --uri TARGET"
