@@ -343,14 +343,12 @@ Status Dumper::concatenate_ranges(CollectionJob& c, const std::string& rel) {
       }
       block.insert(block.end(), chunk.begin(), chunk.end());
       while (block.size() - scanned >= 4) {
-        std::uint32_t len =
-            static_cast<std::uint32_t>(block[scanned]) | static_cast<std::uint32_t>(block[scanned + 1]) << 8 |
-            static_cast<std::uint32_t>(block[scanned + 2]) << 16 | static_cast<std::uint32_t>(block[scanned + 3]) << 24;
+        const std::int32_t len = formats::load_i32(block.data() + scanned);
         if (len < 5)
           return {ErrorCode::kInvalidBson, part.string() + ": bad document length " + std::to_string(len),
                   offset - static_cast<std::int64_t>(block.size() - scanned)};
-        if (block.size() - scanned < len) break;
-        scanned += len;
+        if (block.size() - scanned < static_cast<std::size_t>(len)) break;
+        scanned += static_cast<std::size_t>(len);
         if (scanned < opts_.block_bytes) continue;
         Bytes rest(block.begin() + static_cast<std::ptrdiff_t>(scanned), block.end());
         block.resize(scanned);

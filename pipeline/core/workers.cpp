@@ -24,7 +24,7 @@ struct WorkerGroup::Impl {
   }
 
   // The task boundary: whatever a body throws becomes the run's error here, once.
-  void run_body(const std::function<Status(std::size_t)>& body, std::size_t i) {
+  void run_body(std::size_t i) {
     try {
       if (Status s = body(i); !s) fail(std::move(s));
     } catch (const std::exception& e) {
@@ -59,7 +59,7 @@ void WorkerGroup::start(std::function<Status(std::size_t)> body) {
   m.threads.reserve(m.count);
   for (std::size_t i = 0; i < m.count; ++i) {
     try {
-      m.threads.emplace_back([&m, i] { m.run_body(m.body, i); });
+      m.threads.emplace_back([&m, i] { m.run_body(i); });
     } catch (const std::system_error& e) {
       // The system refused a thread: the bodies already started see the run cancelled.
       m.fail({ErrorCode::kInternal, m.what + ": cannot start a thread: " + e.what()});
