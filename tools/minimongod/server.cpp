@@ -222,10 +222,11 @@ struct Server::Impl {
     if (auto it = msg->body.begin(); it != msg->body.end()) cmd_name = (*it).key();
     if (opts.fault_delay_ms > 0 && !opts.fault_delay_command.empty() && cmd_name == opts.fault_delay_command)
       std::this_thread::sleep_for(std::chrono::milliseconds(opts.fault_delay_ms));
-    if (!opts.require_write_concern.empty() && cmd_name == "insert" &&
-        write_concern_w(msg->body) != opts.require_write_concern) {
+    const bool check_w = !opts.require_write_concern.empty() && cmd_name == "insert";
+    const std::string sent_w = check_w ? write_concern_w(msg->body) : std::string();
+    if (check_w && sent_w != opts.require_write_concern) {
       out.body = error_reply({code::kBadValue, "this server requires writeConcern {w: " + opts.require_write_concern +
-                                                   "}, the insert sent '" + write_concern_w(msg->body) + "'"});
+                                                   "}, the insert sent '" + sent_w + "'"});
     } else if (opts.fault_gate && FaultGate::is_control(msg->body)) {
       out.body = gate.control(msg->body);
     } else {
