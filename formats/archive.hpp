@@ -235,7 +235,7 @@ struct NamespaceSummary {
 // Extended JSON (e.g. a changed digit). Such changes are not lost: they show in prelude().
 // tests/formats/archive_test.cpp flips every bit of the fixture archives to hold this.
 // What a restore consumes: a prelude, then events. A Reader parses them from archive bytes;
-// bsonpipe copy hands them over in process (pipeline/copy_channel.hpp).
+// bsonpipe copy hands them over in process (pipeline/sources/copy_channel.hpp).
 class EventSource {
  public:
   virtual ~EventSource() = default;

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "formats/status.hpp"
-#include "pipeline/error_holder.hpp"
+#include "pipeline/core/error_holder.hpp"
 
 namespace bsonpipe::pipeline {
 

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "formats/manifest.hpp"
-#include "pipeline/catalog.hpp"
+#include "pipeline/catalog/catalog.hpp"
 #include "tests/support/cli_support.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -21,7 +21,7 @@
 #include "formats/bson.hpp"
 #include "formats/hash.hpp"
 #include "io/commands.hpp"
-#include "pipeline/copy.hpp"
+#include "pipeline/ops/copy.hpp"
 #include "tests/support/cli_support.hpp"
 
 namespace bsonpipe {

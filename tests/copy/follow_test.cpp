@@ -19,8 +19,8 @@
 
 #include "formats/extjson.hpp"
 #include "io/storage.hpp"
-#include "pipeline/follow_apply.hpp"
-#include "pipeline/follow_state.hpp"
+#include "pipeline/ops/follow_apply.hpp"
+#include "pipeline/ops/follow_state.hpp"
 #include "tests/support/cli_support.hpp"
 
 namespace bsonpipe {

@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/bounded_queue.hpp"
-#include "pipeline/error_holder.hpp"
+#include "pipeline/core/bounded_queue.hpp"
+#include "pipeline/core/error_holder.hpp"
 
 namespace bsonpipe::pipeline {
 namespace {

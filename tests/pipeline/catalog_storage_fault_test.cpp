@@ -10,7 +10,7 @@
 
 #include "formats/manifest.hpp"
 #include "io/storage.hpp"
-#include "pipeline/catalog.hpp"
+#include "pipeline/catalog/catalog.hpp"
 #include "tests/support/fault_storage.hpp"
 #include "tests/support/test_support.hpp"
 #include "tools/minimongod/generate.hpp"

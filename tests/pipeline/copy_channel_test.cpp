@@ -1,4 +1,4 @@
-// The channel inside `bsonpipe copy` (pipeline/copy_channel.hpp) and a whole copy in process
+// The channel inside `bsonpipe copy` (pipeline/sources/copy_channel.hpp) and a whole copy in process
 // between two in-process minimongod servers, so the ThreadSanitizer job (label "concurrency")
 // sees the dump's readers, the channel and the restore's reader and insertion workers together.
 #include <gtest/gtest.h>
@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "formats/archive.hpp"
-#include "pipeline/copy.hpp"
-#include "pipeline/copy_channel.hpp"
+#include "pipeline/ops/copy.hpp"
+#include "pipeline/sources/copy_channel.hpp"
 #include "tools/minimongod/generate.hpp"
 #include "tools/minimongod/server.hpp"
 

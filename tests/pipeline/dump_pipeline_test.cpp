@@ -9,7 +9,7 @@
 #include "formats/archive.hpp"
 #include "formats/manifest.hpp"
 #include "io/compress.hpp"
-#include "pipeline/dump.hpp"
+#include "pipeline/ops/dump.hpp"
 #include "tests/support/test_support.hpp"
 #include "tools/minimongod/generate.hpp"
 #include "tools/minimongod/server.hpp"

@@ -10,7 +10,7 @@
 
 #include "formats/manifest.hpp"
 #include "io/compress.hpp"
-#include "pipeline/dump.hpp"
+#include "pipeline/ops/dump.hpp"
 #include "tests/support/fault_storage.hpp"
 #include "tests/support/test_support.hpp"
 #include "tools/minimongod/generate.hpp"
@@ -34,7 +34,7 @@ void PrintTo(const FaultCase& c, std::ostream* os) {
   *os << c.name;
 }
 
-// What "finished" means for a dump (formats/manifest.hpp, pipeline/dump.hpp): a directory with a
+// What "finished" means for a dump (formats/manifest.hpp, pipeline/ops/dump.hpp): a directory with a
 // manifest.json whose complete is true, or an archive file under its final name. Returns what
 // looks finished, or "" when nothing does.
 std::string finished_output(const fs::path& out, DumpTarget target) {

@@ -1,10 +1,10 @@
-// pipeline/namespaces.hpp beyond mongorestore's tables (those are in ns_table_test.cpp): the
+// pipeline/core/namespaces.hpp beyond mongorestore's tables (those are in ns_table_test.cpp): the
 // filter's include/exclude logic, the one-line errors, and long inputs.
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "pipeline/namespaces.hpp"
+#include "pipeline/core/namespaces.hpp"
 
 namespace bsonpipe::pipeline {
 namespace {

@@ -1,13 +1,13 @@
 // Every case of mongorestore's namespace tables (mongo-tools mongorestore/ns/ns_test.go: TestEscape,
 // TestUnescape, TestReplacer, TestMatcher), plus cases worked out by hand from the rules in
-// mongorestore/ns/ns.go (marked "ns.go rule"), run against pipeline/namespaces.hpp.
+// mongorestore/ns/ns.go (marked "ns.go rule"), run against pipeline/core/namespaces.hpp.
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "pipeline/namespaces.hpp"
+#include "pipeline/core/namespaces.hpp"
 
 namespace bsonpipe::pipeline {
 namespace {

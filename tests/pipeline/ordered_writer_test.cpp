@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "pipeline/ordered_writer.hpp"
+#include "pipeline/core/ordered_writer.hpp"
 
 namespace bsonpipe::pipeline {
 namespace {

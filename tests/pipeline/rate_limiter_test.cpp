@@ -5,8 +5,8 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/error_holder.hpp"
-#include "pipeline/rate_limiter.hpp"
+#include "pipeline/core/error_holder.hpp"
+#include "pipeline/core/rate_limiter.hpp"
 
 namespace bsonpipe::pipeline {
 namespace {

@@ -1,7 +1,7 @@
 // The restore journal: records survive reopening; a torn last record (any cut point) is ignored
 // and cut away before appending; a checksum mismatch before further records is refused; a
 // different identity (options or dump) is refused naming the option.
-#include "pipeline/restore_journal.hpp"
+#include "pipeline/ops/restore_journal.hpp"
 
 #include <gtest/gtest.h>
 

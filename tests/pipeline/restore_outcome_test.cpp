@@ -1,8 +1,8 @@
-// Unit tests of mongorestore's outcome rules (pipeline/restore_outcome.hpp): which write errors are
+// Unit tests of mongorestore's outcome rules (pipeline/ops/restore_outcome.hpp): which write errors are
 // tolerated (the ignorable codes of mongo-tools common/db/db.go: 11000 and 121), the finished line
 // of mongorestore/restore.go (Result.log), and the error of a run that went on past failed
 // namespaces.
-#include "pipeline/restore_outcome.hpp"
+#include "pipeline/ops/restore_outcome.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,9 +6,9 @@
 
 #include "formats/extjson.hpp"
 #include "io/compress.hpp"
-#include "pipeline/restore.hpp"
-#include "pipeline/restore_plan.hpp"
-#include "pipeline/restore_source.hpp"
+#include "pipeline/ops/restore.hpp"
+#include "pipeline/ops/restore_plan.hpp"
+#include "pipeline/sources/restore_source.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe::pipeline {

@@ -7,9 +7,9 @@
 #include <stdexcept>
 
 #include "formats/bson.hpp"
-#include "pipeline/dump.hpp"
-#include "pipeline/index_rebuild.hpp"
-#include "pipeline/verify.hpp"
+#include "pipeline/ops/dump.hpp"
+#include "pipeline/ops/index_rebuild.hpp"
+#include "pipeline/ops/verify.hpp"
 #include "tests/support/fault_storage.hpp"
 #include "tests/support/test_support.hpp"
 #include "tools/minimongod/generate.hpp"

@@ -1,5 +1,5 @@
 // `bsonpipe catalog list|info|remove|prune ROOT ...`: the catalog of nightly dumps
-// (pipeline/catalog.hpp). Tables go to standard output, errors to standard error.
+// (pipeline/catalog/catalog.hpp). Tables go to standard output, errors to standard error.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <ctime>
@@ -8,7 +8,7 @@
 
 #include "formats/bson.hpp"
 #include "formats/extjson.hpp"
-#include "pipeline/catalog.hpp"
+#include "pipeline/catalog/catalog.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/location.hpp"
 

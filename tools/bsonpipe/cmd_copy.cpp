@@ -10,11 +10,11 @@
 
 #include "formats/extjson.hpp"
 #include "io/commands.hpp"
-#include "pipeline/copy.hpp"
-#include "pipeline/follow_apply.hpp"
-#include "pipeline/follow_run.hpp"
-#include "pipeline/follow_state.hpp"
-#include "pipeline/namespaces.hpp"
+#include "pipeline/ops/copy.hpp"
+#include "pipeline/ops/follow_apply.hpp"
+#include "pipeline/ops/follow_run.hpp"
+#include "pipeline/ops/follow_state.hpp"
+#include "pipeline/core/namespaces.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 
@@ -46,7 +46,7 @@ void print_namespace_errors(const pipeline::RestoreReport& rep, const Status& st
 }
 
 // --follow: notes the source's newest oplog entry before the copy, then tails from it after the
-// copy until cutover (pipeline/follow_run.hpp). Returns an exit code (0: go on).
+// copy until cutover (pipeline/ops/follow_run.hpp). Returns an exit code (0: go on).
 int setup_follow(CopyFlags& f, pipeline::FollowOptions& fo) {
   auto& o = f.opts;
   if (!f.follow) {

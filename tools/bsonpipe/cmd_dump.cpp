@@ -6,9 +6,9 @@
 
 #include "formats/extjson.hpp"
 #include "io/s3_storage.hpp"
-#include "pipeline/catalog.hpp"
-#include "pipeline/dump.hpp"
-#include "pipeline/namespaces.hpp"
+#include "pipeline/catalog/catalog.hpp"
+#include "pipeline/ops/dump.hpp"
+#include "pipeline/core/namespaces.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 #include "tools/bsonpipe/file_mode.hpp"
@@ -26,7 +26,7 @@ struct DumpFlags {
   bool gzip = false, zstd = false, quiet = false, table_scan = false;
   int verbosity = 0;
   bool archive_given = false;
-  std::string catalog;      // --catalog ROOT (pipeline/catalog.hpp)
+  std::string catalog;      // --catalog ROOT (pipeline/catalog/catalog.hpp)
   std::string s3_endpoint;  // --s3-endpoint URL (for s3:// locations)
   DumpLocation location;    // --out / --archive: the storage written (kept open for the run)
 };

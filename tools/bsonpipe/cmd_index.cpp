@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/index_rebuild.hpp"
+#include "pipeline/ops/index_rebuild.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 #include "tools/bsonpipe/location.hpp"

@@ -15,10 +15,10 @@
 #include "io/s3_storage.hpp"
 #include "io/storage.hpp"
 #include "io/uri.hpp"
-#include "pipeline/bundle.hpp"
-#include "pipeline/catalog.hpp"
-#include "pipeline/namespaces.hpp"
-#include "pipeline/restore.hpp"
+#include "pipeline/catalog/bundle.hpp"
+#include "pipeline/catalog/catalog.hpp"
+#include "pipeline/core/namespaces.hpp"
+#include "pipeline/ops/restore.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 #include "tools/bsonpipe/location.hpp"
@@ -39,7 +39,7 @@ struct RestoreFlags {
   bool quiet = false;
   int verbose = 0;
   CLI::Option* archive_opt = nullptr;
-  // Catalog and bundled files (pipeline/catalog.hpp, pipeline/bundle.hpp).
+  // Catalog and bundled files (pipeline/catalog/catalog.hpp, pipeline/catalog/bundle.hpp).
   std::string catalog, catalog_id, backup_first, restore_paths;
   bool paths_only = false;
   std::string s3_endpoint;    // --s3-endpoint URL (for s3:// dump locations)
@@ -364,8 +364,8 @@ int run(RestoreFlags& f) {
   return run_restore_and_report(f, o, catalog_entry, bundle_manifest);
 }
 
-// --catalog/--id, --backup-first and --restore-paths/--paths-only (pipeline/catalog.hpp,
-// pipeline/bundle.hpp), with the examples.
+// --catalog/--id, --backup-first and --restore-paths/--paths-only (pipeline/catalog/catalog.hpp,
+// pipeline/catalog/bundle.hpp), with the examples.
 void add_catalog_options(CLI::App& cmd, RestoreFlags& flags) {
   cmd.add_option("--catalog", flags.catalog,
                  "restore a dump of this catalog (see --id); with --drop, a --backup-first backup's recorded "

@@ -5,8 +5,8 @@
 #include <memory>
 #include <string>
 
-#include "pipeline/catalog.hpp"
-#include "pipeline/verify.hpp"
+#include "pipeline/catalog/catalog.hpp"
+#include "pipeline/ops/verify.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/location.hpp"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/restore_plan.hpp"
+#include "pipeline/ops/restore_plan.hpp"
 
 namespace bsonpipe::tools {
 

@@ -1,0 +1,179 @@
+#include "pipeline/ops/index_rebuild.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "formats/extjson.hpp"
+#include "io/commands.hpp"
+#include "io/uri.hpp"
+#include "pipeline/core/workers.hpp"
+#include "pipeline/core/error_holder.hpp"
+#include "pipeline/sources/restore_source.hpp"
+
+namespace bsonpipe::pipeline {
+
+using formats::Bytes;
+using formats::DocView;
+
+std::string_view index_action_name(IndexAction a) {
+  switch (a) {
+    case IndexAction::kPresent: return "present";
+    case IndexAction::kCreate: return "create";
+    case IndexAction::kCreated: return "created";
+    case IndexAction::kDiffers: return "differs";
+    case IndexAction::kCollectionMissing: return "collection-missing";
+    case IndexAction::kFailed: return "failed";
+  }
+  return "?";
+}
+
+bool IndexRebuildReport::ok() const {
+  return status.is_ok() &&
+         std::none_of(entries.begin(), entries.end(), [](auto& e) { return e.action == IndexAction::kFailed; });
+}
+
+namespace {
+
+std::string key_text(DocView spec) {
+  auto k = spec.find("key");
+  if (!k.valid() || k.type() != formats::BsonType::kDocument) return "{}";
+  formats::extjson::WriteOptions wo;
+  wo.mode = formats::extjson::Mode::kRelaxed;
+  return formats::extjson::to_json(k.as_document(), wo);
+}
+
+std::string spec_text(DocView spec) {
+  formats::extjson::WriteOptions wo;
+  wo.mode = formats::extjson::Mode::kRelaxed;
+  return formats::extjson::to_json(spec, wo);
+}
+
+// The entries of one collection: compares the dump's specs with the live ones, creates the missing.
+std::vector<IndexRebuildEntry> rebuild_one(io::Connection& conn, const RestoreTarget& t, const IndexRebuildOptions& o) {
+  std::vector<IndexRebuildEntry> out;
+  auto specs = prepare_index_specs(t.metadata.indexes, o.index);
+  if (!specs) {
+    out.push_back({t.ns(), "", IndexAction::kFailed, "bad index metadata: " + specs.status().to_string()});
+    return out;
+  }
+  if (specs->empty()) return out;
+  formats::Builder f;
+  f.append_string("name", t.collection);
+  Bytes filter = f.finish();
+  auto colls = io::list_collections(conn, t.db, DocView(filter));
+  if (!colls) {
+    out.push_back({t.ns(), "", IndexAction::kFailed, "listCollections: " + colls.error().to_string()});
+    return out;
+  }
+  if (colls->empty()) {
+    out.push_back({t.ns(), "", IndexAction::kCollectionMissing, "the collection does not exist: nothing done"});
+    return out;
+  }
+  auto live = io::list_indexes(conn, t.db, t.collection);
+  if (!live) {
+    out.push_back({t.ns(), "", IndexAction::kFailed, "listIndexes: " + live.error().to_string()});
+    return out;
+  }
+  std::vector<DocView> to_create;
+  std::vector<std::size_t> create_entries;
+  for (auto& spec : *specs) {
+    DocView d(spec);
+    std::string name(d.find("name").as_string());
+    const Bytes* same_name = nullptr;
+    const Bytes* same_key = nullptr;
+    for (auto& l : *live) {
+      DocView lv(l);
+      auto ln = lv.find("name");
+      if (ln.valid() && ln.type() == formats::BsonType::kString && ln.as_string() == name) same_name = &l;
+      auto lk = lv.find("key");
+      auto dk = d.find("key");
+      if (lk.valid() && lk.type() == formats::BsonType::kDocument &&
+          formats::compare_documents(lk.as_document(), dk.as_document()) == 0)
+        same_key = &l;
+    }
+    if (same_name) {
+      if (same_index_spec(DocView(*same_name), d))
+        out.push_back({t.ns(), name, IndexAction::kPresent, key_text(d)});
+      else
+        out.push_back(
+            {t.ns(), name, IndexAction::kDiffers, "dump " + spec_text(d) + " live " + spec_text(DocView(*same_name))});
+      continue;
+    }
+    if (same_key) {
+      out.push_back({t.ns(), name, IndexAction::kDiffers,
+                     "key " + key_text(d) + " is indexed under another name: live " + spec_text(DocView(*same_key))});
+      continue;
+    }
+    create_entries.push_back(out.size());
+    out.push_back({t.ns(), name, IndexAction::kCreate, spec_text(d)});
+    to_create.push_back(d);
+  }
+  if (o.plan_only || to_create.empty()) return out;
+  auto e = io::create_indexes(conn, t.db, t.collection, to_create);
+  for (std::size_t i : create_entries) {
+    if (e) {
+      out[i].action = IndexAction::kCreated;
+    } else {
+      out[i].action = IndexAction::kFailed;
+      out[i].detail = "createIndexes: " + e.to_string();
+    }
+  }
+  return out;
+}
+
+// The plan of `from`: an archive's prelude, or a directory's (or one .bson file's) metadata.
+Result<Plan> plan_input(const IndexRebuildOptions& o, io::Storage& storage) {
+  auto regular = storage.is_directory(o.from);
+  auto exists = storage.exists(o.from);
+  bool file = regular && !*regular && exists && *exists;
+  if (!file || o.from.extension() == ".bson" || o.from.filename().string().find(".bson.") != std::string::npos)
+    return plan_directory(o.from, o.plan, storage);
+  auto in = ArchiveInput::open(o.from.string(), false, storage);
+  if (!in) return in.status();
+  formats::archive::Reader reader((*in)->source());
+  auto prelude = reader.read_prelude();
+  if (!prelude)
+    return Status{prelude.status().code(), (*in)->name() + ": " + prelude.status().message(),
+                  prelude.status().offset()};
+  return plan_archive(**prelude, o.plan);
+}
+
+}  // namespace
+
+IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& o) {
+  IndexRebuildReport rep;
+  auto uri = io::parse_uri(o.uri);
+  if (!uri) {
+    rep.status = {uri.status().code(), "--uri: " + uri.status().to_string()};
+    return rep;
+  }
+  auto plan = plan_input(o, o.storage ? *o.storage : io::local_storage());
+  if (!plan) {
+    rep.status = plan.status();
+    return rep;
+  }
+  rep.skipped = plan->skipped;
+  std::vector<std::size_t> work;
+  for (std::size_t i = 0; i < plan->targets.size(); ++i)
+    if (plan->targets[i].kind != TargetKind::kView && plan->targets[i].has_metadata) work.push_back(i);
+
+  std::vector<std::vector<IndexRebuildEntry>> results(plan->targets.size());
+  ErrorHolder errors(o.interrupt);
+  std::atomic<std::size_t> next{0};
+  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.num_parallel_collections)), work.size());
+  if (m > 0)
+    run_concurrently(m, errors, "index rebuild", [&](std::size_t) -> Status {
+      auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
+      if (!conn) return {ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string()};
+      for (std::size_t k; !errors.cancelled() && (k = next.fetch_add(1)) < work.size();)
+        results[work[k]] = rebuild_one(**conn, plan->targets[work[k]], o);
+      return {};
+    });
+  rep.status = errors.status();
+  for (auto& r : results)
+    for (auto& e : r) rep.entries.push_back(std::move(e));
+  return rep;
+}
+
+}  // namespace bsonpipe::pipeline

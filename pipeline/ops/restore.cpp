@@ -1,0 +1,229 @@
+// run_restore (pipeline/ops/restore.hpp): the order of a run. Its parts: restore_setup.cpp (options,
+// journal, oplog), restore_job.cpp (one collection's inserts), restore_files.cpp and
+// restore_archive.cpp (the two inputs), restore_report.cpp (dry run, views, the report).
+#include "pipeline/ops/restore.hpp"
+
+#include <chrono>
+#include <map>
+
+#include "pipeline/ops/restore_outcome.hpp"
+#include "pipeline/ops/restore_run.hpp"
+
+namespace bsonpipe::pipeline {
+
+namespace restore_detail {
+
+namespace archive = formats::archive;
+
+Status Restorer::open_input(std::unique_ptr<ArchiveInput>& archive_in, std::unique_ptr<archive::Reader>& archive_reader,
+                            archive::EventSource*& reader) {
+  if (!o_.archive) {
+    if (o_.input.empty())
+      return {ErrorCode::kInvalidArgument, "nothing to restore: give a dump directory, a .bson file or --archive"};
+    auto p = plan_directory(o_.input, o_.plan, storage_);
+    if (!p) return p.status();
+    plan_ = std::move(*p);
+    return {};
+  }
+  std::string in_name = "copy stream";
+  if (!reader) {
+    auto in = ArchiveInput::open(o_.archive_path, o_.gzip, storage_);
+    if (!in) return in.status();
+    archive_in = std::move(*in);
+    in_name = archive_in->name();
+    archive::ReaderOptions ro;
+    ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
+    archive_reader = std::make_unique<archive::Reader>(archive_in->source(), ro);
+    reader = archive_reader.get();
+  }
+  archive_name_ = in_name;
+  auto prelude = reader->read_prelude();
+  if (!prelude) {
+    // A read error of the input names it already.
+    if (prelude.status().message().starts_with(in_name + ":")) return prelude.status();
+    return {prelude.status().code(), in_name + ": " + prelude.status().message(), prelude.status().offset()};
+  }
+  auto p = plan_archive(**prelude, o_.plan);
+  if (!p) return p.status();
+  plan_ = std::move(*p);
+  return {};
+}
+
+Status Restorer::check_plan() {
+  {  // --- users and roles leave the plan; restored after the collections (pipeline/ops/users_roles.hpp) ---
+    auto ur = UsersRolesRestore::prepare(o_, plan_);
+    if (!ur) return ur.status();
+    if (!o_.dry_run) users_roles_ = std::move(*ur);
+  }
+  if (plan_.has_oplog && !o_.plan.oplog_replay) plan_.skipped.push_back("not replaying the oplog (use --oplogReplay)");
+  if (o_.plan.oplog_replay) {
+    if (!plan_.has_oplog)
+      return {ErrorCode::kInvalidArgument,
+              "--oplogReplay: the dump has no oplog to replay (oplog.bson; dump with --oplog)"};
+    // A truncated or malformed oplog fails here, before anything is written.
+    if (!o_.archive)
+      if (auto n = check_oplog_file(plan_.oplog_file, storage_); !n) return n.status();
+  }
+  for (auto& s : plan_.skipped) log(LogLevel::kInfo, s);
+  for (auto& t : plan_.targets) {
+    states_.push_back(std::make_unique<NsState>());
+    total_bytes_ += t.data_file_size;
+  }
+  for (auto& t : plan_.targets) {
+    if (o_.swap && t.kind == TargetKind::kTimeseries)
+      return {ErrorCode::kInvalidArgument, "--swap does not support timeseries collections (" + t.ns() + ")"};
+  }
+  // Two sources mapping onto one target would interleave their documents silently.
+  std::map<std::string, std::string> seen;
+  for (auto& t : plan_.targets) {
+    auto [it, fresh] = seen.emplace(t.ns(), t.source_ns());
+    if (!fresh)
+      return {ErrorCode::kInvalidArgument,
+              "both " + it->second + " and " + t.source_ns() + " would restore into " + t.ns()};
+  }
+  return {};
+}
+
+Status Restorer::prepare_targets(io::Connection& control) {
+  for (std::size_t i = 0; i < plan_.targets.size(); ++i)
+    if (done_before(plan_.targets[i])) {
+      states_[i]->completed = true;
+      log(LogLevel::kVerbose, plan_.targets[i].ns() + " was restored by an earlier run (journal): skipping it");
+    }
+  if (o_.require_empty && !resuming_)
+    if (auto s = check_require_empty(control); !s) return s;
+  if (o_.archive && o_.plan.oplog_replay)
+    if (auto s = open_oplog_spool(); !s) return s;
+  return {};
+}
+
+void Restorer::load(archive::EventSource* reader, io::Connection& control) {
+  if (o_.dry_run) {
+    if (auto s = run_dry(o_.archive ? reader : nullptr); !s) errors_.set_error(s);
+  } else if (o_.archive) {
+    run_archive(*reader);
+  } else {
+    run_directory();
+  }
+  if (!o_.dry_run && !errors_.cancelled()) create_views(control);
+  // --- as mongorestore: users and roles after every collection (pipeline/ops/users_roles.hpp) ---
+  if (users_roles_ && !errors_.cancelled())
+    if (auto s = users_roles_->restore(control, o_.drop, write_concern_,
+                                       [this](const std::string& m) { log(LogLevel::kInfo, m); });
+        !s)
+      fail(s);
+}
+
+void Restorer::finish_run(io::Connection& control) {
+  // As mongorestore: the oplog goes last, after every collection's data and indexes, and only
+  // when all of them made it.
+  if (!o_.dry_run && o_.plan.oplog_replay && !errors_.cancelled()) {
+    bool all_in = true;
+    for (auto& st : states_) all_in = all_in && st->completed && st->failed == 0 && st->error.empty();
+    if (all_in) {
+      if (auto s = replay_oplog_now(control); !s) fail(s);
+    } else {
+      log(LogLevel::kInfo, "not replaying the oplog: some namespaces did not restore completely");
+    }
+  }
+  if (journal_ && !errors_.cancelled()) {
+    bool ok = true;
+    for (auto& st : states_) ok = ok && st->completed && st->failed == 0 && st->error.empty();
+    if (ok)
+      if (auto s = journal_->record_complete(); !s) errors_.set_error(s);
+  }
+}
+
+// Polls the interrupt flag (SIGINT/SIGTERM sets it; nothing else wakes the jobs' queues then).
+void Restorer::watchdog_loop() {
+  std::unique_lock lock(wd_mu_);
+  bool cancelled_seen = false;
+  while (!wd_stop_) {
+    wd_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    if (wd_stop_) break;
+    if (!cancelled_seen && errors_.cancelled()) {
+      cancelled_seen = true;
+      lock.unlock();
+      cancel_all();
+      lock.lock();
+    }
+  }
+}
+
+RestoreReport Restorer::run() {
+  auto early = [&](Status s) {
+    errors_.set_error(std::move(s));
+    return report();
+  };
+  if (auto s = check_options(); !s) return early(s);
+  auto uri = io::parse_uri(o_.uri);
+  if (!uri) return early({uri.status().code(), "--uri: " + uri.status().to_string()});
+  uri_ = std::move(*uri);
+  if (o_.write_concern.empty()) write_concern_ = default_write_concern(uri_);
+  std::unique_ptr<ArchiveInput> archive_in;
+  std::unique_ptr<archive::Reader> archive_reader;
+  archive::EventSource* reader = o_.archive_events;
+  if (auto s = open_input(archive_in, archive_reader, reader); !s) return early(s);
+  if (auto s = check_plan(); !s) return early(s);
+
+  auto control = connect();
+  if (!control)
+    return early({ErrorCode::kNetwork, "connecting to " + uri_.redacted() + ": " + control.error().to_string()});
+  server_ = (*control)->server();
+  if (!o_.dry_run && !server_.writable())
+    return early({ErrorCode::kInvalidArgument,
+                  "the server at " + (*control)->host().to_string() + " is not writable (not a primary)"});
+  if (!o_.dry_run)
+    if (auto s = open_journal(); !s) return early(s);
+  if (already_complete_) {
+    log(LogLevel::kInfo,
+        "the restore journal " + journal_path().string() + " says this restore already completed: nothing to do");
+    for (auto& st : states_) st->completed = true;
+    return report();
+  }
+  if (auto s = prepare_targets(**control); !s) return early(s);
+
+  if (o_.progress.mode != ProgressMode::kNone && !o_.progress.quiet) {
+    progress_ = std::make_unique<Progress>("restored", o_.progress);
+    for (auto& t : plan_.targets) ns_progress_.push_back(progress_->add_namespace(t.ns(), 0));
+    progress_->start();
+  }
+  WorkerGroup watchdog(1, errors_, "restore: watchdog");
+  watchdog.start([this](std::size_t) {
+    watchdog_loop();
+    return Status{};
+  });
+  {
+    // Stops the watchdog however this block is left (an exception included), before it is waited for.
+    struct StopWatchdog {
+      Restorer& r;
+      ~StopWatchdog() {
+        {
+          std::lock_guard lock(r.wd_mu_);
+          r.wd_stop_ = true;
+        }
+        r.wd_cv_.notify_all();
+      }
+    } stop{*this};
+    load(reader, **control);
+    finish_run(**control);
+  }
+  watchdog.wait();
+  if (progress_) progress_->stop();
+  return report();
+}
+
+}  // namespace restore_detail
+
+RestoreReport run_restore(const RestoreOptions& opts) {
+  try {
+    restore_detail::Restorer r(opts);
+    return r.run();
+  } catch (const std::exception& e) {
+    RestoreReport rep;
+    rep.status = {ErrorCode::kInternal, std::string("restore: ") + e.what()};
+    return rep;
+  }
+}
+
+}  // namespace bsonpipe::pipeline

@@ -1,0 +1,379 @@
+// The dump's range readers: workers on a WorkerGroup take _id ranges one after another, read
+// each with a cursor that resumes after retryable errors, and hand the documents to the output
+// the dump's sink opened for the range (pipeline/sinks/dump_sink.hpp).
+#include <algorithm>
+#include <functional>
+#include <span>
+#include <thread>
+
+#include "formats/hash.hpp"
+#include "io/commands.hpp"
+#include "io/file.hpp"
+#include "pipeline/core/workers.hpp"
+#include "pipeline/ops/dump_internal.hpp"
+
+namespace bsonpipe::pipeline::dump_detail {
+
+using formats::Builder;
+using formats::DocView;
+
+// One range of one collection, read by one worker: its cursor (resumed from the last _id taken
+// after a retryable error), where its bytes go, and what it counted.
+// Threading: used by one worker thread; the collection's counters are updated under its mutex.
+class RangeReader {
+ public:
+  RangeReader(Dumper& d, std::unique_ptr<io::Connection>& conn, const RangeJob& job)
+      : d_(d),
+        conn_(conn),
+        c_(*job.coll),
+        index_(job.index),
+        range_(c_.ranges[job.index]),
+        multi_(c_.ranges.size() > 1),
+        resumable_(has_id_index(c_) && !is_capped(c_) && !d.opts_.table_scan),
+        retries_left_(d.opts_.retries),
+        backoff_(d.opts_.retry_backoff_ms) {}
+
+  // Reads the whole range; the last range of a collection also finishes it.
+  Status run() {
+    if (Status s = open_output(); !s) return s;
+    if (Status s = read_with_retries(); !s) return s;
+    return finish();
+  }
+
+ private:
+  Status open_output();
+  Status take(std::span<const ByteSpan> batch);
+  Status flush_block();
+  io::FindOptions find_options(const Bytes& hint) const;
+  io::Error attempt();
+  io::Error skip_taken(std::span<const ByteSpan>& batch);
+  io::Error remember_last_id(std::span<const ByteSpan> batch);
+  Status read_with_retries();
+  Status finish();
+
+  Dumper& d_;
+  std::unique_ptr<io::Connection>& conn_;
+  CollectionJob& c_;
+  std::size_t index_;
+  const IdRange& range_;
+  const bool multi_;
+  const bool resumable_;
+
+  // Where this range's bytes go, as the dump's sink opened it (declared before writer_, which
+  // writes through it); without out_.bytes, blocks go to the sink's write_block.
+  StreamOutput out_;
+  std::unique_ptr<OrderedBlockWriter> writer_;
+  // Uncompressed file output skips blocks and the block writer: documents go from the reply to
+  // the file with one writev per batch, and are hashed while they are still in cache.
+  bool direct_ = false;
+
+  Bytes block_;
+  std::size_t block_docs_ = 0;  // documents in block_
+  std::uint64_t docs_ = 0;
+  std::uint64_t raw_ = 0;
+
+  Bytes last_id_;  // {_id: v} of the last document taken
+  int retries_left_;
+  RetryBackoff backoff_;
+  std::string failed_op_;  // what failed in the last attempt
+  Status taken_;           // a local failure (write error, cancel): never retried
+};
+
+Status RangeReader::open_output() {
+  const DumpOptions& o = d_.opts_;
+  if (Status s = d_.sink_->open_range(c_, index_, multi_, out_); !s) return s;
+  direct_ = out_.file != nullptr && (o.codec == io::Codec::kNone || out_.raw_part);
+  if (out_.bytes && !direct_)
+    writer_ = std::make_unique<OrderedBlockWriter>(
+        &d_.pool_, OrderedWriterOptions{o.codec, o.level, static_cast<std::size_t>(d_.pool_.threads() + 1)},
+        out_.bytes);
+  if (!direct_) block_.reserve(o.block_bytes + (1u << 20));
+  return {};
+}
+
+// Counts a batch, waits for the rate limit, and writes it or adds it to the current block.
+Status RangeReader::take(std::span<const ByteSpan> batch) {
+  std::uint64_t bytes = 0;
+  for (ByteSpan d : batch) bytes += d.size();
+  docs_ += batch.size();
+  raw_ += bytes;
+  c_.progress->documents.fetch_add(batch.size(), std::memory_order_relaxed);
+  c_.progress->bytes.fetch_add(bytes, std::memory_order_relaxed);
+  if (d_.rate_)
+    if (Status s = d_.rate_->acquire(bytes, &d_.errors_); !s) return s;
+  if (direct_) {
+    if (out_.hash)
+      for (ByteSpan d : batch) out_.hash->update(d);
+    return out_.file->write_gather(batch);
+  }
+  // A block ends after the document that brings it to block_bytes: its boundaries are a
+  // function of the documents alone (not of batch sizes), so dumps of unchanged data match.
+  for (ByteSpan d : batch) {
+    block_.insert(block_.end(), d.begin(), d.end());
+    ++block_docs_;
+    if (block_.size() < d_.opts_.block_bytes) continue;
+    if (Status s = flush_block(); !s) return s;
+    block_ = Bytes();
+    block_.reserve(d_.opts_.block_bytes + (1u << 20));
+  }
+  return {};
+}
+
+Status RangeReader::flush_block() {
+  std::size_t count = std::exchange(block_docs_, 0);
+  if (writer_) return writer_->add(std::move(block_));
+  return d_.sink_->write_block(c_.db, c_.data_name, block_, count);
+}
+
+io::FindOptions RangeReader::find_options(const Bytes& hint) const {
+  const DumpOptions& o = d_.opts_;
+  io::FindOptions fo;
+  if (!o.query.empty()) fo.filter = DocView(o.query);
+  if (resumable_ || !range_.min.empty() || !range_.max.empty()) fo.hint = DocView(hint);
+  if (!range_.min.empty()) fo.min = DocView(range_.min);
+  if (!last_id_.empty()) fo.min = DocView(last_id_);
+  if (!range_.max.empty()) fo.max = DocView(range_.max);
+  // About 1 MiB per reply unless the user chose: a reply then stays in cache while it is
+  // written and hashed (the server's default is 16 MiB).
+  fo.batch_size = o.batch_size;
+  if (fo.batch_size == 0 && c_.count > 0 && c_.size > 0)
+    fo.batch_size = static_cast<std::int32_t>(
+        std::clamp<std::int64_t>((1 << 20) / std::max<std::int64_t>(1, c_.size / c_.count), 1, 100000));
+  fo.no_cursor_timeout = true;
+  if (d_.read_mode_ != io::ReadPreferenceMode::kPrimary) fo.read_preference = d_.read_mode_;
+  return fo;
+}
+
+// A resumed read starts at the last _id taken (min is inclusive): drops it from the first batch.
+io::Error RangeReader::skip_taken(std::span<const ByteSpan>& batch) {
+  auto id = formats::find_checked(batch.front(), "_id");
+  if (!id) return io::Error::network("malformed document in the reply: " + id.status().to_string());
+  if (id->valid() && formats::compare_values(*id, DocView(last_id_).find("_id")) == 0) batch = batch.subspan(1);
+  return {};
+}
+
+io::Error RangeReader::remember_last_id(std::span<const ByteSpan> batch) {
+  auto id = formats::find_checked(batch.back(), "_id");
+  if (!id) return io::Error::network("malformed document in the reply: " + id.status().to_string());
+  if (id->valid()) last_id_ = Builder().append_element("_id", *id).finish();
+  return {};
+}
+
+// Read in _id order (as mongodump hints {_id: 1}) when the collection has that index and is not
+// capped (capped collections keep their natural order): then a read that fails with a retryable
+// error (network, primary stepped down) continues from the last _id taken, on a new connection.
+// One attempt: opens a cursor from where the last one stopped and reads to the end of the range.
+// Returns ok when the range is done (or taken_ holds a local failure); otherwise the error, with
+// what failed in failed_op_.
+io::Error RangeReader::attempt() {
+  Bytes hint = Builder().append_int32("_id", 1).finish();
+  io::FindOptions fo = find_options(hint);
+  failed_op_ = "find";
+  auto cur = io::find(*conn_, c_.db, c_.data_name, fo);
+  if (!cur) return cur.error();
+  failed_op_ = "getMore";
+  bool first = !last_id_.empty();
+  while (true) {
+    if (d_.errors_.cancelled()) {
+      taken_ = d_.errors_.status();
+      return {};
+    }
+    std::span<const ByteSpan> batch = cur->batch();
+    if (first && !batch.empty()) {
+      first = false;
+      if (io::Error e = skip_taken(batch); !e) return e;
+    }
+    // Ask for the next batch before working on this one, so the server prepares it meanwhile.
+    if (!cur->exhausted())
+      if (io::Error e = cur->prefetch(); !e) return e;
+    if (!batch.empty()) {
+      if (Status s = take(batch); !s) {
+        taken_ = s;
+        return {};
+      }
+      if (resumable_)
+        if (io::Error e = remember_last_id(batch); !e) return e;
+    }
+    if (cur->exhausted()) return {};
+    auto more = cur->next_batch();
+    if (!more) return more.error();
+  }
+}
+
+Status RangeReader::read_with_retries() {
+  std::uint64_t docs_at_failure = 0;
+  while (true) {
+    io::Error failure = attempt();
+    if (!taken_) return taken_;
+    if (failure) return {};
+    // The budget bounds failures in a row: an attempt that made progress earns it back.
+    if (docs_ > docs_at_failure) {
+      retries_left_ = d_.opts_.retries;
+      backoff_.reset();
+    }
+    docs_at_failure = docs_;
+    const std::string what = failed_op_ + " on " + c_.db + "." + c_.data_name + " failed: " + failure.to_string();
+    if (!failure.is_retryable() || (!resumable_ && docs_ > 0) || d_.errors_.cancelled())
+      return {ErrorCode::kServer, what};
+    if (retries_left_ <= 0)
+      return {ErrorCode::kServer,
+              what + " (gave up after " + std::to_string(d_.opts_.retries) + " retries without progress)"};
+    --retries_left_;
+    d_.retries_.fetch_add(1, std::memory_order_relaxed);
+    d_.progress_.info("retrying " + c_.db + "." + c_.data_name + " after: " + failure.to_string());
+    backoff_.wait(d_.errors_);
+    if (failure.is_network() || failure.is_not_writable_primary() || conn_->broken()) {
+      auto fresh = d_.connect();
+      if (!fresh) {
+        if (retries_left_ <= 0)
+          return {ErrorCode::kNetwork, what + "; reconnecting failed: " + fresh.error().to_string()};
+        continue;  // counts as a failed attempt; the next one backs off further
+      }
+      conn_ = std::move(*fresh);
+    }
+  }
+}
+
+// Writes what is left, commits the range's file and adds to the collection's counters.
+Status RangeReader::finish() {
+  if (!block_.empty())
+    if (Status s = flush_block(); !s) return s;
+  // An empty collection still gets a valid compressed file (one empty gzip member or zstd
+  // frame), as mongodump writes it: a zero-byte .gz is an error to gzip(1).
+  if (writer_ && d_.opts_.codec != io::Codec::kNone && writer_->raw_bytes() == 0 && index_ == 0)
+    if (Status s = writer_->add(Bytes()); !s) return s;
+  if (writer_)
+    if (Status s = writer_->finish(); !s) return s;
+  if (out_.file)
+    if (Status s = out_.file->commit(/*durable=*/!multi_); !s) return s;  // range parts are read back, then deleted
+
+  bool last;
+  {
+    std::lock_guard lock(c_.mu);
+    c_.documents += docs_;
+    c_.raw_bytes += raw_;
+    // Direct (uncompressed) writes bypass the block writer: the file holds exactly the raw bytes.
+    if (direct_)
+      c_.stored_bytes += raw_;
+    else if (writer_)
+      c_.stored_bytes += writer_->stored_bytes();
+    if (out_.hash) c_.data_hash = out_.hash->hex_digest();
+    last = --c_.ranges_left == 0;
+  }
+  return last ? d_.finish_collection(c_) : Status{};
+}
+
+// The readers are WorkerGroup bodies: a failure is the run's first error, and it cancels the
+// document sink (copy's channel), the only thing the others block on besides the compression
+// window, so they see the error instead of waiting for room.
+Status Dumper::run_jobs() {
+  std::size_t n = static_cast<std::size_t>(std::max({1, opts_.parallel_collections, opts_.readers}));
+  n = std::min(n, std::max<std::size_t>(1, jobs_.size()));
+  run_concurrently(
+      n, errors_, "dump: reading ranges", [this](std::size_t) { return read_ranges(); },
+      [this] {
+        if (opts_.document_sink) opts_.document_sink->cancel();
+      });
+  return errors_.status();
+}
+
+Status Dumper::read_ranges() {
+  std::unique_ptr<io::Connection> conn;
+  while (!errors_.cancelled()) {
+    std::size_t i = next_job_.fetch_add(1);
+    if (i >= jobs_.size()) return {};
+    if (!conn) {
+      auto c = connect();
+      if (!c) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + c.error().to_string()};
+      conn = std::move(*c);
+    }
+    Status s = RangeReader(*this, conn, jobs_[i]).run();
+    if (!s) {
+      // Name the namespace in the one-line error, unless the message already does.
+      std::string ns = jobs_[i].coll->ns();
+      if (s.code() != ErrorCode::kCancelled && s.message().find(ns) == std::string::npos)
+        s = Status(s.code(), ns + ": " + s.message(), s.offset());
+      return s;
+    }
+  }
+  return {};
+}
+
+// Runs once per collection, on the thread that finished its last range.
+Status Dumper::finish_collection(CollectionJob& c) {
+  c.progress->done = true;
+  return sink_->finish_collection(c);
+}
+
+// Joins the range parts (raw BSON) in _id order into the collection's one file. With a codec,
+// the joined stream is cut into blocks exactly as an unsplit read cuts it (after the document
+// that brings a block to block_bytes) and compressed on the pool, so the file does not depend
+// on where the ranges were split.
+Status Dumper::concatenate_ranges(CollectionJob& c, const std::string& rel) {
+  auto out = storage_.create(staging_ / rel);
+  if (!out) return out.status();
+  formats::Xxh3Hasher h;
+  auto emit = [&](ByteSpan b) -> Status {
+    h.update(b);
+    return (*out)->write(b);
+  };
+  std::unique_ptr<OrderedBlockWriter> writer;
+  if (opts_.codec != io::Codec::kNone)
+    writer = std::make_unique<OrderedBlockWriter>(
+        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)}, emit);
+  Bytes block;              // with a codec: whole documents not yet handed to the writer, then a partial one
+  std::size_t scanned = 0;  // block[0, scanned) is whole documents
+  Bytes buf(writer ? std::size_t{1} << 20 : std::size_t{4} << 20);
+  for (std::size_t i = 0; i < c.ranges.size(); ++i) {
+    fs::path part = staging_ / rel;
+    part += ".range" + std::to_string(i);
+    auto in = storage_.open(part);
+    if (!in) return in.status();
+    std::int64_t offset = 0;  // in this part, for errors
+    while (true) {
+      if (errors_.cancelled()) return errors_.status();
+      auto n = (*in)->read(buf.data(), buf.size());
+      if (!n) return n.status();
+      if (*n == 0) break;
+      ByteSpan chunk(buf.data(), *n);
+      offset += static_cast<std::int64_t>(*n);
+      if (!writer) {
+        if (Status s = emit(chunk); !s) return s;
+        continue;
+      }
+      block.insert(block.end(), chunk.begin(), chunk.end());
+      while (block.size() - scanned >= 4) {
+        const std::int32_t len = formats::load_i32(block.data() + scanned);
+        if (len < 5)
+          return {ErrorCode::kInvalidBson, part.string() + ": bad document length " + std::to_string(len),
+                  offset - static_cast<std::int64_t>(block.size() - scanned)};
+        if (block.size() - scanned < static_cast<std::size_t>(len)) break;
+        scanned += static_cast<std::size_t>(len);
+        if (scanned < opts_.block_bytes) continue;
+        Bytes rest(block.begin() + static_cast<std::ptrdiff_t>(scanned), block.end());
+        block.resize(scanned);
+        if (Status s = writer->add(std::move(block)); !s) return s;
+        block = std::move(rest);
+        block.reserve(opts_.block_bytes + (std::size_t{1} << 20));
+        scanned = 0;
+      }
+    }
+    if (writer && scanned != block.size())
+      return {ErrorCode::kInvalidBson, part.string() + ": ends inside a document", offset};
+    // A part left behind is removed with the staging directory.
+    (void)storage_.remove(part);
+  }
+  if (writer) {
+    // An empty result still gets one empty member or frame, as an unsplit read writes it.
+    if (!block.empty() || writer->raw_bytes() == 0)
+      if (Status s = writer->add(std::move(block)); !s) return s;
+    if (Status s = writer->finish(); !s) return s;
+    std::lock_guard lock(c.mu);
+    c.stored_bytes = writer->stored_bytes();
+  }
+  if (Status s = (*out)->commit(); !s) return s;
+  c.data_hash = h.hex_digest();
+  return {};
+}
+
+}  // namespace bsonpipe::pipeline::dump_detail

@@ -1,0 +1,251 @@
+#include "pipeline/sources/restore_source.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace bsonpipe::pipeline {
+
+using formats::Bytes;
+using formats::ByteSpan;
+using formats::Compression;
+
+namespace {
+constexpr std::size_t kReadChunk = 1024 * 1024;
+
+// gzip needs its method byte too: a plain .bson whose first length happens to start 1F 8B is
+// possible, one that also has 08 next is ~560 KB and still possible, but the stock tools never
+// write uncompressed files under a .gz name, so the name wins when it says something.
+io::Codec sniff(ByteSpan head) {
+  if (head.size() >= 3 && head[0] == 0x1F && head[1] == 0x8B && head[2] == 0x08) return io::Codec::kGzip;
+  if (head.size() >= 4 && io::detect_codec(head) == io::Codec::kZstd) return io::Codec::kZstd;
+  return io::Codec::kNone;
+}
+}  // namespace
+
+Status check_documents(ByteSpan docs, std::int64_t base_offset, const BatchLimits& limits) {
+  formats::ValidateOptions vo;
+  vo.check_utf8 = true;
+  vo.max_size = limits.max_document_size;
+  std::size_t pos = 0;
+  while (pos < docs.size()) {
+    if (docs.size() - pos < 5)
+      return {ErrorCode::kInvalidBson, "truncated document", base_offset + static_cast<std::int64_t>(pos)};
+    auto len = static_cast<std::size_t>(formats::load_u32(docs.data() + pos));
+    if (len < 5 || len > docs.size() - pos)
+      return {ErrorCode::kInvalidBson, "bad document length " + std::to_string(len),
+              base_offset + static_cast<std::int64_t>(pos)};
+    if (auto s = formats::validate(docs.subspan(pos, len), vo, base_offset + static_cast<std::int64_t>(pos)); !s)
+      return s;
+    pos += len;
+  }
+  return {};
+}
+
+Result<BsonFileReader> BsonFileReader::open(const std::filesystem::path& path, Compression compression,
+                                            const BatchLimits& limits, io::Storage& storage) {
+  BsonFileReader r;
+  r.path_ = path;
+  r.limits_ = limits;
+  auto f = storage.open(path);
+  if (!f) return Status{f.status().code(), path.string() + ": " + f.status().to_string()};
+  r.file_ = std::move(*f);
+  switch (compression) {
+    case Compression::kGzip: r.codec_ = io::Codec::kGzip; break;
+    case Compression::kZstd: r.codec_ = io::Codec::kZstd; break;
+    case Compression::kNone: break;
+  }
+  return r;
+}
+
+Status BsonFileReader::fail(Status s) {
+  error_ = Status{s.code(), path_.string() + ": " + s.message(), s.offset()};
+  return error_;
+}
+
+Status BsonFileReader::read_failed(Status s) {
+  // A storage error without an offset still says where the read stopped.
+  error_ = Status{s.code(), path_.string() + ": " + s.message(),
+                  s.offset() >= 0 ? s.offset() : static_cast<std::int64_t>(file_->offset())};
+  return error_;
+}
+
+Status BsonFileReader::fill() {
+  if (codec_ == io::Codec::kNone && started_) {
+    // Plain files are read straight into the batch buffer: no staging copy.
+    std::size_t at = buf_.size();
+    buf_.resize(at + kReadChunk);
+    auto n = file_->read(buf_.data() + at, kReadChunk);
+    buf_.resize(at + (n ? *n : 0));
+    if (!n) return read_failed(n.status());
+    if (*n == 0) eof_ = true;
+    return {};
+  }
+  raw_.resize(kReadChunk);
+  auto n = file_->read(raw_.data(), raw_.size());
+  if (!n) return read_failed(n.status());
+  raw_.resize(*n);
+  if (!started_) {
+    started_ = true;
+    if (codec_ == io::Codec::kNone) codec_ = sniff(raw_);
+    if (codec_ != io::Codec::kNone) decompressor_ = io::StreamDecompressor::create(codec_);
+  }
+  if (*n == 0) {
+    eof_ = true;
+    if (decompressor_) {
+      if (auto s = decompressor_->finish(); !s)
+        return fail({s.code(), std::string(io::codec_name(codec_)) + " stream: " + s.message(), s.offset()});
+    }
+    return {};
+  }
+  if (decompressor_) {
+    if (auto s = decompressor_->feed(raw_, buf_); !s)
+      return fail({s.code(), std::string(io::codec_name(codec_)) + " stream: " + s.message(), s.offset()});
+  } else {
+    buf_.insert(buf_.end(), raw_.begin(), raw_.end());
+  }
+  return {};
+}
+
+Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
+  if (!error_.is_ok()) return error_;
+  out.data.clear();
+  out.count = 0;
+  out.offset = base_;
+  // buf_ holds the stream from base_ on; the batch is its first `scan` bytes. Cut points depend
+  // only on the documents and the limits, never on read sizes (a resumed restore relies on that).
+  std::size_t scan = 0, count = 0;
+  bool full = false;
+  while (!full) {
+    std::size_t avail = buf_.size() - scan;
+    if (avail < 4) {
+      if (eof_) break;
+      if (auto s = fill(); !s) return s;
+      continue;
+    }
+    std::int64_t at = base_ + static_cast<std::int64_t>(scan);
+    auto len = static_cast<std::size_t>(formats::load_u32(buf_.data() + scan));
+    if (len < 5 || len > limits_.max_document_size)
+      return fail({ErrorCode::kInvalidBson,
+                   "bad document length " + std::to_string(static_cast<std::int32_t>(len)) +
+                       (len >= 5 ? " (over the " + std::to_string(limits_.max_document_size) + "-byte limit)" : ""),
+                   at});
+    if (avail < len) {
+      if (eof_)
+        return fail(
+            {ErrorCode::kInvalidBson,
+             "truncated document: length " + std::to_string(len) + " but only " + std::to_string(avail) + " bytes left",
+             at});
+      if (auto s = fill(); !s) return s;
+      continue;
+    }
+    if (count > 0 && (count >= limits_.max_documents || scan + len > limits_.max_bytes)) {
+      full = true;
+      break;
+    }
+    if (buf_[scan + len - 1] != 0)
+      return fail(
+          {ErrorCode::kInvalidBson, "document does not end with a NUL byte", at + static_cast<std::int64_t>(len) - 1});
+    if (limits_.objcheck)
+      if (auto s = check_documents(ByteSpan(buf_.data() + scan, len), at, limits_); !s) return fail(s);
+    scan += len;
+    ++count;
+  }
+  if (!full && scan < buf_.size())
+    return fail({ErrorCode::kInvalidBson,
+                 "truncated document: " + std::to_string(buf_.size() - scan) + " stray bytes at end of file",
+                 base_ + static_cast<std::int64_t>(scan)});
+  if (count == 0) return ReadResult::kEnd;
+  // Hand the buffer itself out as the batch; what follows the cut starts the next buffer.
+  Bytes rest;
+  rest.reserve(std::max(limits_.max_bytes, kReadChunk) + kReadChunk);
+  rest.assign(buf_.begin() + static_cast<std::ptrdiff_t>(scan), buf_.end());
+  buf_.resize(scan);
+  out.data = std::move(buf_);
+  out.count = count;
+  buf_ = std::move(rest);
+  base_ += static_cast<std::int64_t>(scan);
+  return ReadResult::kBatch;
+}
+
+// ---- archive input ------------------------------------------------------------------------------
+
+Result<std::unique_ptr<ArchiveInput>> ArchiveInput::open(const std::string& path, bool gzip, io::Storage& storage) {
+  auto in = std::unique_ptr<ArchiveInput>(new ArchiveInput());
+  in->name_ = path == "-" || path.empty() ? "archive on standard input" : "archive " + path;
+  auto f = storage.open(path.empty() ? "-" : path);
+  if (!f) return Status{f.status().code(), in->name_ + ": " + f.status().to_string()};
+  in->file_ = std::move(*f);
+  // Sniff the magic: at least 4 bytes unless the stream is shorter.
+  in->head_.resize(4);
+  std::size_t got = 0;
+  while (got < 4) {
+    auto n = in->file_->read(in->head_.data() + got, 4 - got);
+    if (!n) return in->read_failed(n.status());
+    if (*n == 0) break;
+    got += *n;
+  }
+  in->head_.resize(got);
+  in->codec_ = sniff(in->head_);
+  if (gzip && in->codec_ != io::Codec::kGzip)
+    return Status{ErrorCode::kInvalidArchive, in->name_ + ": --gzip given but the stream is not gzip-compressed", 0};
+  if (in->codec_ != io::Codec::kNone) in->decompressor_ = io::StreamDecompressor::create(in->codec_);
+  return in;
+}
+
+Status ArchiveInput::read_failed(const Status& s) const {
+  // The offset is the archive file's (compressed, when it is), where the read stopped.
+  std::string msg = s.message();
+  if (s.offset() < 0)
+    msg += " (at offset " + std::to_string(file_->offset()) + ")";
+  else
+    msg = s.to_string();
+  return Status{s.code(), name_ + ": " + msg};
+}
+
+formats::archive::ByteSource ArchiveInput::source() {
+  return [this](std::span<std::uint8_t> buf) { return read(buf); };
+}
+
+Result<std::size_t> ArchiveInput::read(std::span<std::uint8_t> buf) {
+  if (!decompressor_) {
+    if (!head_.empty()) {
+      std::size_t n = std::min(buf.size(), head_.size());
+      std::memcpy(buf.data(), head_.data(), n);
+      head_.erase(head_.begin(), head_.begin() + static_cast<std::ptrdiff_t>(n));
+      return n;
+    }
+    auto n = file_->read(buf.data(), buf.size());
+    if (!n) return read_failed(n.status());
+    return *n;
+  }
+  while (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+    if (eof_) return std::size_t{0};
+    Bytes raw;
+    if (!head_.empty()) {
+      raw.swap(head_);
+    } else {
+      raw.resize(kReadChunk);
+      auto n = file_->read(raw.data(), raw.size());
+      if (!n) return read_failed(n.status());
+      raw.resize(*n);
+    }
+    if (raw.empty()) {
+      eof_ = true;
+      if (auto s = decompressor_->finish(); !s)
+        return Status{s.code(), name_ + ": " + std::string(io::codec_name(codec_)) + " stream: " + s.message(),
+                      s.offset()};
+      return std::size_t{0};
+    }
+    if (auto s = decompressor_->feed(raw, out_); !s)
+      return Status{s.code(), name_ + ": " + std::string(io::codec_name(codec_)) + " stream: " + s.message(),
+                    s.offset()};
+  }
+  std::size_t n = std::min(buf.size(), out_.size() - out_pos_);
+  std::memcpy(buf.data(), out_.data() + out_pos_, n);
+  out_pos_ += n;
+  return n;
+}
+
+}  // namespace bsonpipe::pipeline
