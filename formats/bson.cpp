@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "formats/doc_sequence.hpp"
+
 namespace bsonpipe::formats {
 
 std::string_view type_name(BsonType t) {
@@ -410,25 +412,13 @@ Status validate(ByteSpan data, const ValidateOptions& opts, std::int64_t base_of
 }
 
 Result<std::size_t> walk_documents(ByteSpan buffer, std::int64_t base_offset) {
-  std::size_t pos = 0;
+  DocSequence seq(buffer);
   std::size_t n = 0;
-  while (pos < buffer.size()) {
-    std::size_t left = buffer.size() - pos;
-    if (left < 5)
-      return Status(ErrorCode::kInvalidBson, "invalid BSON: truncated document (" + std::to_string(left) + " bytes)",
-                    base_offset + static_cast<std::int64_t>(pos));
-    std::int32_t len = load_i32(buffer.data() + pos);
-    if (len < 5 || static_cast<std::size_t>(len) > left)
-      return Status(ErrorCode::kInvalidBson,
-                    "invalid BSON: document length " + std::to_string(len) +
-                        (len < 5 ? " is below 5" : " overruns the " + std::to_string(left) + " bytes left"),
-                    base_offset + static_cast<std::int64_t>(pos));
-    if (buffer[pos + len - 1] != 0)
-      return Status(ErrorCode::kInvalidBson, "invalid BSON: document not terminated by 0x00",
-                    base_offset + static_cast<std::int64_t>(pos + len - 1));
-    pos += static_cast<std::size_t>(len);
+  for (DocView d : seq) {
+    (void)d;
     ++n;
   }
+  if (!seq.ok()) return seq.status(base_offset);
   return n;
 }
 
