@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "formats/doc_sequence.hpp"
+
 namespace bsonpipe::io {
 
 using formats::BsonType;
@@ -330,17 +332,25 @@ Expected<WriteResult> insert(Connection& conn, std::string_view db, std::string_
 
 Result<ByteSpan> next_insert_batch(ByteSpan documents, std::size_t max_docs, std::size_t max_bytes,
                                    std::size_t* count) {
+  const std::size_t max_n = std::max<std::size_t>(max_docs, 1);
   std::size_t pos = 0, n = 0;
-  while (pos < documents.size() && n < std::max<std::size_t>(max_docs, 1)) {
-    if (documents.size() - pos < 5)
-      return Status(ErrorCode::kInvalidBson, "truncated document in insert batch", static_cast<std::int64_t>(pos));
-    auto len = formats::load_i32(documents.data() + pos);
-    if (len < 5 || static_cast<std::size_t>(len) > documents.size() - pos)
-      return Status(ErrorCode::kInvalidBson, "bad document length " + std::to_string(len) + " in insert batch",
-                    static_cast<std::int64_t>(pos));
-    if (n > 0 && pos + static_cast<std::size_t>(len) > max_bytes) break;
-    pos += static_cast<std::size_t>(len);
-    ++n;
+  formats::DocSequence seq(documents);
+  for (DocView d : seq) {
+    if (n > 0 && pos + d.size() > max_bytes) break;
+    pos += d.size();
+    if (++n == max_n) break;
+  }
+  const auto& e = seq.error();
+  const auto at = static_cast<std::int64_t>(e.offset);
+  switch (e.fault) {
+    case formats::SequenceFault::kNone: break;
+    case formats::SequenceFault::kTruncated:
+      return Status(ErrorCode::kInvalidBson, "truncated document in insert batch", at);
+    case formats::SequenceFault::kBadLength:
+      return Status(ErrorCode::kInvalidBson, "bad document length " + std::to_string(e.length) + " in insert batch",
+                    at);
+    case formats::SequenceFault::kNoTerminator:
+      return Status(ErrorCode::kInvalidBson, "document not terminated by 0x00 in insert batch", at + e.length - 1);
   }
   if (count != nullptr) *count = n;
   return documents.first(pos);

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <memory>
 
+#include "formats/doc_sequence.hpp"
+
 namespace bsonpipe::io {
 
 namespace {
@@ -116,12 +118,10 @@ Result<OpMsgView> decode_op_msg(ByteSpan bytes, const DecodeOptions& opts) {
         return malformed("OP_MSG document sequence: " + n.status().message(),
                          static_cast<std::size_t>(n.status().offset()));
       if (opts.validate_documents) {
-        std::size_t p = 0;
-        while (p < seq.documents.size()) {
-          auto len = static_cast<std::size_t>(load_i32(seq.documents.data() + p));
-          Status s = formats::validate(seq.documents.subspan(p, len), {}, static_cast<std::int64_t>(docs_start + p));
+        formats::DocSequence docs(seq.documents);
+        for (DocView d : docs) {
+          Status s = formats::validate(d.bytes(), {}, static_cast<std::int64_t>(docs_start + docs.offset_of(d)));
           if (!s) return Status(ErrorCode::kInvalidBson, "OP_MSG document sequence: " + s.message(), s.offset());
-          p += len;
         }
       }
       seq.count = *n;
