@@ -270,5 +270,364 @@ TEST(Decimal128String, RoundTripsAndRejects) {
   EXPECT_EQ(bad.status().offset(), 2);
 }
 
+// ---- exact results of every wrapper and shell form, and of the writer for every type -------------
+
+// What a case gives: the canonical Extended JSON or "error: ..." (L: legacy forms allowed, S:
+// strict), or for W the writer's relaxed indented, canonical indented and relaxed compact texts.
+std::string golden(char mode, std::string_view json) {
+  if (mode == 'L') return canon(json);
+  if (mode == 'S') return canon(json, kStrict);
+  auto r = parse(json);
+  if (!r) return "error: " + r.status().to_string();
+  return to_json(DocView(*r), WriteOptions{.mode = Mode::kRelaxed, .indent = 2}) + "|" +
+         to_json(DocView(*r), WriteOptions{.mode = Mode::kCanonical, .indent = 1}) + "|" +
+         to_json(DocView(*r), kRelaxed);
+}
+
+TEST(ExtJsonGolden, EveryWrapperShellFormAndWriterTypeExactly) {
+  struct Case {
+    char mode;
+    const char* json;
+    const char* expected;
+  };
+  const Case cases[] = {
+      {'L', "{\"a\": {\"$regex\": \"^a\", \"$options\": 1}}",
+       "{\"a\":{\"$regex\":\"^a\",\"$options\":{\"$numberInt\":\"1\"}}}"},
+      {'L', "{\"a\": {\"$regex\": \"^a\", \"$options\": \"x\", \"$z\": 1}}",
+       "{\"a\":{\"$regex\":\"^a\",\"$options\":\"x\",\"$z\":{\"$numberInt\":\"1\"}}}"},
+      {'L', "{\"a\": {\"$options\": \"mi\", \"$regex\": \"^a\"}}",
+       "{\"a\":{\"$regularExpression\":{\"pattern\":\"^a\",\"options\":\"im\"}}}"},
+      {'L', "{\"a\": {\"$regex\": \"a\\u0000\", \"$options\": \"i\"}}",
+       "error: NUL character in a regular expression (at offset 6)"},
+      {'L', "{\"a\": {\"$foo\": 1, \"$bar\": [2]}}",
+       "{\"a\":{\"$foo\":{\"$numberInt\":\"1\"},\"$bar\":[{\"$numberInt\":\"2\"}]}}"},
+      {'L', "{\"a\": {\"$foo\": 1, \"$oid\": \"56e1fc72e0c917e9c4714161\"}}",
+       "error: unexpected extra key in $oid wrapper (at offset 6)"},
+      {'L', "{\"a\": {\"$code\": \"f()\"}}", "{\"a\":{\"$code\":\"f()\"}}"},
+      {'L', "{\"a\": {\"$code\": 1}}", "error: invalid $code: expected a string (at offset 16)"},
+      {'L', "{\"a\": {\"$code\": ObjectId(\"56e1fc72e0c917e9c4714161\")}}",
+       "error: invalid $code: expected a string (at offset 16)"},
+      {'L', "{\"a\": {\"$code\": \"f()\", \"$scope\": {\"x\": 1}}}",
+       "{\"a\":{\"$code\":\"f()\",\"$scope\":{\"x\":{\"$numberInt\":\"1\"}}}}"},
+      {'L', "{\"a\": {\"$scope\": {\"x\": 1}, \"$code\": \"f()\"}}",
+       "{\"a\":{\"$code\":\"f()\",\"$scope\":{\"x\":{\"$numberInt\":\"1\"}}}}"},
+      {'L', "{\"a\": {\"$code\": \"f()\", \"$scope\": 1}}", "error: invalid $scope: expected a document (at offset 6)"},
+      {'L', "{\"a\": {\"$code\": \"f()\", \"$other\": {}}}",
+       "error: unexpected extra key in $code wrapper (at offset 6)"},
+      {'L', "{\"a\": {\"$code\": \"f()\", \"$scope\": {}, \"$x\": 1}}",
+       "error: unexpected extra key in $code wrapper (at offset 6)"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\", \"$type\": \"05\"}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"05\"}}}"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\", \"$type\": \"2\"}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"02\"}}}"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\", \"$subType\": \"05\"}}",
+       "error: unexpected extra key in $binary wrapper (at offset 6)"},
+      {'L', "{\"a\": {\"$binary\": 1, \"$type\": \"05\"}}",
+       "error: invalid $binary: legacy form needs string $binary and $type (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\", \"$type\": 5}}",
+       "error: invalid $binary: legacy form needs string $binary and $type (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\", \"$type\": \"5g\"}}",
+       "error: invalid $binary: subType must be hex (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\", \"$type\": \"\"}}",
+       "error: invalid $binary: subType must be 1 or 2 hex digits (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\", \"$type\": \"123\"}}",
+       "error: invalid $binary: subType must be 1 or 2 hex digits (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": \"AQI\", \"$type\": \"00\"}}", "error: invalid $binary: bad base64 (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"AQI=\", \"subType\": \"02\"}}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"02\"}}}"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"AQI=\", \"subType\": \"80\"}}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"80\"}}}"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"\", \"subType\": \"0\"}}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"\",\"subType\":\"00\"}}}"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"AQI=\", \"subType\": \"zz\"}}}",
+       "error: invalid $binary: subType must be hex (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"A=I=\", \"subType\": \"00\"}}}",
+       "error: invalid $binary: bad base64 (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": \"AQI=\"}}", "error: invalid $binary: expected a document (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"AQI=\"}}}",
+       "error: invalid $binary: expected exactly \"base64\" and \"subType\" (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"AQI=\", \"subType\": \"00\", \"x\": 1}}}",
+       "error: invalid $binary: expected exactly \"base64\" and \"subType\" (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": 1, \"subType\": \"00\"}}}",
+       "error: invalid $binary: \"base64\" and \"subType\" must be strings (at offset 18)"},
+      {'L', "{\"a\": {\"$binary\": {\"subType\": \"00\", \"base64\": \"AQI=\"}}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"00\"}}}"},
+      {'L', "{\"a\": {\"$binary\": {\"base64\": \"AQI=\", \"subType\": \"00\"}, \"$x\": 1, \"$y\": 2}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"00\"}}}"},
+      {'L', "{\"a\": {\"$oid\": \"56e1fc72e0c917e9c4714161\"}}", "{\"a\":{\"$oid\":\"56e1fc72e0c917e9c4714161\"}}"},
+      {'L', "{\"a\": {\"$oid\": \"56E1FC72E0C917E9C4714161\"}}", "{\"a\":{\"$oid\":\"56e1fc72e0c917e9c4714161\"}}"},
+      {'L', "{\"a\": {\"$oid\": \"56e1fc72e0c917e9c471416g\"}}",
+       "error: invalid $oid: expected a string of 24 hex digits (at offset 15)"},
+      {'L', "{\"a\": {\"$oid\": 5}}", "error: invalid $oid: expected a string of 24 hex digits (at offset 15)"},
+      {'L', "{\"a\": {\"$oid\": \"56e1fc72e0c917e9c4714161\", \"$x\": 1}}",
+       "error: unexpected extra key in $oid wrapper (at offset 6)"},
+      {'L', "{\"a\": {\"$symbol\": \"s\"}}", "{\"a\":{\"$symbol\":\"s\"}}"},
+      {'L', "{\"a\": {\"$symbol\": 1}}", "error: invalid $symbol: expected a string (at offset 18)"},
+      {'L', "{\"a\": {\"$symbol\": NumberInt(1)}}", "error: invalid $symbol: expected a string (at offset 18)"},
+      {'L', "{\"a\": {\"$numberInt\": \"-2147483648\"}}", "{\"a\":{\"$numberInt\":\"-2147483648\"}}"},
+      {'L', "{\"a\": {\"$numberInt\": 5}}", "error: invalid $numberInt: expected an int32 string (at offset 21)"},
+      {'L', "{\"a\": {\"$numberInt\": \"5.0\"}}", "error: invalid $numberInt: expected an int32 string (at offset 21)"},
+      {'L', "{\"a\": {\"$numberInt\": \"\"}}", "error: invalid $numberInt: expected an int32 string (at offset 21)"},
+      {'L', "{\"a\": {\"$numberLong\": \"-9223372036854775808\"}}",
+       "{\"a\":{\"$numberLong\":\"-9223372036854775808\"}}"},
+      {'L', "{\"a\": {\"$numberLong\": \"9223372036854775808\"}}",
+       "error: invalid $numberLong: expected an int64 string (at offset 22)"},
+      {'L', "{\"a\": {\"$numberLong\": 5}}", "error: invalid $numberLong: expected an int64 string (at offset 22)"},
+      {'L', "{\"a\": {\"$numberDouble\": \"1.5\"}}", "{\"a\":{\"$numberDouble\":\"1.5\"}}"},
+      {'L', "{\"a\": {\"$numberDouble\": \"-1.0e+10\"}}", "{\"a\":{\"$numberDouble\":\"-1E+10\"}}"},
+      {'L', "{\"a\": {\"$numberDouble\": \"Infinity\"}}", "{\"a\":{\"$numberDouble\":\"Infinity\"}}"},
+      {'L', "{\"a\": {\"$numberDouble\": \"-Infinity\"}}", "{\"a\":{\"$numberDouble\":\"-Infinity\"}}"},
+      {'L', "{\"a\": {\"$numberDouble\": \"NaN\"}}", "{\"a\":{\"$numberDouble\":\"NaN\"}}"},
+      {'L', "{\"a\": {\"$numberDouble\": \"inf\"}}",
+       "error: invalid $numberDouble: expected a double string (at offset 24)"},
+      {'L', "{\"a\": {\"$numberDouble\": \"-0.0\"}}", "{\"a\":{\"$numberDouble\":\"-0.0\"}}"},
+      {'L', "{\"a\": {\"$numberDouble\": 1.5}}",
+       "error: invalid $numberDouble: expected a double string (at offset 24)"},
+      {'L', "{\"a\": {\"$numberDouble\": \"1.5x\"}}",
+       "error: invalid $numberDouble: expected a double string (at offset 24)"},
+      {'L', "{\"a\": {\"$numberDecimal\": \"1.50\"}}", "{\"a\":{\"$numberDecimal\":\"1.50\"}}"},
+      {'L', "{\"a\": {\"$numberDecimal\": \"12x\"}}",
+       "error: invalid $numberDecimal: invalid Decimal128 string: unexpected character (at offset 25)"},
+      {'L', "{\"a\": {\"$numberDecimal\": 1}}",
+       "error: invalid $numberDecimal: expected a Decimal128 string (at offset 25)"},
+      {'L', "{\"a\": {\"$uuid\": \"73ffd264-44b3-4c69-90e8-e7d1dfc035d4\"}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"c//SZESzTGmQ6OfR38A11A==\",\"subType\":\"04\"}}}"},
+      {'L', "{\"a\": {\"$uuid\": \"73ffd26444b34c6990e8e7d1dfc035d4\"}}",
+       "error: invalid $uuid: expected a UUID string like 00112233-4455-6677-8899-aabbccddeeff (at offset 16)"},
+      {'L', "{\"a\": {\"$uuid\": 1}}",
+       "error: invalid $uuid: expected a UUID string like 00112233-4455-6677-8899-aabbccddeeff (at offset 16)"},
+      {'L', "{\"a\": {\"$timestamp\": {\"t\": 1, \"i\": 2}}}", "{\"a\":{\"$timestamp\":{\"t\":1,\"i\":2}}}"},
+      {'L', "{\"a\": {\"$timestamp\": {\"i\": 2, \"t\": 4294967295}}}",
+       "{\"a\":{\"$timestamp\":{\"t\":4294967295,\"i\":2}}}"},
+      {'L', "{\"a\": {\"$timestamp\": {\"t\": 4294967296, \"i\": 2}}}",
+       "error: invalid $timestamp: expected {\"t\": <uint32>, \"i\": <uint32>} (at offset 21)"},
+      {'L', "{\"a\": {\"$timestamp\": {\"t\": -1, \"i\": 2}}}",
+       "error: invalid $timestamp: expected {\"t\": <uint32>, \"i\": <uint32>} (at offset 21)"},
+      {'L', "{\"a\": {\"$timestamp\": {\"t\": 1.0, \"i\": 2}}}",
+       "error: invalid $timestamp: expected {\"t\": <uint32>, \"i\": <uint32>} (at offset 21)"},
+      {'L', "{\"a\": {\"$timestamp\": {\"t\": 1}}}",
+       "error: invalid $timestamp: expected {\"t\": <uint32>, \"i\": <uint32>} (at offset 21)"},
+      {'L', "{\"a\": {\"$timestamp\": {\"t\": 1, \"i\": 2, \"x\": 3}}}",
+       "error: invalid $timestamp: expected {\"t\": <uint32>, \"i\": <uint32>} (at offset 21)"},
+      {'L', "{\"a\": {\"$timestamp\": 1}}", "error: invalid $timestamp: expected a document (at offset 21)"},
+      {'L', "{\"a\": {\"$timestamp\": {\"t\": NumberLong(3), \"i\": 2}}}",
+       "{\"a\":{\"$timestamp\":{\"t\":3,\"i\":2}}}"},
+      {'L', "{\"a\": {\"$regularExpression\": {\"pattern\": \"^a\", \"options\": \"xmi\"}}}",
+       "{\"a\":{\"$regularExpression\":{\"pattern\":\"^a\",\"options\":\"imx\"}}}"},
+      {'L', "{\"a\": {\"$regularExpression\": {\"options\": \"\", \"pattern\": \"\"}}}",
+       "{\"a\":{\"$regularExpression\":{\"pattern\":\"\",\"options\":\"\"}}}"},
+      {'L', "{\"a\": {\"$regularExpression\": {\"pattern\": \"^a\"}}}",
+       "error: invalid $regularExpression: expected exactly \"pattern\" and \"options\" (at offset 29)"},
+      {'L', "{\"a\": {\"$regularExpression\": {\"pattern\": 1, \"options\": \"\"}}}",
+       "error: invalid $regularExpression: \"pattern\" and \"options\" must be strings (at offset 29)"},
+      {'L', "{\"a\": {\"$regularExpression\": {\"pattern\": \"a\", \"options\": \"\\u0000\"}}}",
+       "error: NUL character in a regular expression (at offset 29)"},
+      {'L', "{\"a\": {\"$regularExpression\": \"^a\"}}",
+       "error: invalid $regularExpression: expected a document (at offset 29)"},
+      {'L', "{\"a\": {\"$dbPointer\": {\"$ref\": \"db.c\", \"$id\": {\"$oid\": \"56e1fc72e0c917e9c4714161\"}}}}",
+       "{\"a\":{\"$dbPointer\":{\"$ref\":\"db.c\",\"$id\":{\"$oid\":\"56e1fc72e0c917e9c4714161\"}}}}"},
+      {'L', "{\"a\": {\"$dbPointer\": {\"$ref\": \"db.c\", \"$id\": \"56e1fc72e0c917e9c4714161\"}}}",
+       "error: invalid $dbPointer: expected a string $ref and an ObjectId $id (at offset 21)"},
+      {'L', "{\"a\": {\"$dbPointer\": {\"$ref\": \"db.c\"}}}",
+       "error: invalid $dbPointer: expected exactly \"$ref\" and \"$id\" (at offset 21)"},
+      {'L', "{\"a\": {\"$dbPointer\": 1}}", "error: invalid $dbPointer: expected a document (at offset 21)"},
+      {'L', "{\"a\": {\"$dbPointer\": {\"$ref\": 1, \"$id\": {\"$oid\": \"56e1fc72e0c917e9c4714161\"}}}}",
+       "error: invalid $dbPointer: expected a string $ref and an ObjectId $id (at offset 21)"},
+      {'L', "{\"a\": {\"$date\": {\"$numberLong\": \"-5\"}}}", "{\"a\":{\"$date\":{\"$numberLong\":\"-5\"}}}"},
+      {'L', "{\"a\": {\"$date\": {\"$numberInt\": \"5\"}}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'L', "{\"a\": {\"$date\": \"2012-12-24\"}}", "{\"a\":{\"$date\":{\"$numberLong\":\"1356307200000\"}}}"},
+      {'L', "{\"a\": {\"$date\": \"2012-12-24T12:15Z\"}}", "{\"a\":{\"$date\":{\"$numberLong\":\"1356351300000\"}}}"},
+      {'L', "{\"a\": {\"$date\": \"2012-12-24 12:15:30-0130\"}}",
+       "{\"a\":{\"$date\":{\"$numberLong\":\"1356356730000\"}}}"},
+      {'L', "{\"a\": {\"$date\": \"2012-02-30T00:00:00Z\"}}",
+       "error: invalid $date: expected an ISO-8601 date (at offset 16)"},
+      {'L', "{\"a\": {\"$date\": \"2012-12-24T12:15:30.\"}}",
+       "error: invalid $date: expected an ISO-8601 date (at offset 16)"},
+      {'L', "{\"a\": {\"$date\": \"yesterday\"}}", "error: invalid $date: expected an ISO-8601 date (at offset 16)"},
+      {'L', "{\"a\": {\"$date\": 5}}", "{\"a\":{\"$date\":{\"$numberLong\":\"5\"}}}"},
+      {'L', "{\"a\": {\"$date\": 5000000000}}", "{\"a\":{\"$date\":{\"$numberLong\":\"5000000000\"}}}"},
+      {'L', "{\"a\": {\"$date\": 1.5e3}}", "{\"a\":{\"$date\":{\"$numberLong\":\"1500\"}}}"},
+      {'L', "{\"a\": {\"$date\": 1e19}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'L', "{\"a\": {\"$date\": -1.0}}", "{\"a\":{\"$date\":{\"$numberLong\":\"-1\"}}}"},
+      {'L', "{\"a\": {\"$date\": true}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'L', "{\"a\": {\"$date\": [1]}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'L', "{\"a\": {\"$date\": ISODate(\"2012-12-24T12:15:30.501Z\")}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'S', "{\"a\": {\"$date\": 5}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'S', "{\"a\": {\"$date\": 5000000000}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'S', "{\"a\": {\"$date\": 1.5e3}}",
+       "error: invalid $date: expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string (at offset 16)"},
+      {'S', "{\"a\": {\"$date\": \"2012-12-24T12:15:30.501Z\"}}",
+       "{\"a\":{\"$date\":{\"$numberLong\":\"1356351330501\"}}}"},
+      {'S', "{\"a\": {\"$date\": {\"$numberLong\": \"1\"}}}", "{\"a\":{\"$date\":{\"$numberLong\":\"1\"}}}"},
+      {'L', "{\"a\": {\"$minKey\": 1}}", "{\"a\":{\"$minKey\":1}}"},
+      {'L', "{\"a\": {\"$maxKey\": 1}}", "{\"a\":{\"$maxKey\":1}}"},
+      {'L', "{\"a\": {\"$minKey\": 2}}", "error: invalid $minKey: expected the number 1 (at offset 18)"},
+      {'L', "{\"a\": {\"$maxKey\": \"1\"}}", "error: invalid $maxKey: expected the number 1 (at offset 18)"},
+      {'L', "{\"a\": {\"$minKey\": 1.0}}", "error: invalid $minKey: expected the number 1 (at offset 18)"},
+      {'L', "{\"a\": {\"$maxKey\": NumberInt(1)}}", "error: invalid $maxKey: expected the number 1 (at offset 18)"},
+      {'L', "{\"a\": {\"$undefined\": true}}", "{\"a\":{\"$undefined\":true}}"},
+      {'L', "{\"a\": {\"$undefined\": false}}", "error: invalid $undefined: expected true (at offset 21)"},
+      {'L', "{\"a\": {\"$undefined\": 1}}", "error: invalid $undefined: expected true (at offset 21)"},
+      {'L', "{\"a\": {\"$undefined\": true, \"$x\": 1}}",
+       "error: unexpected extra key in $undefined wrapper (at offset 6)"},
+      {'L', "{\"a\": {\"$numberLong\": \"1\", \"$numberInt\": \"1\"}}",
+       "error: unexpected extra key in $numberLong wrapper (at offset 6)"},
+      {'S', "{\"a\": {\"$numberLong\": \"1\", \"$numberInt\": \"1\"}}",
+       "error: unexpected extra key in $numberLong wrapper (at offset 6)"},
+      {'S', "{\"a\": {\"$oid\": \"56e1fc72e0c917e9c4714161\"}}", "{\"a\":{\"$oid\":\"56e1fc72e0c917e9c4714161\"}}"},
+      {'S', "{\"a\": {\"$binary\": \"AQI=\", \"$type\": \"05\"}}",
+       "{\"a\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"05\"}}}"},
+      {'S', "{\"a\": {\"$regex\": \"^a\", \"$options\": \"i\"}}",
+       "{\"a\":{\"$regularExpression\":{\"pattern\":\"^a\",\"options\":\"i\"}}}"},
+      {'L', "{\"a\": [{\"$numberInt\": \"1\"}, {\"$oid\": 1}]}",
+       "error: invalid $oid: expected a string of 24 hex digits (at offset 37)"},
+      {'L', "{\"a\": {\"b\": {\"$numberLong\": \"x\"}}}",
+       "error: invalid $numberLong: expected an int64 string (at offset 28)"},
+      {'L', "{\"a\": new Date(5)}", "{\"a\":{\"$date\":{\"$numberLong\":\"5\"}}}"},
+      {'L', "{\"a\": new ISODate(\"2012-12-24T12:15:30.501Z\")}",
+       "{\"a\":{\"$date\":{\"$numberLong\":\"1356351330501\"}}}"},
+      {'L', "{\"a\": new NumberLong(5)}", "error: expected Date after 'new' (at offset 10)"},
+      {'L', "{\"a\": new  Date(5)}", "{\"a\":{\"$date\":{\"$numberLong\":\"5\"}}}"},
+      {'L', "{\"a\": new}", "error: expected Date after 'new' (at offset 9)"},
+      {'L', "{\"a\": undefined}", "{\"a\":{\"$undefined\":true}}"},
+      {'L', "{\"a\": undefined()}", "error: expected ',' or '}' (at offset 15)"},
+      {'L', "{\"a\": MinKey}", "{\"a\":{\"$minKey\":1}}"},
+      {'L', "{\"a\": MaxKey}", "{\"a\":{\"$maxKey\":1}}"},
+      {'L', "{\"a\": MinKey()}", "{\"a\":{\"$minKey\":1}}"},
+      {'L', "{\"a\": MaxKey( )}", "{\"a\":{\"$maxKey\":1}}"},
+      {'L', "{\"a\": MinKey(1)}", "error: MinKey takes no arguments (at offset 6)"},
+      {'L', "{\"a\": MaxKey(\"x\", 2)}", "error: MaxKey takes no arguments (at offset 6)"},
+      {'L', "{\"a\": MinKey(}", "error: expected a string or a number argument (at offset 13)"},
+      {'L', "{\"a\": Foo(1)}", "error: unknown value 'Foo' (at offset 6)"},
+      {'L', "{\"a\": Infinity}", "error: unknown value 'Infinity' (at offset 6)"},
+      {'L', "{\"a\": NaN}", "error: unknown value 'NaN' (at offset 6)"},
+      {'L', "{\"a\": ObjectId}", "error: expected '(' (at offset 14)"},
+      {'L', "{\"a\": ObjectId()}", "error: ObjectId(): expected 24 hex digits (at offset 6)"},
+      {'L', "{\"a\": ObjectId(\"56e1fc72e0c917e9c4714161\", 1)}",
+       "error: ObjectId(): expected 24 hex digits (at offset 6)"},
+      {'L', "{\"a\": ObjectId('56e1fc72e0c917e9c4714161')}", "{\"a\":{\"$oid\":\"56e1fc72e0c917e9c4714161\"}}"},
+      {'L', "{\"a\": ObjectId(\"xyz\")}", "error: ObjectId(): expected 24 hex digits (at offset 6)"},
+      {'L', "{\"a\": ObjectId(1 2)}", "error: expected ',' or ')' (at offset 17)"},
+      {'L', "{\"a\": ObjectId(x)}", "error: expected a string or a number argument (at offset 15)"},
+      {'L', "{\"a\": ObjectId(\"a}", "error: unterminated string (at offset 15)"},
+      {'L', "{\"a\": ISODate(\"2012-12-24T12:15:30.501Z\")}",
+       "{\"a\":{\"$date\":{\"$numberLong\":\"1356351330501\"}}}"},
+      {'L', "{\"a\": ISODate(5)}", "{\"a\":{\"$date\":{\"$numberLong\":\"5\"}}}"},
+      {'L', "{\"a\": ISODate(-5)}", "{\"a\":{\"$date\":{\"$numberLong\":\"-5\"}}}"},
+      {'L', "{\"a\": ISODate(1.5)}", "error: ISODate(): expected integer milliseconds (at offset 6)"},
+      {'L', "{\"a\": ISODate(\"nope\")}", "error: ISODate(): expected an ISO-8601 date (at offset 6)"},
+      {'L', "{\"a\": ISODate()}", "error: ISODate(): expected one argument (at offset 6)"},
+      {'L', "{\"a\": Date(\"2012-12-24\", 1)}", "error: Date(): expected one argument (at offset 6)"},
+      {'L', "{\"a\": Date(01)}", "error: leading zero in a number (at offset 11)"},
+      {'L', "{\"a\": NumberLong(\"5\")}", "{\"a\":{\"$numberLong\":\"5\"}}"},
+      {'L', "{\"a\": NumberLong(5.5)}", "error: NumberLong(): expected an int64 (at offset 6)"},
+      {'L', "{\"a\": NumberLong()}", "error: NumberLong(): expected an int64 (at offset 6)"},
+      {'L', "{\"a\": NumberLong(9223372036854775808)}", "error: NumberLong(): expected an int64 (at offset 6)"},
+      {'L', "{\"a\": NumberInt(\"7\")}", "{\"a\":{\"$numberInt\":\"7\"}}"},
+      {'L', "{\"a\": NumberInt(2147483648)}", "error: NumberInt(): expected an int32 (at offset 6)"},
+      {'L', "{\"a\": NumberInt(1, 2)}", "error: NumberInt(): expected an int32 (at offset 6)"},
+      {'L', "{\"a\": NumberDecimal(\"1.50\")}", "{\"a\":{\"$numberDecimal\":\"1.50\"}}"},
+      {'L', "{\"a\": NumberDecimal(1.5)}", "{\"a\":{\"$numberDecimal\":\"1.5\"}}"},
+      {'L', "{\"a\": NumberDecimal(\"1x\")}",
+       "error: NumberDecimal(): invalid Decimal128 string: unexpected character (at offset 6)"},
+      {'L', "{\"a\": NumberDecimal()}", "error: NumberDecimal(): expected one argument (at offset 6)"},
+      {'L', "{\"a\": Timestamp(4294967295, 0)}", "{\"a\":{\"$timestamp\":{\"t\":4294967295,\"i\":0}}}"},
+      {'L', "{\"a\": Timestamp(4294967296, 0)}", "error: Timestamp(): expected two uint32 numbers (at offset 6)"},
+      {'L', "{\"a\": Timestamp(\"1\", 2)}", "error: Timestamp(): expected two uint32 numbers (at offset 6)"},
+      {'L', "{\"a\": Timestamp(1)}", "error: Timestamp(): expected two uint32 numbers (at offset 6)"},
+      {'L', "{\"a\": Timestamp(-1, 2)}", "error: Timestamp(): expected two uint32 numbers (at offset 6)"},
+      {'L', "{\"a\": BinData(128, \"\")}", "{\"a\":{\"$binary\":{\"base64\":\"\",\"subType\":\"80\"}}}"},
+      {'L', "{\"a\": BinData(256, \"\")}",
+       "error: BinData(): expected a subtype number and a base64 string (at offset 6)"},
+      {'L', "{\"a\": BinData(\"0\", \"AQI=\")}",
+       "error: BinData(): expected a subtype number and a base64 string (at offset 6)"},
+      {'L', "{\"a\": BinData(0, 1)}", "error: BinData(): expected a subtype number and a base64 string (at offset 6)"},
+      {'L', "{\"a\": BinData(0, \"AQI\")}", "error: BinData(): bad base64 (at offset 6)"},
+      {'L', "{\"a\": BinData(0)}", "error: BinData(): expected a subtype number and a base64 string (at offset 6)"},
+      {'L', "{\"a\": UUID(\"73ffd264-44b3-4c69-90e8-e7d1dfc035d4\")}",
+       "{\"a\":{\"$binary\":{\"base64\":\"c//SZESzTGmQ6OfR38A11A==\",\"subType\":\"04\"}}}"},
+      {'L', "{\"a\": UUID(\"73ffd26444b34c6990e8e7d1dfc035d4\")}",
+       "{\"a\":{\"$binary\":{\"base64\":\"c//SZESzTGmQ6OfR38A11A==\",\"subType\":\"04\"}}}"},
+      {'L', "{\"a\": UUID(\"73ffd26444b34c6990e8e7d1dfc035dz\")}",
+       "error: UUID(): expected a UUID string (at offset 6)"},
+      {'L', "{\"a\": UUID(\"73ffd264-44b3-4c69-90e8-e7d1dfc035d\")}",
+       "error: UUID(): expected a UUID string (at offset 6)"},
+      {'L', "{\"a\": UUID(1)}", "error: UUID(): expected a UUID string (at offset 6)"},
+      {'L', "{\"a\": UUID()}", "error: UUID(): expected a UUID string (at offset 6)"},
+      {'L', "{a: true, b: false, c: null, d: [undefined, MinKey]}",
+       "{\"a\":true,\"b\":false,\"c\":null,\"d\":[{\"$undefined\":true},{\"$minKey\":1}]}"},
+      {'S', "{\"a\": true, \"b\": false, \"c\": null}", "{\"a\":true,\"b\":false,\"c\":null}"},
+      {'S', "{\"a\": undefined}", "error: unexpected word 'undefined' (at offset 6)"},
+      {'S', "{\"a\": new Date(5)}", "error: unexpected word 'new' (at offset 6)"},
+      {'L', "{\"a\": tru}", "error: unknown value 'tru' (at offset 6)"},
+      {'W',
+       "{\"d\": 1.5, \"dn\": {\"$numberDouble\": \"NaN\"}, \"di\": {\"$numberDouble\": \"-Infinity\"}, \"dp\": "
+       "{\"$numberDouble\": \"Infinity\"}, \"dl\": 1e300, \"s\": \"x\\\"\\n\", \"o\": {\"a\": [1, {\"b\": null}]}, "
+       "\"bin\": {\"$binary\": {\"base64\": \"AQI=\", \"subType\": \"80\"}}, \"old\": {\"$binary\": {\"base64\": "
+       "\"AQI=\", \"subType\": \"02\"}}, \"bd\": BinData(128, \"AQI=\"), \"u\": {\"$undefined\": true}, \"oid\": "
+       "{\"$oid\": \"56e1fc72e0c917e9c4714161\"}, \"t\": true, \"f\": false, \"dt\": {\"$date\": "
+       "\"2012-12-24T12:15:30.501Z\"}, \"dt0\": {\"$date\": \"2012-12-24T12:15:30Z\"}, \"dneg\": {\"$date\": -5}, "
+       "\"dbig\": {\"$date\": 253402300800000}, \"n\": null, \"re\": {\"$regularExpression\": {\"pattern\": "
+       "\"a\\\"b\", \"options\": \"xi\"}}, \"dbp\": {\"$dbPointer\": {\"$ref\": \"db.c\", \"$id\": {\"$oid\": "
+       "\"56e1fc72e0c917e9c4714161\"}}}, \"code\": {\"$code\": \"f()\"}, \"sym\": {\"$symbol\": \"s\"}, \"cws\": "
+       "{\"$code\": \"g()\", \"$scope\": {\"x\": 1, \"y\": {\"z\": []}}}, \"i\": 7, \"ineg\": -7, \"ts\": "
+       "{\"$timestamp\": {\"t\": 4294967295, \"i\": 2}}, \"l\": {\"$numberLong\": \"9\"}, \"lneg\": {\"$numberLong\": "
+       "\"-9223372036854775808\"}, \"dec\": {\"$numberDecimal\": \"1.5\"}, \"min\": {\"$minKey\": 1}, \"max\": "
+       "{\"$maxKey\": 1}, \"e\": {}, \"ea\": []}",
+       "{\x0a  \"d\": 1.5,\x0a  \"dn\": {\"$numberDouble\": \"NaN\"},\x0a  \"di\": {\"$numberDouble\": "
+       "\"-Infinity\"},\x0a  \"dp\": {\"$numberDouble\": \"Infinity\"},\x0a  \"dl\": 1E+300,\x0a  \"s\": "
+       "\"x\\\"\\n\",\x0a  \"o\": {\x0a    \"a\": [\x0a      1,\x0a      {\x0a        \"b\": null\x0a      }\x0a    "
+       "]\x0a  },\x0a  \"bin\": {\"$binary\": {\"base64\": \"AQI=\",\"subType\": \"80\"}},\x0a  \"old\": {\"$binary\": "
+       "{\"base64\": \"AQI=\",\"subType\": \"02\"}},\x0a  \"bd\": {\"$binary\": {\"base64\": \"AQI=\",\"subType\": "
+       "\"80\"}},\x0a  \"u\": {\"$undefined\": true},\x0a  \"oid\": {\"$oid\": \"56e1fc72e0c917e9c4714161\"},\x0a  "
+       "\"t\": true,\x0a  \"f\": false,\x0a  \"dt\": {\"$date\": \"2012-12-24T12:15:30.501Z\"},\x0a  \"dt0\": "
+       "{\"$date\": \"2012-12-24T12:15:30Z\"},\x0a  \"dneg\": {\"$date\": {\"$numberLong\": \"-5\"}},\x0a  \"dbig\": "
+       "{\"$date\": {\"$numberLong\": \"253402300800000\"}},\x0a  \"n\": null,\x0a  \"re\": {\"$regularExpression\": "
+       "{\"pattern\": \"a\\\"b\",\"options\": \"ix\"}},\x0a  \"dbp\": {\"$dbPointer\": {\"$ref\": \"db.c\",\"$id\": "
+       "{\"$oid\": \"56e1fc72e0c917e9c4714161\"}}},\x0a  \"code\": {\"$code\": \"f()\"},\x0a  \"sym\": {\"$symbol\": "
+       "\"s\"},\x0a  \"cws\": {\"$code\": \"g()\",\"$scope\": {\x0a    \"x\": 1,\x0a    \"y\": {\x0a      \"z\": "
+       "[]\x0a    }\x0a  }},\x0a  \"i\": 7,\x0a  \"ineg\": -7,\x0a  \"ts\": {\"$timestamp\": {\"t\": 4294967295,\"i\": "
+       "2}},\x0a  \"l\": 9,\x0a  \"lneg\": -9223372036854775808,\x0a  \"dec\": {\"$numberDecimal\": \"1.5\"},\x0a  "
+       "\"min\": {\"$minKey\": 1},\x0a  \"max\": {\"$maxKey\": 1},\x0a  \"e\": {},\x0a  \"ea\": []\x0a}|{\x0a \"d\": "
+       "{\"$numberDouble\": \"1.5\"},\x0a \"dn\": {\"$numberDouble\": \"NaN\"},\x0a \"di\": {\"$numberDouble\": "
+       "\"-Infinity\"},\x0a \"dp\": {\"$numberDouble\": \"Infinity\"},\x0a \"dl\": {\"$numberDouble\": "
+       "\"1E+300\"},\x0a \"s\": \"x\\\"\\n\",\x0a \"o\": {\x0a  \"a\": [\x0a   {\"$numberInt\": \"1\"},\x0a   {\x0a    "
+       "\"b\": null\x0a   }\x0a  ]\x0a },\x0a \"bin\": {\"$binary\": {\"base64\": \"AQI=\",\"subType\": \"80\"}},\x0a "
+       "\"old\": {\"$binary\": {\"base64\": \"AQI=\",\"subType\": \"02\"}},\x0a \"bd\": {\"$binary\": {\"base64\": "
+       "\"AQI=\",\"subType\": \"80\"}},\x0a \"u\": {\"$undefined\": true},\x0a \"oid\": {\"$oid\": "
+       "\"56e1fc72e0c917e9c4714161\"},\x0a \"t\": true,\x0a \"f\": false,\x0a \"dt\": {\"$date\": {\"$numberLong\": "
+       "\"1356351330501\"}},\x0a \"dt0\": {\"$date\": {\"$numberLong\": \"1356351330000\"}},\x0a \"dneg\": {\"$date\": "
+       "{\"$numberLong\": \"-5\"}},\x0a \"dbig\": {\"$date\": {\"$numberLong\": \"253402300800000\"}},\x0a \"n\": "
+       "null,\x0a \"re\": {\"$regularExpression\": {\"pattern\": \"a\\\"b\",\"options\": \"ix\"}},\x0a \"dbp\": "
+       "{\"$dbPointer\": {\"$ref\": \"db.c\",\"$id\": {\"$oid\": \"56e1fc72e0c917e9c4714161\"}}},\x0a \"code\": "
+       "{\"$code\": \"f()\"},\x0a \"sym\": {\"$symbol\": \"s\"},\x0a \"cws\": {\"$code\": \"g()\",\"$scope\": {\x0a  "
+       "\"x\": {\"$numberInt\": \"1\"},\x0a  \"y\": {\x0a   \"z\": []\x0a  }\x0a }},\x0a \"i\": {\"$numberInt\": "
+       "\"7\"},\x0a \"ineg\": {\"$numberInt\": \"-7\"},\x0a \"ts\": {\"$timestamp\": {\"t\": 4294967295,\"i\": "
+       "2}},\x0a \"l\": {\"$numberLong\": \"9\"},\x0a \"lneg\": {\"$numberLong\": \"-9223372036854775808\"},\x0a "
+       "\"dec\": {\"$numberDecimal\": \"1.5\"},\x0a \"min\": {\"$minKey\": 1},\x0a \"max\": {\"$maxKey\": 1},\x0a "
+       "\"e\": {},\x0a \"ea\": "
+       "[]\x0a}|{\"d\":1.5,\"dn\":{\"$numberDouble\":\"NaN\"},\"di\":{\"$numberDouble\":\"-Infinity\"},\"dp\":{\"$"
+       "numberDouble\":\"Infinity\"},\"dl\":1E+300,\"s\":\"x\\\"\\n\",\"o\":{\"a\":[1,{\"b\":null}]},\"bin\":{\"$"
+       "binary\":{\"base64\":\"AQI=\",\"subType\":\"80\"}},\"old\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":"
+       "\"02\"}},\"bd\":{\"$binary\":{\"base64\":\"AQI=\",\"subType\":\"80\"}},\"u\":{\"$undefined\":true},\"oid\":{\"$"
+       "oid\":\"56e1fc72e0c917e9c4714161\"},\"t\":true,\"f\":false,\"dt\":{\"$date\":\"2012-12-24T12:15:30.501Z\"},"
+       "\"dt0\":{\"$date\":\"2012-12-24T12:15:30Z\"},\"dneg\":{\"$date\":{\"$numberLong\":\"-5\"}},\"dbig\":{\"$date\":"
+       "{\"$numberLong\":\"253402300800000\"}},\"n\":null,\"re\":{\"$regularExpression\":{\"pattern\":\"a\\\"b\","
+       "\"options\":\"ix\"}},\"dbp\":{\"$dbPointer\":{\"$ref\":\"db.c\",\"$id\":{\"$oid\":\"56e1fc72e0c917e9c4714161\"}"
+       "}},\"code\":{\"$code\":\"f()\"},\"sym\":{\"$symbol\":\"s\"},\"cws\":{\"$code\":\"g()\",\"$scope\":{\"x\":1,"
+       "\"y\":{\"z\":[]}}},\"i\":7,\"ineg\":-7,\"ts\":{\"$timestamp\":{\"t\":4294967295,\"i\":2}},\"l\":9,\"lneg\":-"
+       "9223372036854775808,\"dec\":{\"$numberDecimal\":\"1.5\"},\"min\":{\"$minKey\":1},\"max\":{\"$maxKey\":1},\"e\":"
+       "{},\"ea\":[]}"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(golden(c.mode, c.json), c.expected) << c.mode << " " << c.json;
+}
+
 }  // namespace
 }  // namespace bsonpipe::formats::extjson
