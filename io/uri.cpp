@@ -204,7 +204,195 @@ std::string Uri::redacted() const {
   return out;
 }
 
-Result<Uri> parse_uri(std::string_view text) {
+namespace {
+
+// One parse_uri run: the URI so far, and the TLS switches that are judged only once every option
+// has been read (tls and ssl must agree; TLS options need TLS on).
+struct UriParse {
+  Uri uri;
+  std::optional<bool> tls_flag, ssl_flag, tls_insecure;
+  bool tls_option_seen = false;
+};
+
+// An option's handler: `name` as written (for messages), `v` its percent-decoded value.
+using OptionHandler = Status (*)(UriParse& p, std::string_view name, const std::string& v);
+
+Status read_bool(std::string_view name, const std::string& v, bool& field) {
+  auto b = parse_bool(name, v);
+  if (!b) return b.status();
+  field = *b;
+  return {};
+}
+
+Status read_optional_bool(std::string_view name, const std::string& v, std::optional<bool>& field) {
+  bool b = false;
+  if (Status s = read_bool(name, v, b); !s) return s;
+  field = b;
+  return {};
+}
+
+// Handlers that only store a value: a true/false option of the URI, a milliseconds option, a
+// string or true/false TLS option (those need TLS on), and the tls/ssl switches.
+template <std::optional<bool> Uri::*Field>
+Status uri_bool(UriParse& p, std::string_view name, const std::string& v) {
+  return read_optional_bool(name, v, p.uri.*Field);
+}
+
+template <std::chrono::milliseconds Uri::*Field>
+Status uri_ms(UriParse& p, std::string_view name, const std::string& v) {
+  auto n = parse_int(name, v, 0, 24LL * 3600 * 1000);
+  if (!n) return n.status();
+  p.uri.*Field = std::chrono::milliseconds(*n);
+  return {};
+}
+
+template <std::string TlsOptions::*Field>
+Status tls_string(UriParse& p, std::string_view, const std::string& v) {
+  p.uri.tls.*Field = v;
+  p.tls_option_seen = true;
+  return {};
+}
+
+template <bool TlsOptions::*Field>
+Status tls_bool(UriParse& p, std::string_view name, const std::string& v) {
+  Status s = read_bool(name, v, p.uri.tls.*Field);
+  p.tls_option_seen = true;
+  return s;
+}
+
+template <std::optional<bool> UriParse::*Field>
+Status tls_switch(UriParse& p, std::string_view name, const std::string& v) {
+  return read_optional_bool(name, v, p.*Field);
+}
+
+Status read_tls_insecure(UriParse& p, std::string_view name, const std::string& v) {
+  p.tls_option_seen = true;
+  return read_optional_bool(name, v, p.tls_insecure);
+}
+
+Status read_auth_source(UriParse& p, std::string_view, const std::string& v) {
+  if (v.empty()) return bad_uri("authSource must not be empty");
+  p.uri.auth_source = v;
+  return {};
+}
+
+Status read_auth_mechanism(UriParse& p, std::string_view, const std::string& v) {
+  auto m = parse_mechanism(v);
+  if (!m && v != "MONGODB-X509")
+    return bad_uri("authMechanism '" + v + "' is not supported (SCRAM-SHA-1, SCRAM-SHA-256, MONGODB-X509)");
+  p.uri.auth_mechanism = v;
+  return {};
+}
+
+Status read_replica_set(UriParse& p, std::string_view, const std::string& v) {
+  if (v.empty()) return bad_uri("replicaSet must not be empty");
+  p.uri.replica_set = v;
+  return {};
+}
+
+Status read_read_preference(UriParse& p, std::string_view, const std::string& v) {
+  auto m = parse_read_preference(v);
+  if (!m) return m.status();
+  p.uri.read_preference = *m;
+  return {};
+}
+
+// "zstd,zlib": each known, supported compressor once, in the order given.
+Status read_compressors(UriParse& p, std::string_view, const std::string& v) {
+  std::vector<CompressorId>& out = p.uri.compressors;
+  out.clear();
+  std::size_t cp = 0;
+  while (cp <= v.size()) {
+    auto c = v.find(',', cp);
+    std::string nm = v.substr(cp, c == std::string::npos ? std::string::npos : c - cp);
+    auto id = parse_compressor(nm);
+    if (!id || *id == CompressorId::kSnappy || *id == CompressorId::kNoop)
+      return bad_uri("compressor '" + nm + "' is not supported (zlib, zstd)");
+    if (std::find(out.begin(), out.end(), *id) == out.end()) out.push_back(*id);
+    if (c == std::string::npos) break;
+    cp = c + 1;
+  }
+  return {};
+}
+
+Status read_zlib_level(UriParse& p, std::string_view name, const std::string& v) {
+  auto n = parse_int(name, v, -1, 9);
+  if (!n) return n.status();
+  p.uri.zlib_compression_level = static_cast<int>(*n);
+  return {};
+}
+
+Status read_app_name(UriParse& p, std::string_view, const std::string& v) {
+  if (v.size() > 128) return bad_uri("appName is longer than 128 bytes");
+  p.uri.app_name = v;
+  return {};
+}
+
+Status read_max_pool_size(UriParse& p, std::string_view name, const std::string& v) {
+  auto n = parse_int(name, v, 0, 100000);
+  if (!n) return n.status();
+  p.uri.max_pool_size = *n == 0 ? 100 : static_cast<std::size_t>(*n);
+  return {};
+}
+
+Status read_write_concern(UriParse& p, std::string_view name, const std::string& v) {
+  if (v != "majority") {
+    auto n = parse_int(name, v, 0, 50);
+    if (!n) return bad_uri("w must be 'majority' or a number of nodes, not '" + v + "'");
+  }
+  p.uri.write_concern_w = v;
+  return {};
+}
+
+Status read_read_concern_level(UriParse& p, std::string_view, const std::string& v) {
+  if (v != "local" && v != "majority" && v != "available" && v != "linearizable" && v != "snapshot")
+    return bad_uri("readConcernLevel '" + v + "' is unknown");
+  p.uri.read_concern_level = v;
+  return {};
+}
+
+struct OptionRule {
+  std::string_view key;  // lower case
+  OptionHandler handle;
+};
+
+// Every option parse_uri accepts; a key not here is an error.
+constexpr OptionRule kOptionRules[] = {
+    {"authsource", read_auth_source},
+    {"authmechanism", read_auth_mechanism},
+    {"replicaset", read_replica_set},
+    {"readpreference", read_read_preference},
+    {"directconnection", uri_bool<&Uri::direct_connection>},
+    {"tls", tls_switch<&UriParse::tls_flag>},
+    {"ssl", tls_switch<&UriParse::ssl_flag>},
+    {"tlscafile", tls_string<&TlsOptions::ca_file>},
+    {"sslcafile", tls_string<&TlsOptions::ca_file>},
+    {"tlscertificatekeyfile", tls_string<&TlsOptions::certificate_key_file>},
+    {"sslpemkeyfile", tls_string<&TlsOptions::certificate_key_file>},
+    {"tlscertificatekeyfilepassword", tls_string<&TlsOptions::certificate_key_password>},
+    {"sslpemkeypassword", tls_string<&TlsOptions::certificate_key_password>},
+    {"tlsallowinvalidcertificates", tls_bool<&TlsOptions::allow_invalid_certificates>},
+    {"sslallowinvalidcertificates", tls_bool<&TlsOptions::allow_invalid_certificates>},
+    {"tlsallowinvalidhostnames", tls_bool<&TlsOptions::allow_invalid_hostnames>},
+    {"sslallowinvalidhostnames", tls_bool<&TlsOptions::allow_invalid_hostnames>},
+    {"tlsinsecure", read_tls_insecure},
+    {"compressors", read_compressors},
+    {"zlibcompressionlevel", read_zlib_level},
+    {"connecttimeoutms", uri_ms<&Uri::connect_timeout>},
+    {"sockettimeoutms", uri_ms<&Uri::socket_timeout>},
+    {"serverselectiontimeoutms", uri_ms<&Uri::server_selection_timeout>},
+    {"appname", read_app_name},
+    {"maxpoolsize", read_max_pool_size},
+    {"retrywrites", uri_bool<&Uri::retry_writes>},
+    {"retryreads", uri_bool<&Uri::retry_reads>},
+    {"w", read_write_concern},
+    {"journal", uri_bool<&Uri::journal>},
+    {"wtimeoutms", uri_ms<&Uri::wtimeout>},
+    {"readconcernlevel", read_read_concern_level},
+};
+
+// "mongodb://" off the front; anything else (mongodb+srv:// included) is refused.
+Result<std::string_view> strip_scheme(std::string_view text) {
   constexpr std::string_view kScheme = "mongodb://";
   constexpr std::string_view kSrv = "mongodb+srv://";
   if (text.substr(0, kSrv.size()) == kSrv)
@@ -212,38 +400,41 @@ Result<Uri> parse_uri(std::string_view text) {
         "mongodb+srv:// needs DNS SRV/TXT resolution, which is not supported; list the hosts with "
         "mongodb://host1,host2/?replicaSet=NAME&tls=true instead");
   if (text.substr(0, kScheme.size()) != kScheme) return bad_uri("must start with mongodb://");
-  std::string_view rest = text.substr(kScheme.size());
-  Uri uri;
+  return text.substr(kScheme.size());
+}
 
-  std::size_t auth_end = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, auth_end);
-  std::string_view tail = auth_end == std::string_view::npos ? std::string_view{} : rest.substr(auth_end);
+// "user[:password]@" at the front of `authority`: decoded into `uri` and taken off `authority`.
+Status parse_credentials(std::string_view& authority, std::string_view tail, Uri& uri) {
   // '@' inside the user name or password must be percent-encoded, so the only one left is the
   // separator; a second is an error rather than a guess.
   auto at = authority.find('@');
-  if (at != std::string_view::npos) {
-    if (authority.find('@', at + 1) != std::string_view::npos)
-      return bad_uri("'@' in the user name or password must be percent-encoded as %40");
-    std::string_view userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    auto colon = userinfo.find(':');
-    std::string_view user = userinfo.substr(0, colon);
-    if (user.empty()) return bad_uri("empty user name");
-    auto u = decode_component(user, "user name");
-    if (!u) return u.status();
-    uri.username = std::move(*u);
-    if (colon != std::string_view::npos) {
-      std::string_view pass = userinfo.substr(colon + 1);
-      if (pass.find(':') != std::string_view::npos)
-        return bad_uri("':' in the password must be percent-encoded as %3A");
-      auto p = decode_component(pass, "password");
-      if (!p) return p.status();
-      uri.password = std::move(*p);
-    }
-    uri.has_credentials = true;
-  } else if (tail.find('@') != std::string_view::npos && tail.find('@') < tail.find('?')) {
-    return bad_uri("'/' in the user name or password must be percent-encoded as %2F");
+  if (at == std::string_view::npos) {
+    if (tail.find('@') != std::string_view::npos && tail.find('@') < tail.find('?'))
+      return bad_uri("'/' in the user name or password must be percent-encoded as %2F");
+    return {};
   }
+  if (authority.find('@', at + 1) != std::string_view::npos)
+    return bad_uri("'@' in the user name or password must be percent-encoded as %40");
+  std::string_view userinfo = authority.substr(0, at);
+  authority = authority.substr(at + 1);
+  auto colon = userinfo.find(':');
+  std::string_view user = userinfo.substr(0, colon);
+  if (user.empty()) return bad_uri("empty user name");
+  auto u = decode_component(user, "user name");
+  if (!u) return u.status();
+  uri.username = std::move(*u);
+  if (colon != std::string_view::npos) {
+    std::string_view pass = userinfo.substr(colon + 1);
+    if (pass.find(':') != std::string_view::npos) return bad_uri("':' in the password must be percent-encoded as %3A");
+    auto p = decode_component(pass, "password");
+    if (!p) return p.status();
+    uri.password = std::move(*p);
+  }
+  uri.has_credentials = true;
+  return {};
+}
+
+Status parse_hosts(std::string_view authority, Uri& uri) {
   if (authority.empty()) return bad_uri("no host");
   std::size_t pos = 0;
   while (pos <= authority.size()) {
@@ -254,163 +445,58 @@ Result<Uri> parse_uri(std::string_view text) {
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }
+  return {};
+}
 
-  std::string_view query;
-  if (!tail.empty() && tail.front() == '/') {
-    tail.remove_prefix(1);
-    auto q = tail.find('?');
-    auto db = decode_component(tail.substr(0, q), "database");
-    if (!db) return db.status();
-    if (db->find_first_of("/\\ \"$") != std::string::npos) return bad_uri("invalid database name '" + *db + "'");
-    uri.database = std::move(*db);
-    if (q != std::string_view::npos) query = tail.substr(q + 1);
-  } else if (!tail.empty()) {
-    return bad_uri("options must follow a '/' (mongodb://host/?option=value)");
-  }
+// "/db?options" after the hosts: the database goes into `uri`; returns the options text.
+Result<std::string_view> parse_path(std::string_view tail, Uri& uri) {
+  if (tail.empty()) return std::string_view{};
+  if (tail.front() != '/') return bad_uri("options must follow a '/' (mongodb://host/?option=value)");
+  tail.remove_prefix(1);
+  auto q = tail.find('?');
+  auto db = decode_component(tail.substr(0, q), "database");
+  if (!db) return db.status();
+  if (db->find_first_of("/\\ \"$") != std::string::npos) return bad_uri("invalid database name '" + *db + "'");
+  uri.database = std::move(*db);
+  return q == std::string_view::npos ? std::string_view{} : tail.substr(q + 1);
+}
 
-  std::optional<bool> tls_flag, ssl_flag, tls_insecure;
-  bool tls_option_seen = false;
-  pos = 0;
+// One "key=value" of the query.
+Status parse_option(std::string_view kv, UriParse& p) {
+  auto eq = kv.find('=');
+  if (eq == std::string_view::npos) return bad_uri("option '" + std::string(kv) + "' has no value");
+  const std::string_view name = kv.substr(0, eq);
+  const std::string key = lower(name);
+  auto v = decode_component(kv.substr(eq + 1), "option " + std::string(name));
+  if (!v) return v.status();
+  for (const OptionRule& rule : kOptionRules)
+    if (rule.key == key) return rule.handle(p, name, *v);
+  return bad_uri("unknown option '" + std::string(name) + "'");
+}
+
+// The query: options separated by '&' or ';' (empty ones skipped), the last of a repeated one counts.
+Status parse_options(std::string_view query, UriParse& p) {
+  std::size_t pos = 0;
   while (!query.empty() && pos <= query.size()) {
     auto amp = query.find_first_of("&;", pos);
     std::string_view kv = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
     pos = amp == std::string_view::npos ? query.size() + 1 : amp + 1;
     if (kv.empty()) continue;
-    auto eq = kv.find('=');
-    if (eq == std::string_view::npos) return bad_uri("option '" + std::string(kv) + "' has no value");
-    std::string key = lower(kv.substr(0, eq));
-    auto dv = decode_component(kv.substr(eq + 1), "option " + std::string(kv.substr(0, eq)));
-    if (!dv) return dv.status();
-    const std::string& v = *dv;
-    std::string_view name = kv.substr(0, eq);
-    auto set_bool = [&](auto& field) -> Status {
-      auto b = parse_bool(name, v);
-      if (!b) return b.status();
-      field = *b;
-      return {};
-    };
-    auto set_ms = [&](std::chrono::milliseconds& field) -> Status {
-      auto n = parse_int(name, v, 0, 24LL * 3600 * 1000);
-      if (!n) return n.status();
-      field = std::chrono::milliseconds(*n);
-      return {};
-    };
-    Status s;
-    if (key == "authsource") {
-      if (v.empty()) return bad_uri("authSource must not be empty");
-      uri.auth_source = v;
-    } else if (key == "authmechanism") {
-      auto m = parse_mechanism(v);
-      if (!m && v != "MONGODB-X509")
-        return bad_uri("authMechanism '" + v + "' is not supported (SCRAM-SHA-1, SCRAM-SHA-256, MONGODB-X509)");
-      uri.auth_mechanism = v;
-    } else if (key == "replicaset") {
-      if (v.empty()) return bad_uri("replicaSet must not be empty");
-      uri.replica_set = v;
-    } else if (key == "readpreference") {
-      auto m = parse_read_preference(v);
-      if (!m) return m.status();
-      uri.read_preference = *m;
-    } else if (key == "directconnection") {
-      bool b = false;
-      s = set_bool(b);
-      uri.direct_connection = b;
-    } else if (key == "tls") {
-      bool b = false;
-      s = set_bool(b);
-      tls_flag = b;
-    } else if (key == "ssl") {
-      bool b = false;
-      s = set_bool(b);
-      ssl_flag = b;
-    } else if (key == "tlscafile" || key == "sslcafile") {
-      uri.tls.ca_file = v;
-      tls_option_seen = true;
-    } else if (key == "tlscertificatekeyfile" || key == "sslpemkeyfile") {
-      uri.tls.certificate_key_file = v;
-      tls_option_seen = true;
-    } else if (key == "tlscertificatekeyfilepassword" || key == "sslpemkeypassword") {
-      uri.tls.certificate_key_password = v;
-      tls_option_seen = true;
-    } else if (key == "tlsallowinvalidcertificates" || key == "sslallowinvalidcertificates") {
-      s = set_bool(uri.tls.allow_invalid_certificates);
-      tls_option_seen = true;
-    } else if (key == "tlsallowinvalidhostnames" || key == "sslallowinvalidhostnames") {
-      s = set_bool(uri.tls.allow_invalid_hostnames);
-      tls_option_seen = true;
-    } else if (key == "tlsinsecure") {
-      bool b = false;
-      s = set_bool(b);
-      tls_insecure = b;
-      tls_option_seen = true;
-    } else if (key == "compressors") {
-      uri.compressors.clear();
-      std::size_t cp = 0;
-      while (cp <= v.size()) {
-        auto c = v.find(',', cp);
-        std::string nm = v.substr(cp, c == std::string::npos ? std::string::npos : c - cp);
-        auto id = parse_compressor(nm);
-        if (!id || *id == CompressorId::kSnappy || *id == CompressorId::kNoop)
-          return bad_uri("compressor '" + nm + "' is not supported (zlib, zstd)");
-        if (std::find(uri.compressors.begin(), uri.compressors.end(), *id) == uri.compressors.end())
-          uri.compressors.push_back(*id);
-        if (c == std::string::npos) break;
-        cp = c + 1;
-      }
-    } else if (key == "zlibcompressionlevel") {
-      auto n = parse_int(name, v, -1, 9);
-      if (!n) return n.status();
-      uri.zlib_compression_level = static_cast<int>(*n);
-    } else if (key == "connecttimeoutms") {
-      s = set_ms(uri.connect_timeout);
-    } else if (key == "sockettimeoutms") {
-      s = set_ms(uri.socket_timeout);
-    } else if (key == "serverselectiontimeoutms") {
-      s = set_ms(uri.server_selection_timeout);
-    } else if (key == "appname") {
-      if (v.size() > 128) return bad_uri("appName is longer than 128 bytes");
-      uri.app_name = v;
-    } else if (key == "maxpoolsize") {
-      auto n = parse_int(name, v, 0, 100000);
-      if (!n) return n.status();
-      uri.max_pool_size = *n == 0 ? 100 : static_cast<std::size_t>(*n);
-    } else if (key == "retrywrites") {
-      bool b = false;
-      s = set_bool(b);
-      uri.retry_writes = b;
-    } else if (key == "retryreads") {
-      bool b = false;
-      s = set_bool(b);
-      uri.retry_reads = b;
-    } else if (key == "w") {
-      if (v != "majority") {
-        auto n = parse_int(name, v, 0, 50);
-        if (!n) return bad_uri("w must be 'majority' or a number of nodes, not '" + v + "'");
-      }
-      uri.write_concern_w = v;
-    } else if (key == "journal") {
-      bool b = false;
-      s = set_bool(b);
-      uri.journal = b;
-    } else if (key == "wtimeoutms") {
-      s = set_ms(uri.wtimeout);
-    } else if (key == "readconcernlevel") {
-      if (v != "local" && v != "majority" && v != "available" && v != "linearizable" && v != "snapshot")
-        return bad_uri("readConcernLevel '" + v + "' is unknown");
-      uri.read_concern_level = v;
-    } else {
-      return bad_uri("unknown option '" + std::string(name) + "'");
-    }
-    if (!s) return s;
+    if (Status s = parse_option(kv, p); !s) return s;
   }
+  return {};
+}
 
-  if (tls_flag && ssl_flag && *tls_flag != *ssl_flag) return bad_uri("tls and ssl disagree");
-  uri.tls.enabled = tls_flag.value_or(ssl_flag.value_or(false));
-  if (tls_insecure) {
-    if (*tls_insecure) uri.tls.allow_invalid_certificates = uri.tls.allow_invalid_hostnames = true;
+// Settles TLS from tls/ssl/tlsInsecure, then checks what only the whole URI can show.
+Status finish_uri(UriParse& p) {
+  Uri& uri = p.uri;
+  if (p.tls_flag && p.ssl_flag && *p.tls_flag != *p.ssl_flag) return bad_uri("tls and ssl disagree");
+  uri.tls.enabled = p.tls_flag.value_or(p.ssl_flag.value_or(false));
+  if (p.tls_insecure) {
+    if (*p.tls_insecure) uri.tls.allow_invalid_certificates = uri.tls.allow_invalid_hostnames = true;
   }
-  if (tls_option_seen && !uri.tls.enabled) {
-    if (tls_flag || ssl_flag) return bad_uri("TLS options given together with tls=false");
+  if (p.tls_option_seen && !uri.tls.enabled) {
+    if (p.tls_flag || p.ssl_flag) return bad_uri("TLS options given together with tls=false");
     return bad_uri("TLS options (tlsCAFile, tlsCertificateKeyFile, tlsAllow...) require tls=true");
   }
   if (uri.direct_connection.value_or(false) && uri.hosts.size() > 1)
@@ -423,7 +509,25 @@ Result<Uri> parse_uri(std::string_view text) {
   } else if (!uri.has_credentials && !uri.auth_mechanism.empty()) {
     return bad_uri("authMechanism " + uri.auth_mechanism + " needs a user name");
   }
-  return uri;
+  return {};
+}
+
+}  // namespace
+
+Result<Uri> parse_uri(std::string_view text) {
+  auto rest = strip_scheme(text);
+  if (!rest) return rest.status();
+  UriParse p;
+  std::size_t auth_end = rest->find_first_of("/?");
+  std::string_view authority = rest->substr(0, auth_end);
+  std::string_view tail = auth_end == std::string_view::npos ? std::string_view{} : rest->substr(auth_end);
+  if (Status s = parse_credentials(authority, tail, p.uri); !s) return s;
+  if (Status s = parse_hosts(authority, p.uri); !s) return s;
+  auto query = parse_path(tail, p.uri);
+  if (!query) return query.status();
+  if (Status s = parse_options(*query, p); !s) return s;
+  if (Status s = finish_uri(p); !s) return s;
+  return std::move(p.uri);
 }
 
 namespace {
@@ -494,81 +598,89 @@ std::pair<std::vector<std::string>, std::string> split_host_flag(std::string_vie
   return {split_commas(host), set_name};
 }
 
-}  // namespace
-
-Result<std::string> merge_command_line(std::string_view uri_text, CommandLineConnection& f) {
-  std::string text(uri_text);
-  if (text.empty()) {
-    // No URI: one made of --host and --port, the replica set name from "setName/...".
-    auto [seeds, set_name] = split_host_flag(f.host);
-    std::string hosts;
-    for (auto& h : seeds) {
-      if (h.empty()) h = "localhost";
-      if (!f.port.empty() && written_port(h).empty()) h += ":" + f.port;
-      hosts += (hosts.empty() ? "" : ",") + h;
-    }
-    text = "mongodb://" + hosts + "/";
-    if (!set_name.empty()) text += "?replicaSet=" + percent_encode(set_name);
-  }
-  constexpr std::string_view kScheme = "mongodb://";
-  if (text.rfind(kScheme, 0) != 0) return parse_uri(text).status();
-
-  // The URI's parts as written: user info, hosts (ports as given: "h" stays without one), the
-  // database path and the options.
-  std::string rest = text.substr(kScheme.size());
-  auto authority_end = rest.find_first_of("/?");
-  std::string authority = rest.substr(0, authority_end);
-  std::string tail = authority_end == std::string::npos ? "" : rest.substr(authority_end);
+// The URI as written, split into its parts: user info, hosts (ports as given: "h" stays without
+// one), the database path and the options; and the options the flags add to it.
+struct WrittenUri {
   std::string userinfo;
-  if (auto at = authority.rfind('@'); at != std::string::npos) {
-    userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-  }
-  std::vector<std::string> hosts = split_commas(authority);
-  std::string path = tail, query;
-  if (auto q = tail.find('?'); q != std::string::npos) {
-    path = tail.substr(0, q);
-    query = tail.substr(q + 1);
-  }
-  // Options as (lower-case key, decoded value); the last of a repeated key counts, as in parse_uri.
+  std::vector<std::string> hosts;
+  std::string path, query;
+  // Options as (lower-case key, decoded value).
   std::vector<std::pair<std::string, std::string>> options;
-  for (std::size_t pos = 0; pos < query.size();) {
-    auto end = query.find_first_of("&;", pos);
-    if (end == std::string::npos) end = query.size();
-    std::string_view kv = std::string_view(query).substr(pos, end - pos);
-    pos = end + 1;
-    if (kv.empty()) continue;
-    auto eq = kv.find('=');
-    auto v = percent_decode(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
-    options.emplace_back(lower(kv.substr(0, eq)), v ? *v : std::string());
-  }
-  auto option = [&](std::string_view key1, std::string_view key2 = {}) -> std::optional<std::string> {
+  std::vector<std::string> added;  // "key=value", percent-encoded
+
+  // The value of option `key1` (or its alias `key2`); the last of a repeated key counts, as in
+  // parse_uri.
+  std::optional<std::string> option(std::string_view key1, std::string_view key2 = {}) const {
     std::optional<std::string> found;
     for (auto& [k, v] : options)
       if (k == key1 || (!key2.empty() && k == key2)) found = v;
     return found;
-  };
-  std::vector<std::string> added;
-  auto add = [&](std::string_view key, std::string_view value) {
+  }
+  void add(std::string_view key, std::string_view value) {
     added.push_back(std::string(key) + "=" + percent_encode(value));
-  };
-  auto joined_hosts = [&] {
+  }
+  std::string joined_hosts() const {
     std::string j;
     for (auto& h : hosts) j += (j.empty() ? "" : ",") + h;
     return j;
-  };
+  }
+};
 
-  // --port: every host that has a port must have this one; the others get it.
+// No URI: one made of --host and --port, the replica set name from "setName/...".
+std::string uri_from_host_flags(const CommandLineConnection& f) {
+  auto [seeds, set_name] = split_host_flag(f.host);
+  std::string hosts;
+  for (auto& h : seeds) {
+    if (h.empty()) h = "localhost";
+    if (!f.port.empty() && written_port(h).empty()) h += ":" + f.port;
+    hosts += (hosts.empty() ? "" : ",") + h;
+  }
+  std::string text = "mongodb://" + hosts + "/";
+  if (!set_name.empty()) text += "?replicaSet=" + percent_encode(set_name);
+  return text;
+}
+
+// `rest` is the text after "mongodb://".
+WrittenUri split_written_uri(const std::string& rest) {
+  WrittenUri w;
+  auto authority_end = rest.find_first_of("/?");
+  std::string authority = rest.substr(0, authority_end);
+  std::string tail = authority_end == std::string::npos ? "" : rest.substr(authority_end);
+  if (auto at = authority.rfind('@'); at != std::string::npos) {
+    w.userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+  }
+  w.hosts = split_commas(authority);
+  w.path = tail;
+  if (auto q = tail.find('?'); q != std::string::npos) {
+    w.path = tail.substr(0, q);
+    w.query = tail.substr(q + 1);
+  }
+  for (std::size_t pos = 0; pos < w.query.size();) {
+    auto end = w.query.find_first_of("&;", pos);
+    if (end == std::string::npos) end = w.query.size();
+    std::string_view kv = std::string_view(w.query).substr(pos, end - pos);
+    pos = end + 1;
+    if (kv.empty()) continue;
+    auto eq = kv.find('=');
+    auto v = percent_decode(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
+    w.options.emplace_back(lower(kv.substr(0, eq)), v ? *v : std::string());
+  }
+  return w;
+}
+
+// --port: every host that has a port must have this one; the others get it. --host: the same set
+// of hosts as the URI (in any order), and the same replica set name.
+Status merge_hosts(WrittenUri& w, const CommandLineConnection& f) {
   if (!f.port.empty()) {
-    for (auto& h : hosts) {
+    for (auto& h : w.hosts) {
       auto p = written_port(h);
       if (p.empty())
         h += ":" + f.port;
       else if (p != f.port)
-        return conflicting("port", joined_hosts(), f.port, "--port");
+        return conflicting("port", w.joined_hosts(), f.port, "--port");
     }
   }
-  // --host: the same set of hosts as the URI (in any order), and the same replica set name.
   std::string set_name;
   if (!f.host.empty()) {
     auto [seeds, name] = split_host_flag(f.host);
@@ -581,23 +693,25 @@ Result<std::string> merge_command_line(std::string_view uri_text, CommandLineCon
       v.erase(std::unique(v.begin(), v.end()), v.end());
       return v;
     };
-    if (as_set(seeds) != as_set(hosts)) return conflicting("host", joined_hosts(), f.host, "--host");
+    if (as_set(seeds) != as_set(w.hosts)) return conflicting("host", w.joined_hosts(), f.host, "--host");
   }
   if (!set_name.empty()) {
-    auto rs = option("replicaset");
+    auto rs = w.option("replicaset");
     if (rs && *rs != set_name) return conflicting("replica set name", *rs, f.host, "--host");
-    if (!rs) add("replicaSet", set_name);
+    if (!rs) w.add("replicaSet", set_name);
   }
+  return {};
+}
 
-  // Credentials.
+Status merge_credentials(WrittenUri& w, const CommandLineConnection& f) {
   std::string uri_user, uri_password;
   bool uri_has_password = false;
-  if (!userinfo.empty()) {
-    auto colon = userinfo.find(':');
-    auto u = percent_decode(userinfo.substr(0, colon));
+  if (!w.userinfo.empty()) {
+    auto colon = w.userinfo.find(':');
+    auto u = percent_decode(w.userinfo.substr(0, colon));
     if (u) uri_user = *u;
     if (colon != std::string::npos) {
-      auto p = percent_decode(userinfo.substr(colon + 1));
+      auto p = percent_decode(w.userinfo.substr(colon + 1));
       if (p) uri_password = *p;
       uri_has_password = true;
     }
@@ -608,14 +722,17 @@ Result<std::string> merge_command_line(std::string_view uri_text, CommandLineCon
     return Status(ErrorCode::kInvalidArgument,
                   "Invalid Options: Cannot specify different password in connection URI and command-line option");
   // The URI's user info stays as written (parse_uri judges it); flags only fill in what it lacks.
-  if (userinfo.empty() && !f.username.empty()) {
-    userinfo = percent_encode(f.username);
-    if (!f.password.empty()) userinfo += ":" + percent_encode(f.password);
-  } else if (!userinfo.empty() && !uri_has_password && !f.password.empty()) {
-    userinfo += ":" + percent_encode(f.password);
+  if (w.userinfo.empty() && !f.username.empty()) {
+    w.userinfo = percent_encode(f.username);
+    if (!f.password.empty()) w.userinfo += ":" + percent_encode(f.password);
+  } else if (!w.userinfo.empty() && !uri_has_password && !f.password.empty()) {
+    w.userinfo += ":" + percent_encode(f.password);
   }
+  return {};
+}
 
-  // Options given both ways must agree; flags the URI lacks are added to it.
+// Options given both ways must agree; flags the URI lacks are added to it.
+Status merge_option_flags(WrittenUri& w, const CommandLineConnection& f) {
   struct Pair {
     std::string_view flag_value;
     std::string_view key1, key2;  // the URI option's lower-case names
@@ -631,12 +748,17 @@ Result<std::string> merge_command_line(std::string_view uri_text, CommandLineCon
   };
   for (const Pair& p : pairs) {
     if (p.flag_value.empty()) continue;
-    auto v = option(p.key1, p.key2);
+    auto v = w.option(p.key1, p.key2);
     if (v && *v != p.flag_value) return conflicting(p.what, *v, p.flag_value, p.flag);
-    if (!v) add(p.key, p.flag_value);
+    if (!v) w.add(p.key, p.flag_value);
   }
+  return {};
+}
+
+// The TLS flags: the key file password, --tlsInsecure and TLS itself.
+Status merge_tls_flags(WrittenUri& w, const CommandLineConnection& f) {
   if (!f.tls_certificate_key_password.empty()) {
-    auto v = option("tlscertificatekeyfilepassword", "sslpemkeypassword");
+    auto v = w.option("tlscertificatekeyfilepassword", "sslpemkeypassword");
     // The passwords themselves stay out of the message.
     if (v && *v != f.tls_certificate_key_password)
       return Status(ErrorCode::kInvalidArgument,
@@ -644,31 +766,53 @@ Result<std::string> merge_command_line(std::string_view uri_text, CommandLineCon
                     "command-line option");
     // Without a client certificate the password has nothing to decrypt (and must not turn TLS on).
     bool has_certificate =
-        !f.tls_certificate_key_file.empty() || option("tlscertificatekeyfile", "sslpemkeyfile").has_value();
-    if (!v && has_certificate) add("tlsCertificateKeyFilePassword", f.tls_certificate_key_password);
+        !f.tls_certificate_key_file.empty() || w.option("tlscertificatekeyfile", "sslpemkeyfile").has_value();
+    if (!v && has_certificate) w.add("tlsCertificateKeyFilePassword", f.tls_certificate_key_password);
   }
   if (f.tls_insecure) {
     for (auto key : {"tlsinsecure", "tlsallowinvalidcertificates", "tlsallowinvalidhostnames",
                      "sslallowinvalidcertificates", "sslallowinvalidhostnames"})
-      if (auto v = option(key); v && *v == "false")
+      if (auto v = w.option(key); v && *v == "false")
         return conflicting("sslInsecure or tlsInsecure", "false", "true",
                            "--sslAllowInvalidCert or --sslAllowInvalidHost");
-    if (!option("tlsinsecure")) add("tlsInsecure", "true");
+    if (!w.option("tlsinsecure")) w.add("tlsInsecure", "true");
   }
   // TLS: --tls, or any TLS flag (parse_uri requires tls=true beside TLS options).
   bool wants_tls = f.tls || f.tls_insecure || !f.tls_ca_file.empty() || !f.tls_certificate_key_file.empty();
   if (wants_tls) {
-    auto v = option("tls", "ssl");
+    auto v = w.option("tls", "ssl");
     if (v && *v == "false") return conflicting("ssl", "false", "true", "--ssl");
-    if (!v) add("tls", "true");
+    if (!v) w.add("tls", "true");
   }
+  return {};
+}
 
-  std::string merged = std::string(kScheme) + (userinfo.empty() ? "" : userinfo + "@") + joined_hosts();
-  if (path.empty() && (!query.empty() || !added.empty())) path = "/";
+// The connection string again: the URI's text as written, with the added options at the end.
+std::string assemble(std::string_view scheme, const WrittenUri& w) {
+  std::string merged = std::string(scheme) + (w.userinfo.empty() ? "" : w.userinfo + "@") + w.joined_hosts();
+  std::string path = w.path;
+  if (path.empty() && (!w.query.empty() || !w.added.empty())) path = "/";
   merged += path;
-  std::string all_options = query;
-  for (auto& a : added) all_options += (all_options.empty() || all_options.back() == '&' ? "" : "&") + a;
+  std::string all_options = w.query;
+  for (auto& a : w.added) all_options += (all_options.empty() || all_options.back() == '&' ? "" : "&") + a;
   if (!all_options.empty()) merged += "?" + all_options;
+  return merged;
+}
+
+}  // namespace
+
+Result<std::string> merge_command_line(std::string_view uri_text, CommandLineConnection& f) {
+  std::string text(uri_text);
+  if (text.empty()) text = uri_from_host_flags(f);
+  constexpr std::string_view kScheme = "mongodb://";
+  if (text.rfind(kScheme, 0) != 0) return parse_uri(text).status();
+
+  WrittenUri w = split_written_uri(text.substr(kScheme.size()));
+  if (Status s = merge_hosts(w, f); !s) return s;
+  if (Status s = merge_credentials(w, f); !s) return s;
+  if (Status s = merge_option_flags(w, f); !s) return s;
+  if (Status s = merge_tls_flags(w, f); !s) return s;
+  std::string merged = assemble(kScheme, w);
 
   auto parsed = parse_uri(merged);
   if (!parsed) return parsed.status();
