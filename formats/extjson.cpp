@@ -397,145 +397,141 @@ class Writer {
 
   void value(const ElementView& e, int depth) {
     switch (e.type()) {
-      case BsonType::kDouble: {
-        const double d = e.as_double();
-        if (relaxed_ && std::isfinite(d)) {
-          append_double_text(out_, d);
-        } else {
-          std::string text;
-          if (std::isnan(d)) {
-            text = "NaN";
-          } else if (std::isinf(d)) {
-            text = d > 0 ? "Infinity" : "-Infinity";
-          } else {
-            append_double_text(text, d);
-          }
-          string_wrapper("$numberDouble", text);
-        }
-        break;
-      }
+      case BsonType::kDouble: double_value(e.as_double()); break;
       case BsonType::kString: string(e.as_string()); break;
       case BsonType::kDocument: document(e.as_document(), depth); break;
       case BsonType::kArray: array(e.as_document(), depth); break;
-      case BsonType::kBinary: {
-        BinaryView bin = e.as_binary();
-        // The old binary subtype 2 repeats the length inside the value; JSON shows only the bytes.
-        if (bin.subtype == 2 && bin.data.size() >= 4 && load_u32(bin.data.data()) == bin.data.size() - 4)
-          bin.data = bin.data.subspan(4);
-        open_wrapper("$binary");
-        out_.push_back('{');
-        key("base64");
-        out_.push_back('"');
-        append_base64(out_, bin.data);
-        out_.push_back('"');
-        comma();
-        key("subType");
-        out_.push_back('"');
-        out_.push_back(kHexLower[bin.subtype >> 4]);
-        out_.push_back(kHexLower[bin.subtype & 15]);
-        out_.push_back('"');
-        out_.push_back('}');
-        close_wrapper();
-        break;
-      }
-      case BsonType::kUndefined:
-        open_wrapper("$undefined");
-        out_ += "true";
-        close_wrapper();
-        break;
+      case BsonType::kBinary: binary(e.as_binary()); break;
+      case BsonType::kUndefined: literal_wrapper("$undefined", "true"); break;
       case BsonType::kObjectId: object_id(e.as_object_id()); break;
       case BsonType::kBool: out_ += e.as_bool() ? "true" : "false"; break;
-      case BsonType::kDateTime: {
-        const std::int64_t ms = e.as_datetime();
-        open_wrapper("$date");
-        if (relaxed_ && ms >= 0 && ms <= kMaxIsoDateMs) {
-          out_.push_back('"');
-          append_iso_date(out_, ms);
-          out_.push_back('"');
-        } else {
-          string_wrapper("$numberLong", std::to_string(ms));
-        }
-        close_wrapper();
-        break;
-      }
+      case BsonType::kDateTime: datetime(e.as_datetime()); break;
       case BsonType::kNull: out_ += "null"; break;
-      case BsonType::kRegex: {
-        const RegexView re = e.as_regex();
-        std::string options(re.options);
-        std::sort(options.begin(), options.end());
-        open_wrapper("$regularExpression");
-        out_.push_back('{');
-        key("pattern");
-        string(re.pattern);
-        comma();
-        key("options");
-        string(options);
-        out_.push_back('}');
-        close_wrapper();
-        break;
-      }
-      case BsonType::kDbPointer: {
-        const DbPointerView p = e.as_db_pointer();
-        open_wrapper("$dbPointer");
-        out_.push_back('{');
-        key("$ref");
-        string(p.ns);
-        comma();
-        key("$id");
-        object_id(p.oid);
-        out_.push_back('}');
-        close_wrapper();
-        break;
-      }
+      case BsonType::kRegex: regex(e.as_regex()); break;
+      case BsonType::kDbPointer: db_pointer(e.as_db_pointer()); break;
       case BsonType::kCode: string_wrapper("$code", e.as_code()); break;
       case BsonType::kSymbol: string_wrapper("$symbol", e.as_symbol()); break;
-      case BsonType::kCodeWithScope:
-        open_wrapper("$code");
-        string(e.code_with_scope_code());
-        comma();
-        key("$scope");
-        document(e.code_with_scope_scope(), depth);
-        close_wrapper();
-        break;
-      case BsonType::kInt32:
-        if (relaxed_) {
-          out_ += std::to_string(e.as_int32());
-        } else {
-          string_wrapper("$numberInt", std::to_string(e.as_int32()));
-        }
-        break;
-      case BsonType::kTimestamp: {
-        const Timestamp ts = e.as_timestamp();
-        open_wrapper("$timestamp");
-        out_.push_back('{');
-        key("t");
-        out_ += std::to_string(ts.t);
-        comma();
-        key("i");
-        out_ += std::to_string(ts.i);
-        out_.push_back('}');
-        close_wrapper();
-        break;
-      }
-      case BsonType::kInt64:
-        if (relaxed_) {
-          out_ += std::to_string(e.as_int64());
-        } else {
-          string_wrapper("$numberLong", std::to_string(e.as_int64()));
-        }
-        break;
+      case BsonType::kCodeWithScope: code_with_scope(e, depth); break;
+      case BsonType::kInt32: integer("$numberInt", e.as_int32()); break;
+      case BsonType::kTimestamp: timestamp(e.as_timestamp()); break;
+      case BsonType::kInt64: integer("$numberLong", e.as_int64()); break;
       case BsonType::kDecimal128: string_wrapper("$numberDecimal", decimal128_to_string(e.as_decimal128())); break;
-      case BsonType::kMinKey:
-        open_wrapper("$minKey");
-        out_.push_back('1');
-        close_wrapper();
-        break;
-      case BsonType::kMaxKey:
-        open_wrapper("$maxKey");
-        out_.push_back('1');
-        close_wrapper();
-        break;
+      case BsonType::kMinKey: literal_wrapper("$minKey", "1"); break;
+      case BsonType::kMaxKey: literal_wrapper("$maxKey", "1"); break;
     }
+  }
+
+  // {"<name>":<literal>}, e.g. {"$minKey":1}.
+  void literal_wrapper(std::string_view name, std::string_view literal) {
+    open_wrapper(name);
+    out_ += literal;
+    close_wrapper();
+  }
+
+  // Relaxed: a finite double as a JSON number; else {"$numberDouble":"<text>"}.
+  void double_value(double d) {
+    if (relaxed_ && std::isfinite(d)) {
+      append_double_text(out_, d);
+      return;
+    }
+    std::string text;
+    if (std::isnan(d)) {
+      text = "NaN";
+    } else if (std::isinf(d)) {
+      text = d > 0 ? "Infinity" : "-Infinity";
+    } else {
+      append_double_text(text, d);
+    }
+    string_wrapper("$numberDouble", text);
+  }
+
+  // Relaxed: a JSON number; canonical: {"<wrapper>":"<digits>"}.
+  void integer(std::string_view wrapper, std::int64_t v) {
+    if (relaxed_) {
+      out_ += std::to_string(v);
+    } else {
+      string_wrapper(wrapper, std::to_string(v));
+    }
+  }
+
+  void binary(BinaryView bin) {
+    // The old binary subtype 2 repeats the length inside the value; JSON shows only the bytes.
+    if (bin.subtype == 2 && bin.data.size() >= 4 && load_u32(bin.data.data()) == bin.data.size() - 4)
+      bin.data = bin.data.subspan(4);
+    open_wrapper("$binary");
+    out_.push_back('{');
+    key("base64");
+    out_.push_back('"');
+    append_base64(out_, bin.data);
+    out_.push_back('"');
+    comma();
+    key("subType");
+    out_.push_back('"');
+    out_.push_back(kHexLower[bin.subtype >> 4]);
+    out_.push_back(kHexLower[bin.subtype & 15]);
+    out_.push_back('"');
+    out_.push_back('}');
+    close_wrapper();
+  }
+
+  // Relaxed dates in years 1970 through 9999 as ISO-8601 text; the others as millisecond counts.
+  void datetime(std::int64_t ms) {
+    open_wrapper("$date");
+    if (relaxed_ && ms >= 0 && ms <= kMaxIsoDateMs) {
+      out_.push_back('"');
+      append_iso_date(out_, ms);
+      out_.push_back('"');
+    } else {
+      string_wrapper("$numberLong", std::to_string(ms));
+    }
+    close_wrapper();
+  }
+
+  void regex(const RegexView& re) {
+    std::string options(re.options);
+    std::sort(options.begin(), options.end());
+    open_wrapper("$regularExpression");
+    out_.push_back('{');
+    key("pattern");
+    string(re.pattern);
+    comma();
+    key("options");
+    string(options);
+    out_.push_back('}');
+    close_wrapper();
+  }
+
+  void db_pointer(const DbPointerView& p) {
+    open_wrapper("$dbPointer");
+    out_.push_back('{');
+    key("$ref");
+    string(p.ns);
+    comma();
+    key("$id");
+    object_id(p.oid);
+    out_.push_back('}');
+    close_wrapper();
+  }
+
+  void code_with_scope(const ElementView& e, int depth) {
+    open_wrapper("$code");
+    string(e.code_with_scope_code());
+    comma();
+    key("$scope");
+    document(e.code_with_scope_scope(), depth);
+    close_wrapper();
+  }
+
+  void timestamp(const Timestamp& ts) {
+    open_wrapper("$timestamp");
+    out_.push_back('{');
+    key("t");
+    out_ += std::to_string(ts.t);
+    comma();
+    key("i");
+    out_ += std::to_string(ts.i);
+    out_.push_back('}');
+    close_wrapper();
   }
 
   std::string& out_;
@@ -911,16 +907,55 @@ class Parser {
     return true;
   }
 
+  // The wrapper a buffered '$'-object names: its key, value, how the value was written, where it
+  // starts, how many members the object has and where the object starts.
+  struct Wrapper {
+    std::string_view name;
+    ElementView v;
+    JsonKind kind;
+    std::size_t at;
+    std::size_t n;
+    std::size_t start;
+  };
+  using WrapperFn = Status (Parser::*)(Builder&, std::string_view, DocView, const Wrapper&);
+  struct WrapperRule {
+    std::string_view name;
+    bool alone;  // the wrapper's key must be the object's only one
+    WrapperFn append;
+  };
+
+  static const WrapperRule* wrapper_rule(std::string_view key) {
+    static constexpr WrapperRule kRules[] = {
+        {"$oid", true, &Parser::oid_wrapper},
+        {"$symbol", true, &Parser::symbol_wrapper},
+        {"$numberInt", true, &Parser::int32_wrapper},
+        {"$numberLong", true, &Parser::int64_wrapper},
+        {"$numberDouble", true, &Parser::double_wrapper},
+        {"$numberDecimal", true, &Parser::decimal_wrapper},
+        {"$binary", false, &Parser::binary_wrapper},
+        {"$uuid", true, &Parser::uuid_wrapper},
+        {"$code", false, &Parser::code_wrapper},
+        {"$timestamp", true, &Parser::timestamp_wrapper},
+        {"$regularExpression", true, &Parser::regex_wrapper},
+        {"$dbPointer", true, &Parser::db_pointer_wrapper},
+        {"$date", true, &Parser::date_wrapper},
+        {"$minKey", true, &Parser::min_max_key_wrapper},
+        {"$maxKey", true, &Parser::min_max_key_wrapper},
+        {"$undefined", true, &Parser::undefined_wrapper},
+    };
+    for (const WrapperRule& r : kRules)
+      if (r.name == key) return &r;
+    return nullptr;
+  }
+
   // Turns a buffered '$'-object into the BSON value its wrapper names, or copies it as a plain
   // document when it is not a wrapper ($regex query operator, DBRef, other '$' keys).
   Status interpret(Builder& b, std::string_view k, DocView d, const std::vector<Member>& members, std::size_t start) {
-    static constexpr std::string_view kWrappers[] = {
-        "$oid",    "$symbol", "$numberInt", "$numberLong", "$numberDouble",      "$numberDecimal",
-        "$binary", "$uuid",   "$code",      "$timestamp",  "$regularExpression", "$dbPointer",
-        "$date",   "$minKey", "$maxKey",    "$undefined"};
     const Member* main = nullptr;
+    const WrapperRule* rule = nullptr;
     for (auto& m : members) {
-      if (std::find(std::begin(kWrappers), std::end(kWrappers), m.key) != std::end(kWrappers)) {
+      rule = wrapper_rule(m.key);
+      if (rule != nullptr) {
         main = &m;
         break;
       }
@@ -936,134 +971,171 @@ class Parser {
       b.append_document(k, d);
       return {};
     }
-    const std::string_view name = main->key;
-    const ElementView v = d.find(name);
-    const std::size_t at = main->offset;
-    auto bad = [&](std::string_view why) {
-      return error_at("invalid " + std::string(name) + ": " + std::string(why), at);
-    };
-    auto only = [&]() -> Status {
-      if (n != 1) return error_at("unexpected extra key in " + std::string(name) + " wrapper", start);
-      return {};
-    };
+    const Wrapper w{main->key, d.find(main->key), main->kind, main->offset, n, start};
+    if (rule->alone && n != 1) return error_at("unexpected extra key in " + std::string(w.name) + " wrapper", start);
+    return (this->*rule->append)(b, k, d, w);
+  }
 
-    if (name == "$code") {
-      if (v.type() != BsonType::kString || main->kind != JsonKind::kString) return bad("expected a string");
-      if (n == 1) {
-        b.append_code(k, v.as_string());
-        return {};
-      }
-      const ElementView scope = d.find("$scope");
-      if (n != 2 || !scope.valid()) return error_at("unexpected extra key in $code wrapper", start);
-      if (scope.type() != BsonType::kDocument) return error_at("invalid $scope: expected a document", start);
-      b.append_code_with_scope(k, v.as_string(), scope.as_document());
+  Status bad(const Wrapper& w, std::string_view why) const {
+    return error_at("invalid " + std::string(w.name) + ": " + std::string(why), w.at);
+  }
+
+  // {"$code": "<code>"}, or with "$scope": {...} code with scope.
+  Status code_wrapper(Builder& b, std::string_view k, DocView d, const Wrapper& w) {
+    if (w.v.type() != BsonType::kString || w.kind != JsonKind::kString) return bad(w, "expected a string");
+    if (w.n == 1) {
+      b.append_code(k, w.v.as_string());
       return {};
     }
-    if (name == "$binary") {
-      if (n == 2) {
-        // Legacy: {"$binary": "<base64>", "$type": "<hex>"}.
-        const ElementView type = d.find("$type");
-        if (!type.valid()) return error_at("unexpected extra key in $binary wrapper", start);
-        if (v.type() != BsonType::kString || type.type() != BsonType::kString)
-          return bad("legacy form needs string $binary and $type");
-        return append_binary(b, k, v.as_string(), type.as_string(), at);
-      }
-      if (v.type() != BsonType::kDocument) return bad("expected a document");
-      const DocView bin = v.as_document();
-      if (!doc_keys_are(bin, {"base64", "subType"})) return bad("expected exactly \"base64\" and \"subType\"");
-      const ElementView data = bin.find("base64");
-      const ElementView sub = bin.find("subType");
-      if (data.type() != BsonType::kString || sub.type() != BsonType::kString)
-        return bad("\"base64\" and \"subType\" must be strings");
-      return append_binary(b, k, data.as_string(), sub.as_string(), at);
-    }
-    if (Status s = only(); !s) return s;
+    const ElementView scope = d.find("$scope");
+    if (w.n != 2 || !scope.valid()) return error_at("unexpected extra key in $code wrapper", w.start);
+    if (scope.type() != BsonType::kDocument) return error_at("invalid $scope: expected a document", w.start);
+    b.append_code_with_scope(k, w.v.as_string(), scope.as_document());
+    return {};
+  }
 
-    if (name == "$oid") {
-      ObjectId oid;
-      if (v.type() != BsonType::kString || !parse_object_id(v.as_string(), oid))
-        return bad("expected a string of 24 hex digits");
-      b.append_object_id(k, oid);
-    } else if (name == "$symbol") {
-      if (v.type() != BsonType::kString || main->kind != JsonKind::kString) return bad("expected a string");
-      b.append_symbol(k, v.as_string());
-    } else if (name == "$numberInt") {
-      std::int32_t x;
-      if (main->kind != JsonKind::kString || !parse_integer(v.as_string(), x)) return bad("expected an int32 string");
-      b.append_int32(k, x);
-    } else if (name == "$numberLong") {
-      std::int64_t x;
-      if (main->kind != JsonKind::kString || !parse_integer(v.as_string(), x)) return bad("expected an int64 string");
-      b.append_int64(k, x);
-    } else if (name == "$numberDouble") {
-      double x;
-      if (main->kind != JsonKind::kString || !parse_double_text(v.as_string(), x))
-        return bad("expected a double string");
-      b.append_double(k, x);
-    } else if (name == "$numberDecimal") {
-      if (main->kind != JsonKind::kString) return bad("expected a Decimal128 string");
-      auto dec = decimal128_from_string(v.as_string());
-      if (!dec) return bad(dec.status().message());
-      b.append_decimal128(k, *dec);
-    } else if (name == "$uuid") {
-      std::array<std::uint8_t, 16> uuid;
-      if (v.type() != BsonType::kString || !parse_uuid(v.as_string(), uuid))
-        return bad("expected a UUID string like 00112233-4455-6677-8899-aabbccddeeff");
-      b.append_binary(k, 4, uuid);
-    } else if (name == "$timestamp") {
-      if (v.type() != BsonType::kDocument) return bad("expected a document");
-      const DocView ts = v.as_document();
-      Timestamp t;
-      if (!doc_keys_are(ts, {"t", "i"}) || !as_uint32(ts.find("t"), t.t) || !as_uint32(ts.find("i"), t.i))
-        return bad("expected {\"t\": <uint32>, \"i\": <uint32>}");
-      b.append_timestamp(k, t);
-    } else if (name == "$regularExpression") {
-      if (v.type() != BsonType::kDocument) return bad("expected a document");
-      const DocView re = v.as_document();
-      if (!doc_keys_are(re, {"pattern", "options"})) return bad("expected exactly \"pattern\" and \"options\"");
-      const ElementView pattern = re.find("pattern");
-      const ElementView options = re.find("options");
-      if (pattern.type() != BsonType::kString || options.type() != BsonType::kString)
-        return bad("\"pattern\" and \"options\" must be strings");
-      return append_regex(b, k, pattern.as_string(), options.as_string(), at);
-    } else if (name == "$dbPointer") {
-      if (v.type() != BsonType::kDocument) return bad("expected a document");
-      const DocView p = v.as_document();
-      if (!doc_keys_are(p, {"$ref", "$id"})) return bad("expected exactly \"$ref\" and \"$id\"");
-      const ElementView ref = p.find("$ref");
-      const ElementView id = p.find("$id");
-      if (ref.type() != BsonType::kString || id.type() != BsonType::kObjectId)
-        return bad("expected a string $ref and an ObjectId $id");
-      b.append_db_pointer(k, ref.as_string(), id.as_object_id());
-    } else if (name == "$date") {
-      std::int64_t ms;
-      if (main->kind == JsonKind::kObject && v.type() == BsonType::kInt64) {
-        ms = v.as_int64();
-      } else if (main->kind == JsonKind::kString) {
-        if (!parse_iso_date(v.as_string(), ms)) return bad("expected an ISO-8601 date");
-      } else if (legacy_ && main->kind == JsonKind::kNumber && v.type() == BsonType::kInt32) {
-        ms = v.as_int32();
-      } else if (legacy_ && main->kind == JsonKind::kNumber && v.type() == BsonType::kInt64) {
-        ms = v.as_int64();
-      } else if (legacy_ && main->kind == JsonKind::kNumber && v.type() == BsonType::kDouble &&
-                 std::trunc(v.as_double()) == v.as_double() && std::fabs(v.as_double()) < 9.2e18) {
-        ms = static_cast<std::int64_t>(v.as_double());  // e.g. 1.35635133e+12 from a JSON encoder
-      } else {
-        return bad("expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string");
-      }
-      b.append_datetime(k, ms);
-    } else if (name == "$minKey" || name == "$maxKey") {
-      if (main->kind != JsonKind::kNumber || v.type() != BsonType::kInt32 || v.as_int32() != 1)
-        return bad("expected the number 1");
-      if (name == "$minKey") {
-        b.append_min_key(k);
-      } else {
-        b.append_max_key(k);
-      }
-    } else if (name == "$undefined") {
-      if (v.type() != BsonType::kBool || !v.as_bool()) return bad("expected true");
-      b.append_undefined(k);
+  // {"$binary": {"base64": "..", "subType": ".."}}, or the legacy {"$binary": "..", "$type": ".."}.
+  Status binary_wrapper(Builder& b, std::string_view k, DocView d, const Wrapper& w) {
+    if (w.n == 2) {
+      const ElementView type = d.find("$type");
+      if (!type.valid()) return error_at("unexpected extra key in $binary wrapper", w.start);
+      if (w.v.type() != BsonType::kString || type.type() != BsonType::kString)
+        return bad(w, "legacy form needs string $binary and $type");
+      return append_binary(b, k, w.v.as_string(), type.as_string(), w.at);
     }
+    if (w.v.type() != BsonType::kDocument) return bad(w, "expected a document");
+    const DocView bin = w.v.as_document();
+    if (!doc_keys_are(bin, {"base64", "subType"})) return bad(w, "expected exactly \"base64\" and \"subType\"");
+    const ElementView data = bin.find("base64");
+    const ElementView sub = bin.find("subType");
+    if (data.type() != BsonType::kString || sub.type() != BsonType::kString)
+      return bad(w, "\"base64\" and \"subType\" must be strings");
+    return append_binary(b, k, data.as_string(), sub.as_string(), w.at);
+  }
+
+  Status oid_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    ObjectId oid;
+    if (w.v.type() != BsonType::kString || !parse_object_id(w.v.as_string(), oid))
+      return bad(w, "expected a string of 24 hex digits");
+    b.append_object_id(k, oid);
+    return {};
+  }
+
+  Status symbol_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    if (w.v.type() != BsonType::kString || w.kind != JsonKind::kString) return bad(w, "expected a string");
+    b.append_symbol(k, w.v.as_string());
+    return {};
+  }
+
+  Status int32_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    std::int32_t x;
+    if (w.kind != JsonKind::kString || !parse_integer(w.v.as_string(), x)) return bad(w, "expected an int32 string");
+    b.append_int32(k, x);
+    return {};
+  }
+
+  Status int64_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    std::int64_t x;
+    if (w.kind != JsonKind::kString || !parse_integer(w.v.as_string(), x)) return bad(w, "expected an int64 string");
+    b.append_int64(k, x);
+    return {};
+  }
+
+  Status double_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    double x;
+    if (w.kind != JsonKind::kString || !parse_double_text(w.v.as_string(), x))
+      return bad(w, "expected a double string");
+    b.append_double(k, x);
+    return {};
+  }
+
+  Status decimal_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    if (w.kind != JsonKind::kString) return bad(w, "expected a Decimal128 string");
+    auto dec = decimal128_from_string(w.v.as_string());
+    if (!dec) return bad(w, dec.status().message());
+    b.append_decimal128(k, *dec);
+    return {};
+  }
+
+  Status uuid_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    std::array<std::uint8_t, 16> uuid;
+    if (w.v.type() != BsonType::kString || !parse_uuid(w.v.as_string(), uuid))
+      return bad(w, "expected a UUID string like 00112233-4455-6677-8899-aabbccddeeff");
+    b.append_binary(k, 4, uuid);
+    return {};
+  }
+
+  Status timestamp_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    if (w.v.type() != BsonType::kDocument) return bad(w, "expected a document");
+    const DocView ts = w.v.as_document();
+    Timestamp t;
+    if (!doc_keys_are(ts, {"t", "i"}) || !as_uint32(ts.find("t"), t.t) || !as_uint32(ts.find("i"), t.i))
+      return bad(w, "expected {\"t\": <uint32>, \"i\": <uint32>}");
+    b.append_timestamp(k, t);
+    return {};
+  }
+
+  Status regex_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    if (w.v.type() != BsonType::kDocument) return bad(w, "expected a document");
+    const DocView re = w.v.as_document();
+    if (!doc_keys_are(re, {"pattern", "options"})) return bad(w, "expected exactly \"pattern\" and \"options\"");
+    const ElementView pattern = re.find("pattern");
+    const ElementView options = re.find("options");
+    if (pattern.type() != BsonType::kString || options.type() != BsonType::kString)
+      return bad(w, "\"pattern\" and \"options\" must be strings");
+    return append_regex(b, k, pattern.as_string(), options.as_string(), w.at);
+  }
+
+  Status db_pointer_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    if (w.v.type() != BsonType::kDocument) return bad(w, "expected a document");
+    const DocView p = w.v.as_document();
+    if (!doc_keys_are(p, {"$ref", "$id"})) return bad(w, "expected exactly \"$ref\" and \"$id\"");
+    const ElementView ref = p.find("$ref");
+    const ElementView id = p.find("$id");
+    if (ref.type() != BsonType::kString || id.type() != BsonType::kObjectId)
+      return bad(w, "expected a string $ref and an ObjectId $id");
+    b.append_db_pointer(k, ref.as_string(), id.as_object_id());
+    return {};
+  }
+
+  // {"$date": {"$numberLong": ".."}} or an ISO-8601 string; with legacy forms also a number of
+  // milliseconds.
+  Status date_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    const ElementView& v = w.v;
+    const bool legacy_number = legacy_ && w.kind == JsonKind::kNumber;
+    std::int64_t ms;
+    if (w.kind == JsonKind::kObject && v.type() == BsonType::kInt64) {
+      ms = v.as_int64();
+    } else if (w.kind == JsonKind::kString) {
+      if (!parse_iso_date(v.as_string(), ms)) return bad(w, "expected an ISO-8601 date");
+    } else if (legacy_number && v.type() == BsonType::kInt32) {
+      ms = v.as_int32();
+    } else if (legacy_number && v.type() == BsonType::kInt64) {
+      ms = v.as_int64();
+    } else if (legacy_number && v.type() == BsonType::kDouble && std::trunc(v.as_double()) == v.as_double() &&
+               std::fabs(v.as_double()) < 9.2e18) {
+      ms = static_cast<std::int64_t>(v.as_double());  // e.g. 1.35635133e+12 from a JSON encoder
+    } else {
+      return bad(w, "expected {\"$numberLong\": \"<millis>\"} or an ISO-8601 string");
+    }
+    b.append_datetime(k, ms);
+    return {};
+  }
+
+  Status min_max_key_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    if (w.kind != JsonKind::kNumber || w.v.type() != BsonType::kInt32 || w.v.as_int32() != 1)
+      return bad(w, "expected the number 1");
+    if (w.name == "$minKey") {
+      b.append_min_key(k);
+    } else {
+      b.append_max_key(k);
+    }
+    return {};
+  }
+
+  Status undefined_wrapper(Builder& b, std::string_view k, DocView, const Wrapper& w) {
+    if (w.v.type() != BsonType::kBool || !w.v.as_bool()) return bad(w, "expected true");
+    b.append_undefined(k);
     return {};
   }
 
@@ -1147,6 +1219,35 @@ class Parser {
     }
   }
 
+  // A shell constructor call: its name, arguments and where the name starts.
+  struct Call {
+    std::string_view word;
+    std::vector<Arg> a;
+    std::size_t start;
+  };
+  using ConstructorFn = Status (Parser::*)(Builder&, std::string_view, const Call&);
+  struct Constructor {
+    std::string_view word;
+    ConstructorFn append;
+  };
+
+  static const Constructor* constructor(std::string_view word) {
+    static constexpr Constructor kConstructors[] = {
+        {"ObjectId", &Parser::shell_object_id},
+        {"ISODate", &Parser::shell_date},
+        {"Date", &Parser::shell_date},
+        {"NumberLong", &Parser::shell_number_long},
+        {"NumberInt", &Parser::shell_number_int},
+        {"Timestamp", &Parser::shell_timestamp},
+        {"BinData", &Parser::shell_bin_data},
+        {"UUID", &Parser::shell_uuid},
+        {"NumberDecimal", &Parser::shell_number_decimal},
+    };
+    for (const Constructor& c : kConstructors)
+      if (c.word == word) return &c;
+    return nullptr;
+  }
+
   Status shell_value(Builder& b, std::string_view k, std::string_view word, std::size_t start) {
     if (word == "new") {
       skip_ws();
@@ -1158,78 +1259,106 @@ class Parser {
       b.append_undefined(k);
       return {};
     }
-    if (word == "MinKey" || word == "MaxKey") {
-      skip_ws();
-      if (peek() == '(') {
-        std::vector<Arg> none;
-        Status s = args(none);
-        if (!s) return s;
-        if (!none.empty()) return error_at(std::string(word) + " takes no arguments", start);
-      }
-      if (word == "MinKey") {
-        b.append_min_key(k);
-      } else {
-        b.append_max_key(k);
-      }
-      return {};
-    }
-    static constexpr std::string_view kConstructors[] = {"ObjectId",  "ISODate", "Date", "NumberLong",   "NumberInt",
-                                                         "Timestamp", "BinData", "UUID", "NumberDecimal"};
-    if (std::find(std::begin(kConstructors), std::end(kConstructors), word) == std::end(kConstructors))
-      return error_at("unknown value '" + std::string(word) + "'", start);
-    std::vector<Arg> a;
-    Status s = args(a);
+    if (word == "MinKey" || word == "MaxKey") return shell_min_max_key(b, k, word, start);
+    const Constructor* c = constructor(word);
+    if (c == nullptr) return error_at("unknown value '" + std::string(word) + "'", start);
+    Call call{word, {}, start};
+    Status s = args(call.a);
     if (!s) return s;
-    auto bad = [&](std::string_view why) { return error_at(std::string(word) + "(): " + std::string(why), start); };
-    if (word == "ObjectId") {
-      ObjectId oid;
-      if (a.size() != 1 || !a[0].is_string || !parse_object_id(a[0].text, oid)) return bad("expected 24 hex digits");
-      b.append_object_id(k, oid);
-    } else if (word == "ISODate" || word == "Date") {
-      std::int64_t ms = 0;
-      if (a.size() != 1) return bad("expected one argument");
-      if (a[0].is_string) {
-        if (!parse_iso_date(a[0].text, ms)) return bad("expected an ISO-8601 date");
-      } else if (!parse_integer(a[0].text, ms)) {
-        return bad("expected integer milliseconds");
-      }
-      b.append_datetime(k, ms);
-    } else if (word == "NumberLong") {
-      std::int64_t x;
-      if (a.size() != 1 || !parse_integer(a[0].text, x)) return bad("expected an int64");
-      b.append_int64(k, x);
-    } else if (word == "NumberInt") {
-      std::int32_t x;
-      if (a.size() != 1 || !parse_integer(a[0].text, x)) return bad("expected an int32");
-      b.append_int32(k, x);
-    } else if (word == "NumberDecimal") {
-      if (a.size() != 1) return bad("expected one argument");
-      auto dec = decimal128_from_string(a[0].text);
-      if (!dec) return bad(dec.status().message());
-      b.append_decimal128(k, *dec);
-    } else if (word == "Timestamp") {
-      std::uint32_t t, i;
-      if (a.size() != 2 || a[0].is_string || a[1].is_string || !parse_integer(a[0].text, t) ||
-          !parse_integer(a[1].text, i))
-        return bad("expected two uint32 numbers");
-      b.append_timestamp(k, Timestamp{t, i});
-    } else if (word == "BinData") {
-      std::uint8_t sub;
-      if (a.size() != 2 || a[0].is_string || !a[1].is_string || !parse_integer(a[0].text, sub))
-        return bad("expected a subtype number and a base64 string");
-      Bytes data;
-      if (!decode_base64(a[1].text, data)) return bad("bad base64");
-      b.append_binary(k, sub, data);
-    } else if (word == "UUID") {
-      std::array<std::uint8_t, 16> uuid;
-      if (a.size() != 1 || !a[0].is_string) return bad("expected a UUID string");
-      const std::string& t = a[0].text;
-      const bool ok = t.size() == 32 ? decode_hex(t, uuid.data()) : parse_uuid(t, uuid);
-      if (!ok) return bad("expected a UUID string");
-      b.append_binary(k, 4, uuid);
-    } else {
-      return error_at("unknown value '" + std::string(word) + "'", start);
+    return (this->*c->append)(b, k, call);
+  }
+
+  // MinKey or MaxKey, with or without "()".
+  Status shell_min_max_key(Builder& b, std::string_view k, std::string_view word, std::size_t start) {
+    skip_ws();
+    if (peek() == '(') {
+      std::vector<Arg> none;
+      Status s = args(none);
+      if (!s) return s;
+      if (!none.empty()) return error_at(std::string(word) + " takes no arguments", start);
     }
+    if (word == "MinKey") {
+      b.append_min_key(k);
+    } else {
+      b.append_max_key(k);
+    }
+    return {};
+  }
+
+  Status bad_call(const Call& c, std::string_view why) const {
+    return error_at(std::string(c.word) + "(): " + std::string(why), c.start);
+  }
+
+  Status shell_object_id(Builder& b, std::string_view k, const Call& c) {
+    ObjectId oid;
+    if (c.a.size() != 1 || !c.a[0].is_string || !parse_object_id(c.a[0].text, oid))
+      return bad_call(c, "expected 24 hex digits");
+    b.append_object_id(k, oid);
+    return {};
+  }
+
+  // ISODate/Date: an ISO-8601 string or integer milliseconds.
+  Status shell_date(Builder& b, std::string_view k, const Call& c) {
+    std::int64_t ms = 0;
+    if (c.a.size() != 1) return bad_call(c, "expected one argument");
+    if (c.a[0].is_string) {
+      if (!parse_iso_date(c.a[0].text, ms)) return bad_call(c, "expected an ISO-8601 date");
+    } else if (!parse_integer(c.a[0].text, ms)) {
+      return bad_call(c, "expected integer milliseconds");
+    }
+    b.append_datetime(k, ms);
+    return {};
+  }
+
+  Status shell_number_long(Builder& b, std::string_view k, const Call& c) {
+    std::int64_t x;
+    if (c.a.size() != 1 || !parse_integer(c.a[0].text, x)) return bad_call(c, "expected an int64");
+    b.append_int64(k, x);
+    return {};
+  }
+
+  Status shell_number_int(Builder& b, std::string_view k, const Call& c) {
+    std::int32_t x;
+    if (c.a.size() != 1 || !parse_integer(c.a[0].text, x)) return bad_call(c, "expected an int32");
+    b.append_int32(k, x);
+    return {};
+  }
+
+  Status shell_number_decimal(Builder& b, std::string_view k, const Call& c) {
+    if (c.a.size() != 1) return bad_call(c, "expected one argument");
+    auto dec = decimal128_from_string(c.a[0].text);
+    if (!dec) return bad_call(c, dec.status().message());
+    b.append_decimal128(k, *dec);
+    return {};
+  }
+
+  Status shell_timestamp(Builder& b, std::string_view k, const Call& c) {
+    std::uint32_t t, i;
+    if (c.a.size() != 2 || c.a[0].is_string || c.a[1].is_string || !parse_integer(c.a[0].text, t) ||
+        !parse_integer(c.a[1].text, i))
+      return bad_call(c, "expected two uint32 numbers");
+    b.append_timestamp(k, Timestamp{t, i});
+    return {};
+  }
+
+  Status shell_bin_data(Builder& b, std::string_view k, const Call& c) {
+    std::uint8_t sub;
+    if (c.a.size() != 2 || c.a[0].is_string || !c.a[1].is_string || !parse_integer(c.a[0].text, sub))
+      return bad_call(c, "expected a subtype number and a base64 string");
+    Bytes data;
+    if (!decode_base64(c.a[1].text, data)) return bad_call(c, "bad base64");
+    b.append_binary(k, sub, data);
+    return {};
+  }
+
+  // UUID("00112233-4455-6677-8899-aabbccddeeff") or 32 hex digits.
+  Status shell_uuid(Builder& b, std::string_view k, const Call& c) {
+    std::array<std::uint8_t, 16> uuid;
+    if (c.a.size() != 1 || !c.a[0].is_string) return bad_call(c, "expected a UUID string");
+    const std::string& t = c.a[0].text;
+    const bool ok = t.size() == 32 ? decode_hex(t, uuid.data()) : parse_uuid(t, uuid);
+    if (!ok) return bad_call(c, "expected a UUID string");
+    b.append_binary(k, 4, uuid);
     return {};
   }
 
