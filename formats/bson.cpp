@@ -279,92 +279,104 @@ class Validator {
 
  private:
   Status value(BsonType t, const std::uint8_t* v, std::size_t avail, int depth, std::size_t& size) {
-    auto need = [&](std::size_t n) -> Status {
-      if (avail < n) return fail(v, std::string(type_name(t)) + " value truncated");
-      size = n;
-      return {};
-    };
     switch (t) {
       case BsonType::kDouble:
       case BsonType::kDateTime:
       case BsonType::kTimestamp:
-      case BsonType::kInt64: return need(8);
-      case BsonType::kInt32: return need(4);
-      case BsonType::kDecimal128: return need(16);
-      case BsonType::kObjectId: return need(12);
+      case BsonType::kInt64: return fixed(t, v, avail, 8, size);
+      case BsonType::kInt32: return fixed(t, v, avail, 4, size);
+      case BsonType::kDecimal128: return fixed(t, v, avail, 16, size);
+      case BsonType::kObjectId: return fixed(t, v, avail, 12, size);
       case BsonType::kUndefined:
       case BsonType::kNull:
       case BsonType::kMinKey:
-      case BsonType::kMaxKey: return need(0);
+      case BsonType::kMaxKey: return fixed(t, v, avail, 0, size);
       case BsonType::kBool:
-        if (Status s = need(1); !s) return s;
+        if (Status s = fixed(t, v, avail, 1, size); !s) return s;
         if (v[0] > 1) return fail(v, "boolean value " + std::to_string(v[0]) + " is neither 0 nor 1");
         return {};
       case BsonType::kString:
       case BsonType::kCode:
       case BsonType::kSymbol: return string(v, avail, size);
       case BsonType::kDocument:
-      case BsonType::kArray: {
-        if (avail < 4) return fail(v, "embedded document length truncated");
-        std::int32_t len = load_i32(v);
-        if (len < 5 || static_cast<std::size_t>(len) > avail)
-          return fail(v, "embedded document length " + std::to_string(len) + " overruns its container");
-        size = static_cast<std::size_t>(len);
-        if (opts_.full_depth > 0 && depth >= opts_.full_depth) {  // deeper than asked: its bounds only
-          if (v[size - 1] != 0) return fail(v + size - 1, "embedded document terminator is not 0x00");
-          return {};
-        }
-        return document(v, size, depth + 1);
-      }
-      case BsonType::kBinary: {
-        if (avail < 5) return fail(v, "binary length truncated");
-        std::int32_t len = load_i32(v);
-        if (len < 0 || static_cast<std::size_t>(len) > avail - 5)
-          return fail(v, "binary length " + std::to_string(len) + " overruns the document");
-        if (v[4] == 0x02) {  // old binary: an inner length that must agree
-          if (len < 4) return fail(v, "binary subtype 0x02 is shorter than its inner length");
-          std::int32_t inner = load_i32(v + 5);
-          if (inner != len - 4)
-            return fail(v + 5, "binary subtype 0x02 inner length " + std::to_string(inner) + " disagrees with " +
-                                   std::to_string(len - 4));
-        }
-        size = 5 + static_cast<std::size_t>(len);
-        return {};
-      }
-      case BsonType::kRegex: {
-        const void* a = std::memchr(v, 0, avail);
-        if (a == nullptr) return fail(v, "regex pattern is not terminated");
-        std::size_t alen = static_cast<const std::uint8_t*>(a) - v + 1;
-        const void* b = std::memchr(v + alen, 0, avail - alen);
-        if (b == nullptr) return fail(v + alen, "regex options are not terminated");
-        size = static_cast<const std::uint8_t*>(b) - v + 1;
-        if (opts_.check_utf8 && !is_valid_utf8({reinterpret_cast<const char*>(v), alen - 1}))
-          return fail(v, "regex pattern is not valid UTF-8");
-        return {};
-      }
-      case BsonType::kDbPointer: {
-        std::size_t ssize = 0;
-        if (Status s = string(v, avail, ssize); !s) return s;
-        if (avail - ssize < 12) return fail(v + ssize, "dbPointer ObjectId truncated");
-        size = ssize + 12;
-        return {};
-      }
-      case BsonType::kCodeWithScope: {
-        if (avail < 4) return fail(v, "code with scope length truncated");
-        std::int32_t total = load_i32(v);
-        if (total < 14 || static_cast<std::size_t>(total) > avail)
-          return fail(v, "code with scope length " + std::to_string(total) + " is out of range");
-        std::size_t ssize = 0;
-        if (Status s = string(v + 4, static_cast<std::size_t>(total) - 4, ssize); !s) return s;
-        std::size_t scope_avail = static_cast<std::size_t>(total) - 4 - ssize;
-        const std::uint8_t* scope = v + 4 + ssize;
-        if (scope_avail < 5 || static_cast<std::size_t>(load_i32(scope)) != scope_avail)
-          return fail(scope, "code with scope: scope document does not fill the rest of the value");
-        size = static_cast<std::size_t>(total);
-        return document(scope, scope_avail, depth + 1);
-      }
+      case BsonType::kArray: return embedded_document(v, avail, depth, size);
+      case BsonType::kBinary: return binary(v, avail, size);
+      case BsonType::kRegex: return regex(v, avail, size);
+      case BsonType::kDbPointer: return db_pointer(v, avail, size);
+      case BsonType::kCodeWithScope: return code_with_scope(v, avail, depth, size);
     }
     return fail(v, "unknown type");
+  }
+
+  // A value of `n` bytes.
+  Status fixed(BsonType t, const std::uint8_t* v, std::size_t avail, std::size_t n, std::size_t& size) {
+    if (avail < n) return fail(v, std::string(type_name(t)) + " value truncated");
+    size = n;
+    return {};
+  }
+
+  Status embedded_document(const std::uint8_t* v, std::size_t avail, int depth, std::size_t& size) {
+    if (avail < 4) return fail(v, "embedded document length truncated");
+    std::int32_t len = load_i32(v);
+    if (len < 5 || static_cast<std::size_t>(len) > avail)
+      return fail(v, "embedded document length " + std::to_string(len) + " overruns its container");
+    size = static_cast<std::size_t>(len);
+    if (opts_.full_depth > 0 && depth >= opts_.full_depth) {  // deeper than asked: its bounds only
+      if (v[size - 1] != 0) return fail(v + size - 1, "embedded document terminator is not 0x00");
+      return {};
+    }
+    return document(v, size, depth + 1);
+  }
+
+  Status binary(const std::uint8_t* v, std::size_t avail, std::size_t& size) {
+    if (avail < 5) return fail(v, "binary length truncated");
+    std::int32_t len = load_i32(v);
+    if (len < 0 || static_cast<std::size_t>(len) > avail - 5)
+      return fail(v, "binary length " + std::to_string(len) + " overruns the document");
+    if (v[4] == 0x02) {  // old binary: an inner length that must agree
+      if (len < 4) return fail(v, "binary subtype 0x02 is shorter than its inner length");
+      std::int32_t inner = load_i32(v + 5);
+      if (inner != len - 4)
+        return fail(v + 5, "binary subtype 0x02 inner length " + std::to_string(inner) + " disagrees with " +
+                               std::to_string(len - 4));
+    }
+    size = 5 + static_cast<std::size_t>(len);
+    return {};
+  }
+
+  Status regex(const std::uint8_t* v, std::size_t avail, std::size_t& size) {
+    const void* a = std::memchr(v, 0, avail);
+    if (a == nullptr) return fail(v, "regex pattern is not terminated");
+    std::size_t alen = static_cast<const std::uint8_t*>(a) - v + 1;
+    const void* b = std::memchr(v + alen, 0, avail - alen);
+    if (b == nullptr) return fail(v + alen, "regex options are not terminated");
+    size = static_cast<const std::uint8_t*>(b) - v + 1;
+    if (opts_.check_utf8 && !is_valid_utf8({reinterpret_cast<const char*>(v), alen - 1}))
+      return fail(v, "regex pattern is not valid UTF-8");
+    return {};
+  }
+
+  Status db_pointer(const std::uint8_t* v, std::size_t avail, std::size_t& size) {
+    std::size_t ssize = 0;
+    if (Status s = string(v, avail, ssize); !s) return s;
+    if (avail - ssize < 12) return fail(v + ssize, "dbPointer ObjectId truncated");
+    size = ssize + 12;
+    return {};
+  }
+
+  Status code_with_scope(const std::uint8_t* v, std::size_t avail, int depth, std::size_t& size) {
+    if (avail < 4) return fail(v, "code with scope length truncated");
+    std::int32_t total = load_i32(v);
+    if (total < 14 || static_cast<std::size_t>(total) > avail)
+      return fail(v, "code with scope length " + std::to_string(total) + " is out of range");
+    std::size_t ssize = 0;
+    if (Status s = string(v + 4, static_cast<std::size_t>(total) - 4, ssize); !s) return s;
+    std::size_t scope_avail = static_cast<std::size_t>(total) - 4 - ssize;
+    const std::uint8_t* scope = v + 4 + ssize;
+    if (scope_avail < 5 || static_cast<std::size_t>(load_i32(scope)) != scope_avail)
+      return fail(scope, "code with scope: scope document does not fill the rest of the value");
+    size = static_cast<std::size_t>(total);
+    return document(scope, scope_avail, depth + 1);
   }
 
   Status string(const std::uint8_t* v, std::size_t avail, std::size_t& size) {
