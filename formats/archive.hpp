@@ -198,9 +198,6 @@ struct Event {
   const CollectionEntry* entry = nullptr;
   // kDocuments: concatenated documents; valid until the next call to next().
   ByteSpan documents;
-  // kDocuments from an in-process source (bsonpipe copy): the buffer `documents` views. The
-  // consumer may move it out (and then must not use `documents`). Null from a Reader.
-  Bytes* owned = nullptr;
   std::size_t document_count = 0;
   // kNamespaceEnd: the verified CRC-64 and the namespace's totals.
   std::uint64_t crc = 0;
@@ -234,32 +231,18 @@ struct NamespaceSummary {
 // tool_version; each collection entry's size; and its metadata text where it still parses as
 // Extended JSON (e.g. a changed digit). Such changes are not lost: they show in prelude().
 // tests/formats/archive_test.cpp flips every bit of the fixture archives to hold this.
-// What a restore consumes: a prelude, then events. A Reader parses them from archive bytes;
-// bsonpipe copy hands them over in process (pipeline/sources/copy_channel.hpp).
-class EventSource {
- public:
-  virtual ~EventSource() = default;
-  // The prelude. Must be called first.
-  virtual Result<const Prelude*> read_prelude() = 0;
-  // The next event. After kEnd, keeps returning kEnd.
-  virtual Result<Event> next() = 0;
-  // How far the source got (archive bytes consumed, or bytes handed over), for progress.
-  virtual std::int64_t offset() const = 0;
-  virtual const Prelude& prelude() const = 0;
-};
-
-class Reader final : public EventSource {
+class Reader {
  public:
   explicit Reader(ByteSource source, ReaderOptions opts = {});
 
   // Reads magic, header and collection entries through the terminator. Must be called first.
-  Result<const Prelude*> read_prelude() override;
+  Result<const Prelude*> read_prelude();
   // The next event. After kEnd, keeps returning kEnd.
-  Result<Event> next() override;
+  Result<Event> next();
 
   // Bytes consumed from the source so far.
-  std::int64_t offset() const override { return base_ + static_cast<std::int64_t>(pos_); }
-  const Prelude& prelude() const override { return prelude_; }
+  std::int64_t offset() const { return base_ + static_cast<std::int64_t>(pos_); }
+  const Prelude& prelude() const { return prelude_; }
   std::vector<NamespaceSummary> namespaces() const;
 
  private:

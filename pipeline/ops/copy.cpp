@@ -11,9 +11,9 @@
 
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "pipeline/sources/copy_channel.hpp"
-#include "pipeline/core/workers.hpp"
 #include "pipeline/core/error_holder.hpp"
+#include "pipeline/core/workers.hpp"
+#include "pipeline/sources/copy_channel.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -35,6 +35,27 @@ std::vector<std::string> CopyReport::mismatches() const {
   return out;
 }
 
+Status CopyOptions::validate() const {
+  // First what the command line can get wrong, in the order it checked them.
+  if (!dump.collection.empty() && dump.db.empty()) return {ErrorCode::kInvalidArgument, "--collection needs --db"};
+  if (dump.parallel_collections < 1)
+    return {ErrorCode::kInvalidArgument, "--numParallelCollections must be at least 1"};
+  if (dump.readers < 1) return {ErrorCode::kInvalidArgument, "--readers must be at least 1"};
+  // Then the restore's and the dump's options that copy sets itself or has no use for.
+  const RestoreOptions& r = restore;
+  if (r.resume || !r.journal.empty())
+    return {ErrorCode::kInvalidArgument, "copy cannot be resumed (--resume/--journal are for restore)"};
+  if (r.dry_run) return {ErrorCode::kInvalidArgument, "copy has no --dryRun"};
+  if (r.plan.oplog_replay && !dump.oplog)
+    return {ErrorCode::kInvalidArgument, "copy replays the oplog it captures: give --oplog, not --oplogReplay"};
+  if (!r.input.empty() || !r.archive_path.empty())
+    return {ErrorCode::kInvalidArgument, "copy reads from --from, not from a dump"};
+  if (dump.target != DumpTarget::kDirectory || dump.document_sink)
+    return {ErrorCode::kInvalidArgument, "copy writes to --to, not to a dump"};
+  if (channel_bytes == 0) return {ErrorCode::kInvalidArgument, "the copy channel needs a capacity above 0"};
+  return {};
+}
+
 namespace {
 
 double now_seconds() {
@@ -45,23 +66,6 @@ std::pair<std::string, std::string> split_ns(const std::string& ns) {
   auto dot = ns.find('.');
   if (dot == std::string::npos) return {ns, ""};
   return {ns.substr(0, dot), ns.substr(dot + 1)};
-}
-
-Status check_options(const CopyOptions& o) {
-  const RestoreOptions& r = o.restore;
-  if (r.resume || !r.journal.empty())
-    return {ErrorCode::kInvalidArgument, "copy cannot be resumed (--resume/--journal are for restore)"};
-  if (r.dry_run) return {ErrorCode::kInvalidArgument, "copy has no --dryRun"};
-  if (r.plan.oplog_replay && !o.dump.oplog)
-    return {ErrorCode::kInvalidArgument, "copy replays the oplog it captures: give --oplog, not --oplogReplay"};
-  if (!r.input.empty() || !r.archive_path.empty() || r.archive_events)
-    return {ErrorCode::kInvalidArgument, "copy reads from --from, not from a dump"};
-  if (o.dump.target != DumpTarget::kDirectory || o.dump.document_sink)
-    return {ErrorCode::kInvalidArgument, "copy writes to --to, not to a dump"};
-  if (o.channel_bytes == 0) return {ErrorCode::kInvalidArgument, "the copy channel needs a capacity above 0"};
-  if (o.dump.parallel_collections < 1) return {ErrorCode::kInvalidArgument, "-j must be at least 1"};
-  if (o.dump.readers < 1) return {ErrorCode::kInvalidArgument, "--readers must be at least 1"};
-  return {};
 }
 
 struct Endpoints {
@@ -216,12 +220,9 @@ DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const st
   return d;
 }
 
-// The restore's options for the copy: an archive read from `channel`.
-RestoreOptions channel_restore(const CopyOptions& opts, CopyChannel& channel, const std::atomic<bool>& stop) {
+// The restore's options for the copy (its input is the channel: run_restore's stream form).
+RestoreOptions channel_restore(const CopyOptions& opts, const std::atomic<bool>& stop) {
   RestoreOptions r = opts.restore;
-  r.archive = true;
-  r.gzip = false;
-  r.archive_events = &channel;
   r.interrupt = &stop;
   // --oplog: the writes made while the source was read are replayed on the target at the end.
   r.plan.oplog_replay = opts.dump.oplog;
@@ -261,7 +262,7 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
     ~DoneGuard() { fn(); }
   };
   DumpOptions d = channel_dump(opts, channel, stop);
-  RestoreOptions r = channel_restore(opts, channel, stop);
+  RestoreOptions r = channel_restore(opts, stop);
   WorkerGroup dump_side(1, errors, "source: dump", cancel);
   WorkerGroup restore_side(1, errors, "target: restore", cancel);
   dump_side.start([&](std::size_t) -> Status {
@@ -275,9 +276,10 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
   });
   restore_side.start([&](std::size_t) -> Status {
     DoneGuard guard{mark_done};
-    rep.restore = run_restore(r);  // never throws
-    if (!rep.restore.status.is_ok())
-      record({rep.restore.status.code(), "target: " + rep.restore.status.message(), rep.restore.status.offset()});
+    auto res = run_restore(r, channel, &rep.restore);  // never throws; a failed run's report so far
+    if (res) rep.restore = std::move(*res);
+    if (Status s = res.status(); !s)
+      record({s.code(), "target: " + s.message(), s.offset()});
     else if (!rep.restore.ok())
       record({ErrorCode::kServer, "target: the restore is incomplete (see the namespace errors)"});
     channel.close_read();  // a dump blocked on a full pipe wakes and stops
@@ -371,7 +373,7 @@ CopyReport run_copy(const CopyOptions& opts) {
     rep.seconds = now_seconds() - t0;
     return rep;
   };
-  if (Status s = check_options(opts); !s) return finish(s);
+  if (Status s = opts.validate(); !s) return finish(s);
   Endpoints ep;
   if (Status s = preflight(opts, ep); !s) return finish(s);
   if (opts.before_copy)

@@ -1,8 +1,9 @@
 // bsonpipe copy: a dump of one server streamed straight into a restore on another, nothing on
 // disk. The dump's readers hand whole batches of documents, with the archive's prelude (every
-// collection's metadata) first, through a bounded in-process channel (pipeline/sources/copy_channel.hpp)
-// to the restore's insertion workers, so dump's filters and restore's options (renames, --drop,
-// --swap, workers, indexes built per collection as it completes) apply unchanged.
+// collection's metadata) first, through a bounded in-process channel (CopyChannel,
+// pipeline/sources/copy_channel.hpp: a NamespaceStream, which restore reads as it reads an
+// archive) to the restore's insertion workers, so dump's filters and restore's options (renames,
+// --drop, --swap, workers, indexes built per collection as it completes) apply unchanged.
 // --verify then compares every copied collection's document count and order-independent content
 // digest on both sides, and every view's definition.
 //
@@ -30,8 +31,8 @@ struct CopyOptions {
   // document_sink/interrupt are set by run_copy (the channel, no compression).
   DumpOptions dump;
   // The target side: uri (--to), plan.ns_from/ns_to, drop, swap, workers, batch size, write
-  // concern... archive/archive_events/interrupt are set by run_copy. Not allowed: input,
-  // archive_path, resume, journal, dry_run, oplog replay.
+  // concern... plan.oplog_replay and interrupt are set by run_copy; archive and gzip are not
+  // used. Not allowed (validate()): input, archive_path, resume, journal, dry_run, oplog replay.
   RestoreOptions restore;
   bool verify = false;                    // --verify: compare counts and content digests at the end
   std::size_t channel_bytes = 32u << 20;  // bytes of documents queued between dump and restore (the bound)
@@ -49,6 +50,10 @@ struct CopyOptions {
   bool skip_copy = false;
   // Messages for the user (verification results, ...). Null = silent. Called from one thread.
   std::function<void(const std::string&)> log;
+
+  // The first option copy cannot take, as an InvalidArgument Status whose message is the one
+  // `bsonpipe copy` prints (e.g. "--collection needs --db"); ok otherwise. run_copy calls it.
+  [[nodiscard]] Status validate() const;
 };
 
 // One namespace compared by --verify.

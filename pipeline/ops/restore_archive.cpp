@@ -1,6 +1,7 @@
-// Archive input of a restore run (Restorer, pipeline/ops/restore_run.hpp): one reader (the run's
-// thread) demultiplexes the archive's events into per-namespace jobs, spools the oplog, and hands
-// each ended namespace to finishers (a WorkerGroup) that build its indexes meanwhile.
+// Stream input of a restore run (Restorer, pipeline/ops/restore_run.hpp): an archive, or bsonpipe
+// copy's hand-over, as a NamespaceStream. One reader (the run's thread) demultiplexes its events
+// into per-namespace jobs, spools the oplog, and hands each ended namespace to finishers (a
+// WorkerGroup) that build its indexes meanwhile.
 #include <map>
 #include <optional>
 
@@ -8,15 +9,13 @@
 
 namespace bsonpipe::pipeline::restore_detail {
 
-namespace archive = formats::archive;
-
 namespace {
 
-// One pass over an archive's events. Threading: run() on the reader's thread; the finishers
+// One pass over a stream's events. Threading: run() on the reader's thread; the finishers
 // only pop to_finish_ and call finish() on jobs the reader has released.
 class ArchiveDriver {
  public:
-  ArchiveDriver(Restorer& r, archive::EventSource& reader)
+  ArchiveDriver(Restorer& r, NamespaceStream& reader)
       : r_(r),
         reader_(reader),
         n_(r.plan_.targets.size()),
@@ -39,7 +38,7 @@ class ArchiveDriver {
   Status finisher();
   // Null when namespace k could not start (its events are then skipped) or the run stops.
   CollectionJob* job_for(std::size_t k);
-  std::optional<std::size_t> lookup(const archive::Event& ev) const;
+  std::optional<std::size_t> lookup(const StreamEvent& ev) const;
   // Each namespace's newest batch waits for the next one or for its EOF block: the CRC there
   // must check out before the last of its documents reach the server, so a namespace whose
   // documents all sit in one batch is never written from an archive that fails its CRC.
@@ -47,13 +46,15 @@ class ArchiveDriver {
   bool release(std::size_t k, CollectionJob* job);
   // Each returns false when reading must stop.
   bool read_events();
-  bool on_oplog(const archive::Event& ev);
-  bool on_documents(archive::Event& ev, std::size_t k);
-  bool cut_batches(const archive::Event& ev, std::size_t k, CollectionJob* job);
+  bool on_oplog(const StreamEvent& ev);
+  bool on_documents(StreamEvent& ev, std::size_t k);
+  bool cut_batches(const StreamEvent& ev, std::size_t k, CollectionJob* job);
+  // One batch of namespace k: counted, skipped when an earlier run journaled it, else handed on.
+  bool take(std::size_t k, CollectionJob* job, DocumentBatch& b);
   bool end_namespace(std::size_t k);
 
   Restorer& r_;
-  archive::EventSource& reader_;
+  NamespaceStream& reader_;
   std::size_t n_;
   std::map<std::string, std::size_t, std::less<>> by_source_;
   std::vector<std::unique_ptr<CollectionJob>> jobs_;
@@ -90,7 +91,7 @@ CollectionJob* ArchiveDriver::job_for(std::size_t k) {
   return jobs_[k].get();
 }
 
-std::optional<std::size_t> ArchiveDriver::lookup(const archive::Event& ev) const {
+std::optional<std::size_t> ArchiveDriver::lookup(const StreamEvent& ev) const {
   if (!ev.entry || ev.entry->is_oplog()) return std::nullopt;
   auto it = by_source_.find(ev.entry->ns());
   if (it == by_source_.end()) return std::nullopt;
@@ -110,7 +111,7 @@ bool ArchiveDriver::release(std::size_t k, CollectionJob* job) {
   return ok;
 }
 
-bool ArchiveDriver::on_oplog(const archive::Event& ev) {
+bool ArchiveDriver::on_oplog(const StreamEvent& ev) {
   OplogSpool& spool = *r_.oplog_spool_;
   Status s = spool.out ? spool.out->write(ev.documents) : Status{ErrorCode::kIo, "closed"};
   spool.size += static_cast<std::int64_t>(ev.documents.size());
@@ -121,7 +122,16 @@ bool ArchiveDriver::on_oplog(const archive::Event& ev) {
   return true;
 }
 
-bool ArchiveDriver::cut_batches(const archive::Event& ev, std::size_t k, CollectionJob* job) {
+bool ArchiveDriver::take(std::size_t k, CollectionJob* job, DocumentBatch& b) {
+  r_.states_[k]->read += b.count;
+  if (r_.journaled(r_.plan_.targets[k], b)) {
+    r_.states_[k]->already += b.count;
+    return true;
+  }
+  return hand_on(k, job, b);
+}
+
+bool ArchiveDriver::cut_batches(const StreamEvent& ev, std::size_t k, CollectionJob* job) {
   // Batches of at most the insert limits, cut from the segment's documents alone: the same
   // archive and options always give the same batches (the journal names them by offset).
   formats::ByteSpan rest = ev.documents;
@@ -140,17 +150,12 @@ bool ArchiveDriver::cut_batches(const archive::Event& ev, std::size_t k, Collect
     b.offset = at;
     at += static_cast<std::int64_t>(part->size());
     rest = rest.subspan(part->size());
-    r_.states_[k]->read += b.count;
-    if (r_.journaled(r_.plan_.targets[k], b)) {
-      r_.states_[k]->already += b.count;
-      continue;
-    }
-    if (!hand_on(k, job, b)) return false;
+    if (!take(k, job, b)) return false;
   }
   return true;
 }
 
-bool ArchiveDriver::on_documents(archive::Event& ev, std::size_t k) {
+bool ArchiveDriver::on_documents(StreamEvent& ev, std::size_t k) {
   if (r_.o_.objcheck)
     if (auto s = check_documents(ev.documents, ev.offset, lim_); !s) {
       r_.fail({s.code(), "archive: " + r_.plan_.targets[k].source_ns() + ": " + s.message(), s.offset()});
@@ -160,15 +165,13 @@ bool ArchiveDriver::on_documents(archive::Event& ev, std::size_t k) {
   if (!job) return !r_.errors_.cancelled();
   r_.states_[k]->bytes += static_cast<std::uint64_t>(reader_.offset() - last_);
   last_ = reader_.offset();
-  // An in-process batch that fits one insert is handed on as it is (bsonpipe copy).
-  if (ev.owned != nullptr && !r_.journal_ && ev.document_count > 0 && ev.document_count <= lim_.max_documents &&
-      ev.documents.size() <= lim_.max_bytes) {
+  // Documents that fit one insert are handed on as they are: the batch cut_batches would cut.
+  if (ev.count > 0 && ev.count <= lim_.max_documents && ev.documents.size() <= lim_.max_bytes) {
     DocumentBatch b;
-    b.data = std::move(*ev.owned);
-    b.count = ev.document_count;
+    b.data = std::move(ev.documents);
+    b.count = ev.count;
     b.offset = ev.offset;
-    r_.states_[k]->read += b.count;
-    return hand_on(k, job, b);
+    return take(k, job, b);
   }
   return cut_batches(ev, k, job);
 }
@@ -184,30 +187,30 @@ bool ArchiveDriver::end_namespace(std::size_t k) {
 
 bool ArchiveDriver::read_events() {
   last_ = reader_.offset();
+  StreamEvent ev;
   while (!r_.errors_.cancelled()) {
-    auto ev = reader_.next();
-    if (!ev) {
-      r_.fail(r_.in_archive(ev.status()));
+    if (Status s = reader_.next(ev); !s) {
+      r_.fail(r_.in_archive(s));
       return false;
     }
-    if (ev->kind == archive::EventKind::kEnd) return true;
-    if (r_.oplog_spool_ && ev->entry && ev->entry->is_oplog() && ev->kind == archive::EventKind::kDocuments) {
-      if (!on_oplog(*ev)) return false;
+    if (ev.kind == StreamEventKind::kEnd) return true;
+    if (r_.oplog_spool_ && ev.entry && ev.entry->is_oplog() && ev.kind == StreamEventKind::kDocuments) {
+      if (!on_oplog(ev)) return false;
       continue;
     }
     if (r_.users_roles_) {  // --- users, roles, auth schema: kept for the end (pipeline/ops/users_roles.hpp) ---
-      auto took = r_.users_roles_->capture(*ev);
+      auto took = r_.users_roles_->capture(ev);
       if (!took) {
         r_.fail(took.status());
         return false;
       }
       if (*took) continue;
     }
-    auto k = lookup(*ev);
+    auto k = lookup(ev);
     if (!k) continue;
-    if (ev->kind == archive::EventKind::kDocuments) {
-      if (!on_documents(*ev, *k)) return false;
-    } else if (ev->kind == archive::EventKind::kNamespaceEnd) {
+    if (ev.kind == StreamEventKind::kDocuments) {
+      if (!on_documents(ev, *k)) return false;
+    } else if (ev.kind == StreamEventKind::kNamespaceEnd) {
       ended_[*k] = true;
       if (!end_namespace(*k)) return false;
     }
@@ -244,7 +247,7 @@ void ArchiveDriver::run() {
 
 }  // namespace
 
-void Restorer::run_archive(archive::EventSource& reader) {
+void Restorer::run_archive(NamespaceStream& reader) {
   ArchiveDriver(*this, reader).run();
 }
 

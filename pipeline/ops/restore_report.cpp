@@ -1,33 +1,33 @@
 // The end of a restore run (Restorer, pipeline/ops/restore_run.hpp): --dryRun's reading and
 // summary, views, the per-namespace result lines and the report.
 #include <map>
+#include <string_view>
+#include <utility>
 
 #include "pipeline/ops/restore_outcome.hpp"
 #include "pipeline/ops/restore_run.hpp"
 
 namespace bsonpipe::pipeline::restore_detail {
 
-namespace archive = formats::archive;
 using formats::DocView;
 
-Status Restorer::count_archive_dry(archive::EventSource& reader) {
+Status Restorer::count_archive_dry(NamespaceStream& reader) {
   BatchLimits lim = limits();
-  std::map<const archive::CollectionEntry*, std::size_t> by_entry;
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> by_source;
   for (std::size_t i = 0; i < plan_.targets.size(); ++i)
-    for (auto& e : reader.prelude().collections)
-      if (e.db == plan_.targets[i].source_db && e.collection == plan_.targets[i].source_collection) by_entry[&e] = i;
+    by_source[{plan_.targets[i].source_db, plan_.targets[i].source_collection}] = i;
+  StreamEvent ev;
   for (;;) {
     if (errors_.cancelled()) return errors_.status();
-    auto ev = reader.next();
-    if (!ev) return in_archive(ev.status());
-    if (ev->kind == archive::EventKind::kEnd) break;
-    if (ev->kind != archive::EventKind::kDocuments) continue;
-    auto it = by_entry.find(ev->entry);
-    if (it == by_entry.end()) continue;
+    if (Status s = reader.next(ev); !s) return in_archive(s);
+    if (ev.kind == StreamEventKind::kEnd) break;
+    if (ev.kind != StreamEventKind::kDocuments) continue;
+    auto it = by_source.find({ev.entry->db, ev.entry->collection});
+    if (it == by_source.end()) continue;
     if (o_.objcheck)
-      if (auto s = check_documents(ev->documents, ev->offset, lim); !s)
+      if (auto s = check_documents(ev.documents, ev.offset, lim); !s)
         return Status{s.code(), "archive: " + plan_.targets[it->second].source_ns() + ": " + s.message(), s.offset()};
-    states_[it->second]->read += ev->document_count;
+    states_[it->second]->read += ev.count;
   }
   return {};
 }
@@ -51,7 +51,7 @@ Status Restorer::count_files_dry() {
   return {};
 }
 
-Status Restorer::run_dry(archive::EventSource* reader) {
+Status Restorer::run_dry(NamespaceStream* reader) {
   if (auto s = reader ? count_archive_dry(*reader) : count_files_dry(); !s) return s;
   for (std::size_t i = 0; i < plan_.targets.size(); ++i) {
     auto& t = plan_.targets[i];
@@ -107,8 +107,8 @@ void Restorer::create_views(io::Connection& conn) {
   }
 }
 
-RestoreReport Restorer::report() {
-  RestoreReport rep;
+RunReport Restorer::report() {
+  RunReport rep;
   rep.status = errors_.status();
   rep.dry_run = o_.dry_run;
   rep.skipped = plan_.skipped;

@@ -257,11 +257,11 @@ Result<std::unique_ptr<UsersRolesRestore>> UsersRolesRestore::prepare(const Rest
   return r;
 }
 
-Result<bool> UsersRolesRestore::capture(const formats::archive::Event& ev) {
+Result<bool> UsersRolesRestore::capture(const StreamEvent& ev) {
   if (!ev.entry) return false;
   for (Source* s : {&users_, &roles_, &version_}) {
     if (!s->present || ev.entry->db != s->db || ev.entry->collection != s->collection) continue;
-    if (ev.kind == formats::archive::EventKind::kDocuments) {
+    if (ev.kind == StreamEventKind::kDocuments) {
       s->captured.insert(s->captured.end(), ev.documents.begin(), ev.documents.end());
       if (s->captured.size() > kMaxAuthzBytes)
         return Status{ErrorCode::kInvalidArgument, "archive: " + ev.entry->ns() + " is larger than 256 MiB"};

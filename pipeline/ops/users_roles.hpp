@@ -17,6 +17,7 @@
 #include "io/connection.hpp"
 #include "pipeline/ops/dump.hpp"
 #include "pipeline/ops/restore.hpp"
+#include "pipeline/sources/namespace_stream.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -61,7 +62,7 @@ class UsersRolesRestore {
 
   // Archive input: keeps the documents of the users/roles/version namespaces. True when the
   // event was one of them (the caller then ignores it).
-  Result<bool> capture(const formats::archive::Event& ev);
+  Result<bool> capture(const StreamEvent& ev);
 
   // Checks the dump's and the server's auth schema versions, loads the users and roles into
   // admin.tempusers / admin.temproles and merges them with _mergeAuthzCollections (replacing

@@ -63,11 +63,11 @@ Status CopyChannel::push(Item item) {
 
 Status CopyChannel::documents(std::string_view db, std::string_view collection, Bytes docs, std::size_t count) {
   if (docs.empty()) return {};
-  return push({archive::EventKind::kDocuments, 0, std::string(db), std::string(collection), std::move(docs), count});
+  return push({StreamEventKind::kDocuments, 0, std::string(db), std::string(collection), std::move(docs), count});
 }
 
 Status CopyChannel::end_namespace(std::string_view db, std::string_view collection) {
-  return push({archive::EventKind::kNamespaceEnd, 0, std::string(db), std::string(collection), {}, 0});
+  return push({StreamEventKind::kNamespaceEnd, 0, std::string(db), std::string(collection), {}, 0});
 }
 
 void CopyChannel::close_write(Status error) {
@@ -104,36 +104,36 @@ Result<const archive::Prelude*> CopyChannel::read_prelude() {
   return &prelude_;
 }
 
-Result<archive::Event> CopyChannel::next() {
-  archive::Event ev;
-  if (ended_) return ev;  // kEnd
+Status CopyChannel::next(StreamEvent& out) {
+  out.kind = StreamEventKind::kEnd;
+  out.entry = nullptr;
+  out.documents.clear();
+  out.count = 0;
+  out.offset = offset_;
+  if (ended_) return {};
+  Item item;
   {
     std::unique_lock lock(mu_);
     can_read_.wait(lock, [&] { return !items_.empty() || write_closed_ || read_closed_; });
     if (!error_.is_ok()) return error_;
-    if (read_closed_) return Status{ErrorCode::kCancelled, "the copy was stopped"};
+    if (read_closed_) return {ErrorCode::kCancelled, "the copy was stopped"};
     if (items_.empty()) {  // the dump finished and everything was handed over
       ended_ = true;
-      ev.offset = offset_;
-      return ev;
+      return {};
     }
-    current_ = std::move(items_.front());
+    item = std::move(items_.front());
     items_.pop_front();
-    buffered_ -= current_.docs.size();
+    buffered_ -= item.docs.size();
   }
   can_write_.notify_all();
-  ev.kind = current_.kind;
-  ev.db = current_.db;
-  ev.collection = current_.collection;
-  ev.entry = &prelude_.collections[current_.entry];
-  ev.offset = offset_;
-  if (ev.kind == archive::EventKind::kDocuments) {
-    ev.documents = current_.docs;
-    ev.owned = &current_.docs;
-    ev.document_count = current_.count;
-    offset_ += static_cast<std::int64_t>(current_.docs.size());
+  out.kind = item.kind;
+  out.entry = &prelude_.collections[item.entry];
+  if (out.kind == StreamEventKind::kDocuments) {
+    offset_ += static_cast<std::int64_t>(item.docs.size());
+    out.documents = std::move(item.docs);
+    out.count = item.count;
   }
-  return ev;
+  return {};
 }
 
 }  // namespace bsonpipe::pipeline

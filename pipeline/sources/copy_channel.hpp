@@ -1,12 +1,12 @@
 // The hand-over inside `bsonpipe copy`: the dump's DocumentSink on one side, the restore's
-// archive::EventSource on the other, with at most `capacity` bytes of documents between them.
+// NamespaceStream on the other, with at most `capacity` bytes of documents between them.
 // Batches move through it whole (no archive bytes, no copies): the buffer a dump reader filled
 // is the one an insertion worker sends.
 //
 // Threading: any number of dump threads call start/documents/end_namespace; one restore thread
-// calls read_prelude/next/offset/prelude. Either side may close: close_write(ok) once the dump
-// finished (the reader drains, then gets kEnd); close_write(error) (the reader gets that error at
-// once); close_read() (blocked and later writers get kCancelled).
+// calls read_prelude/next/offset. Either side may close: close_write(ok) once the dump finished
+// (the reader drains, then gets kEnd); close_write(error) (the reader gets that error at once);
+// close_read() (blocked and later writers get kCancelled). Any thread may close.
 #pragma once
 
 #include <condition_variable>
@@ -18,10 +18,11 @@
 
 #include "formats/archive.hpp"
 #include "pipeline/ops/dump.hpp"
+#include "pipeline/sources/namespace_stream.hpp"
 
 namespace bsonpipe::pipeline {
 
-class CopyChannel final : public DocumentSink, public formats::archive::EventSource {
+class CopyChannel final : public DocumentSink, public NamespaceStream {
  public:
   explicit CopyChannel(std::size_t capacity);
 
@@ -35,14 +36,14 @@ class CopyChannel final : public DocumentSink, public formats::archive::EventSou
 
   // --- the restore's side ---
   Result<const formats::archive::Prelude*> read_prelude() override;
-  Result<formats::archive::Event> next() override;
+  // kDocuments events carry the buffer the dump handed over; their offset counts document bytes.
+  Status next(StreamEvent& out) override;
   std::int64_t offset() const override { return offset_; }
-  const formats::archive::Prelude& prelude() const override { return prelude_; }
   void close_read();
 
  private:
   struct Item {
-    formats::archive::EventKind kind = formats::archive::EventKind::kDocuments;
+    StreamEventKind kind = StreamEventKind::kDocuments;
     std::size_t entry = 0;
     std::string db;
     std::string collection;
@@ -66,7 +67,6 @@ class CopyChannel final : public DocumentSink, public formats::archive::EventSou
   // "db\0collection" of every namespace that may carry data -> its prelude entry.
   std::map<std::string, std::size_t, std::less<>> entries_;
   // Reader thread only.
-  Item current_;
   std::int64_t offset_ = 0;
   bool ended_ = false;
 };

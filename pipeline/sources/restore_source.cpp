@@ -248,4 +248,19 @@ Result<std::size_t> ArchiveInput::read(std::span<std::uint8_t> buf) {
   return n;
 }
 
+Status ArchiveStream::next(StreamEvent& out) {
+  auto ev = reader_.next();
+  if (!ev) return ev.status();
+  out.entry = ev->entry;
+  out.offset = ev->offset;
+  out.count = ev->document_count;
+  out.documents.assign(ev->documents.begin(), ev->documents.end());
+  switch (ev->kind) {
+    case formats::archive::EventKind::kDocuments: out.kind = StreamEventKind::kDocuments; break;
+    case formats::archive::EventKind::kNamespaceEnd: out.kind = StreamEventKind::kNamespaceEnd; break;
+    case formats::archive::EventKind::kEnd: out.kind = StreamEventKind::kEnd; break;
+  }
+  return {};
+}
+
 }  // namespace bsonpipe::pipeline

@@ -1,5 +1,6 @@
 // Restore input: a .bson file (optionally gzip/zstd) cut into batches of whole documents, and an
-// archive byte stream (file or stdin, optionally compressed), both read through io::Storage.
+// archive byte stream (file or stdin, optionally compressed) read as a NamespaceStream, both read
+// through io::Storage.
 // Documents are never decoded: only their lengths and terminators are walked, or fully
 // validated with objcheck.
 #pragma once
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "formats/archive.hpp"
 #include "formats/bson.hpp"
@@ -15,6 +17,7 @@
 #include "formats/status.hpp"
 #include "io/compress.hpp"
 #include "io/storage.hpp"
+#include "pipeline/sources/namespace_stream.hpp"
 
 namespace bsonpipe::pipeline {
 
@@ -74,7 +77,8 @@ class BsonFileReader {
 };
 
 // The byte stream of an archive: a file or stdin ("-"), decompressed when `gzip` is set or when
-// its magic says gzip/zstd. Use source() with formats::archive::Reader. Single-threaded.
+// its magic says gzip/zstd. Read it through ArchiveStream (or formats::archive::Reader over
+// source()). Single-threaded.
 class ArchiveInput {
  public:
   // `path` "" or "-" is standard input (read through `storage`, which maps "-" to it).
@@ -95,6 +99,26 @@ class ArchiveInput {
   formats::Bytes out_;
   std::size_t out_pos_ = 0;
   bool eof_ = false;
+};
+
+// An archive as a NamespaceStream: formats::archive::Reader's events, each batch of documents
+// copied into the event's own buffer (the Reader's view lasts only until its next event).
+// Errors are the Reader's (or the source's). Threading: NamespaceStream's, one thread.
+class ArchiveStream final : public NamespaceStream {
+ public:
+  explicit ArchiveStream(formats::archive::ByteSource source, formats::archive::ReaderOptions opts = {})
+      : reader_(std::move(source), opts) {}
+  // Reads `input` (which it keeps).
+  ArchiveStream(std::unique_ptr<ArchiveInput> input, formats::archive::ReaderOptions opts)
+      : input_(std::move(input)), reader_(input_->source(), opts) {}
+
+  Result<const formats::archive::Prelude*> read_prelude() override { return reader_.read_prelude(); }
+  Status next(StreamEvent& out) override;
+  std::int64_t offset() const override { return reader_.offset(); }
+
+ private:
+  std::unique_ptr<ArchiveInput> input_;  // declared before reader_, which reads from it
+  formats::archive::Reader reader_;
 };
 
 }  // namespace bsonpipe::pipeline

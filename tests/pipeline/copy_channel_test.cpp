@@ -44,30 +44,30 @@ TEST(CopyChannel, HandsBatchesOverWholeInOrderAndBounded) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_FALSE(second.load()) << "120 bytes would exceed the 100-byte bound";
-  auto e1 = ch.next();
-  ASSERT_TRUE(e1.is_ok());
-  EXPECT_EQ(e1->kind, formats::archive::EventKind::kDocuments);
-  EXPECT_EQ(e1->entry->collection, "a");
-  EXPECT_EQ(e1->document_count, 3u);
-  ASSERT_NE(e1->owned, nullptr);
-  Bytes taken = std::move(*e1->owned);  // the consumer takes the buffer itself
+  StreamEvent ev;
+  ASSERT_TRUE(ch.next(ev).is_ok());
+  EXPECT_EQ(ev.kind, StreamEventKind::kDocuments);
+  EXPECT_EQ(ev.entry->collection, "a");
+  EXPECT_EQ(ev.count, 3u);
+  EXPECT_EQ(ev.offset, 0);
+  Bytes taken = std::move(ev.documents);  // the consumer takes the buffer itself
   EXPECT_EQ(taken, Bytes(60, 1));
-  auto e2 = ch.next();
-  ASSERT_TRUE(e2.is_ok());
-  EXPECT_EQ(e2->entry->collection, "t") << "buckets data belongs to its timeseries entry";
-  EXPECT_EQ(e2->collection, "system.buckets.t");
-  EXPECT_EQ(Bytes(e2->documents.begin(), e2->documents.end()), Bytes(60, 2));
+  ASSERT_TRUE(ch.next(ev).is_ok());
+  EXPECT_EQ(ev.kind, StreamEventKind::kDocuments);
+  EXPECT_EQ(ev.entry->collection, "t") << "buckets data belongs to its timeseries entry";
+  EXPECT_EQ(ev.documents, Bytes(60, 2));
+  EXPECT_EQ(ev.offset, 60);
   EXPECT_EQ(ch.offset(), 120);
-  auto e3 = ch.next();
-  ASSERT_TRUE(e3.is_ok());
-  EXPECT_EQ(e3->kind, formats::archive::EventKind::kNamespaceEnd);
-  EXPECT_EQ(e3->entry->collection, "a");
+  ASSERT_TRUE(ch.next(ev).is_ok());
+  EXPECT_EQ(ev.kind, StreamEventKind::kNamespaceEnd);
+  EXPECT_EQ(ev.entry->collection, "a");
+  EXPECT_TRUE(ev.documents.empty());
   w.join();
   EXPECT_TRUE(second.load());
   for (int i = 0; i < 2; ++i) {
-    auto end = ch.next();
-    ASSERT_TRUE(end.is_ok());
-    EXPECT_EQ(end->kind, formats::archive::EventKind::kEnd);
+    ASSERT_TRUE(ch.next(ev).is_ok());
+    EXPECT_EQ(ev.kind, StreamEventKind::kEnd);
+    EXPECT_EQ(ev.entry, nullptr);
   }
 }
 
@@ -102,9 +102,10 @@ TEST(CopyChannel, RefusesUnknownNamespacesAndEitherEndStopsTheOther) {
     ASSERT_TRUE(ch.start(two_collections()).is_ok());
     ASSERT_TRUE(ch.documents("d", "a", Bytes(10, 0), 1).is_ok());
     ch.close_write({ErrorCode::kNetwork, "source died"});
-    auto ev = ch.next();  // queued batches are dropped: the error comes at once
-    ASSERT_FALSE(ev.is_ok());
-    EXPECT_EQ(ev.status().message(), "source died");
+    StreamEvent ev;
+    Status got = ch.next(ev);  // queued batches are dropped: the error comes at once
+    ASSERT_FALSE(got.is_ok());
+    EXPECT_EQ(got.message(), "source died");
   }
 }
 

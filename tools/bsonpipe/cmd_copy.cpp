@@ -10,11 +10,11 @@
 
 #include "formats/extjson.hpp"
 #include "io/commands.hpp"
+#include "pipeline/core/namespaces.hpp"
 #include "pipeline/ops/copy.hpp"
 #include "pipeline/ops/follow_apply.hpp"
 #include "pipeline/ops/follow_run.hpp"
 #include "pipeline/ops/follow_state.hpp"
-#include "pipeline/core/namespaces.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 
@@ -131,9 +131,7 @@ int check_flags(CopyFlags& f) {
   o.restore.uri = *to;
 
   if (int rc = read_query(f); rc != 0) return rc;
-  if (!o.dump.collection.empty() && o.dump.db.empty()) return fail("copy", "--collection needs --db");
-  if (o.dump.parallel_collections < 1) return fail("copy", "--numParallelCollections must be at least 1");
-  if (o.dump.readers < 1) return fail("copy", "--readers must be at least 1");
+  if (Status s = o.validate(); !s) return fail("copy", s.message());
   o.dump.read_preference = f.read_preference;
   o.restore.num_parallel_collections = o.dump.parallel_collections;
   if (o.restore.maintain_insertion_order) o.restore.insertion_workers = 1;
