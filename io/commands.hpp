@@ -41,6 +41,9 @@ class Cursor {
   std::size_t batch_bytes() const { return batch_bytes_; }
   // Appends the current batch to `out` as concatenated documents (the .bson file format).
   void append_batch_to(Bytes& out) const;
+  // Moves the current reply's buffer out: batch() still points into it (the caller keeps it
+  // alive as long as it uses those views), and the next batch is received into another buffer.
+  Bytes take_reply_bytes() { return std::move(reply_.message.bytes); }
   // Fetches the next batch with getMore. Returns false (and an empty batch) once the server said
   // the cursor is exhausted.
   Expected<bool> next_batch();

@@ -383,6 +383,8 @@ Expected<OwnedMessage> Connection::receive(milliseconds timeout) {
       spare_.erase(it);
       break;
     }
+  // A fresh buffer gets room for a slightly larger reply, so the next ones can reuse it.
+  if (buf.capacity() < length) buf.reserve(length + length / 8);
   buf.resize(length);  // zero-fills only what a recycled buffer did not hold before
   std::memcpy(buf.data(), head, kHeaderSize);
   if (Error e = read_exact(buf.data() + kHeaderSize, buf.size() - kHeaderSize); !e) return fail(e);

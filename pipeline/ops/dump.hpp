@@ -65,6 +65,9 @@ struct DumpOptions {
   int parallel_collections = 4;                 // -j: cursors running at once across collections
   int readers = 4;                              // --readers: most cursors (ranges) per large collection
   std::uint64_t split_min_bytes = 64ull << 20;  // a collection this large or larger is split
+  // A split collection's file is written in range order: ranges read ahead of the one being
+  // written hold at most this many bytes of replies, then wait (no part files, no second pass).
+  std::size_t range_window_bytes = 32u << 20;
   double rate_limit_mbps = 0;                   // --rate-limit: MB/s (10^6) of raw BSON read, all readers; 0 = none
   int compress_threads = 0;                     // 0 = the machine's hardware threads
   std::size_t block_bytes = 4u << 20;           // raw bytes per compression block

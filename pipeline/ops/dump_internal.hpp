@@ -26,6 +26,7 @@
 #include "pipeline/core/error_holder.hpp"
 #include "pipeline/core/namespaces.hpp"
 #include "pipeline/core/ordered_writer.hpp"
+#include "pipeline/core/range_join.hpp"
 #include "pipeline/core/rate_limiter.hpp"
 #include "pipeline/ops/users_roles.hpp"
 
@@ -63,6 +64,8 @@ struct CollectionJob {
   std::uint64_t stored_bytes = 0;
   std::uint64_t documents = 0;
   std::string data_hash;  // XXH3 of the final data file
+  // A split collection written as one ordered stream (directory output): made by its first range.
+  std::unique_ptr<RangeJoin> join;
 
   std::string ns() const { return db + "." + name; }
 };
@@ -117,7 +120,8 @@ class Dumper {
   Status run_jobs();
   Status read_ranges();  // one worker: takes range jobs until none is left
   Status finish_collection(CollectionJob& c);
-  Status concatenate_ranges(CollectionJob& c, const std::string& rel);
+  Result<RangeJoin*> range_join(CollectionJob& c);
+  StreamWriterOptions stream_options() const;
   // --- output (dump_output.cpp) ---
   Status start_directory();
   Status write_metadata_files();

@@ -25,10 +25,9 @@ struct StreamOutput {
   std::unique_ptr<io::WritableObject> file;   // the file the bytes end in, when there is one
   std::unique_ptr<formats::Xxh3Hasher> hash;  // hashes what reaches `file`, when the manifest wants it
   std::function<Status(formats::ByteSpan)> bytes;
-  // The stream is one range part of a split collection: it holds raw BSON whatever the codec,
-  // and is compressed when the parts are joined, so block boundaries do not depend on the split.
-  bool raw_part = false;
 };
+
+struct StreamWriterOptions;  // pipeline/sinks/stream_writer.hpp
 
 // One output kind. Threading: each method says on which thread it is called; the readers call
 // theirs concurrently, so what they share is guarded inside the implementation (or the Dumper).
@@ -38,6 +37,10 @@ class DumpSink {
   // False when every collection must be read as one range (its bytes are one ordered stream).
   // Called on the run's thread while planning.
   virtual bool splits_collections() const { return true; }
+  // True when a split collection's ranges must reach the output as one stream in range order
+  // (one file per collection): the readers then feed the collection's RangeJoin, which opens
+  // the output once with open_range(c, 0, /*multi=*/false, ...).
+  virtual bool joins_ranges() const { return false; }
   // Prepares the output before the readers start (staging directory and metadata, or the
   // archive prelude). Called once, on the run's thread.
   virtual Status start() = 0;

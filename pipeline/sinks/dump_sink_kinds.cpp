@@ -23,23 +23,18 @@ class DirectorySink final : public DumpSink {
  public:
   explicit DirectorySink(Dumper& d) : d_(d) {}
   Status start() override { return d_.start_directory(); }
-  Status open_range(CollectionJob& c, std::size_t index, bool multi, StreamOutput& out) override {
+  bool joins_ranges() const override { return true; }
+  // The collection's file, hashed for the manifest as it is written (a split collection's ranges
+  // reach it through the collection's RangeJoin, which opens it once).
+  Status open_range(CollectionJob& c, std::size_t, bool, StreamOutput& out) override {
     auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, d_.opts_.codec);
     if (!rel) return rel.status();
-    fs::path path = d_.staging_ / *rel;
-    if (multi) {
-      path += ".range" + std::to_string(index);
-      out.raw_part = true;
-    }
-    // A single range's file is the collection's: hashed for the manifest as it is written.
-    if (!multi) out.hash = std::make_unique<formats::Xxh3Hasher>();
-    return open_file(path, out);
+    out.hash = std::make_unique<formats::Xxh3Hasher>();
+    return open_file(d_.staging_ / *rel, out);
   }
   Status finish_collection(CollectionJob& c) override {
     auto rel = formats::dump_file_path(c.db, c.data_name, formats::DumpFileKind::kBson, d_.opts_.codec);
     if (!rel) return rel.status();
-    if (c.ranges.size() > 1)
-      if (Status s = d_.concatenate_ranges(c, *rel); !s) return s;
     std::lock_guard lock(d_.manifest_mu_);
     d_.files_.push_back({*rel, c.ns(), "data", c.documents, c.raw_bytes, c.stored_bytes, c.data_hash});
     return {};

@@ -1,6 +1,8 @@
 // The dump's range readers: workers on a WorkerGroup take _id ranges one after another, read
 // each with a cursor that resumes after retryable errors, and hand the documents to the output
-// the dump's sink opened for the range (pipeline/sinks/dump_sink.hpp).
+// the dump's sink opened for the range (pipeline/sinks/dump_sink.hpp), or, for a split
+// collection whose file is one ordered stream, to the collection's RangeJoin
+// (pipeline/core/range_join.hpp).
 #include <algorithm>
 #include <functional>
 #include <span>
@@ -11,6 +13,7 @@
 #include "io/file.hpp"
 #include "pipeline/core/workers.hpp"
 #include "pipeline/ops/dump_internal.hpp"
+#include "pipeline/sinks/stream_writer.hpp"
 
 namespace bsonpipe::pipeline::dump_detail {
 
@@ -42,8 +45,7 @@ class RangeReader {
 
  private:
   Status open_output();
-  Status take(std::span<const ByteSpan> batch);
-  Status flush_block();
+  Status take(std::span<const ByteSpan> batch, io::Cursor& cur);
   io::FindOptions find_options(const Bytes& hint) const;
   io::Error attempt();
   io::Error skip_taken(std::span<const ByteSpan>& batch);
@@ -59,16 +61,11 @@ class RangeReader {
   const bool multi_;
   const bool resumable_;
 
-  // Where this range's bytes go, as the dump's sink opened it (declared before writer_, which
-  // writes through it); without out_.bytes, blocks go to the sink's write_block.
-  StreamOutput out_;
-  std::unique_ptr<OrderedBlockWriter> writer_;
-  // Uncompressed file output skips blocks and the block writer: documents go from the reply to
-  // the file with one writev per batch, and are hashed while they are still in cache.
-  bool direct_ = false;
+  // Where this range's documents go: its own stream as the sink opened it, or the collection's
+  // join when the collection is split and its file is one ordered stream.
+  std::unique_ptr<StreamWriter> stream_;
+  RangeJoin* join_ = nullptr;
 
-  Bytes block_;
-  std::size_t block_docs_ = 0;  // documents in block_
   std::uint64_t docs_ = 0;
   std::uint64_t raw_ = 0;
 
@@ -80,19 +77,22 @@ class RangeReader {
 };
 
 Status RangeReader::open_output() {
-  const DumpOptions& o = d_.opts_;
-  if (Status s = d_.sink_->open_range(c_, index_, multi_, out_); !s) return s;
-  direct_ = out_.file != nullptr && (o.codec == io::Codec::kNone || out_.raw_part);
-  if (out_.bytes && !direct_)
-    writer_ = std::make_unique<OrderedBlockWriter>(
-        &d_.pool_, OrderedWriterOptions{o.codec, o.level, static_cast<std::size_t>(d_.pool_.threads() + 1)},
-        out_.bytes);
-  if (!direct_) block_.reserve(o.block_bytes + (1u << 20));
+  if (multi_ && d_.sink_->joins_ranges()) {
+    auto j = d_.range_join(c_);
+    if (!j) return j.status();
+    join_ = *j;
+    return {};
+  }
+  StreamOutput out;
+  if (Status s = d_.sink_->open_range(c_, index_, multi_, out); !s) return s;
+  stream_ = std::make_unique<StreamWriter>(std::move(out), &d_.pool_, d_.stream_options(), *d_.sink_, c_.db,
+                                           c_.data_name);
   return {};
 }
 
-// Counts a batch, waits for the rate limit, and writes it or adds it to the current block.
-Status RangeReader::take(std::span<const ByteSpan> batch) {
+// Counts a batch, waits for the rate limit, and writes it (or the join holds it: then the reply
+// buffer leaves the cursor, and the connection receives into a buffer the join has written).
+Status RangeReader::take(std::span<const ByteSpan> batch, io::Cursor& cur) {
   std::uint64_t bytes = 0;
   for (ByteSpan d : batch) bytes += d.size();
   docs_ += batch.size();
@@ -101,28 +101,10 @@ Status RangeReader::take(std::span<const ByteSpan> batch) {
   c_.progress->bytes.fetch_add(bytes, std::memory_order_relaxed);
   if (d_.rate_)
     if (Status s = d_.rate_->acquire(bytes, &d_.errors_); !s) return s;
-  if (direct_) {
-    if (out_.hash)
-      for (ByteSpan d : batch) out_.hash->update(d);
-    return out_.file->write_gather(batch);
-  }
-  // A block ends after the document that brings it to block_bytes: its boundaries are a
-  // function of the documents alone (not of batch sizes), so dumps of unchanged data match.
-  for (ByteSpan d : batch) {
-    block_.insert(block_.end(), d.begin(), d.end());
-    ++block_docs_;
-    if (block_.size() < d_.opts_.block_bytes) continue;
-    if (Status s = flush_block(); !s) return s;
-    block_ = Bytes();
-    block_.reserve(d_.opts_.block_bytes + (1u << 20));
-  }
-  return {};
-}
-
-Status RangeReader::flush_block() {
-  std::size_t count = std::exchange(block_docs_, 0);
-  if (writer_) return writer_->add(std::move(block_));
-  return d_.sink_->write_block(c_.db, c_.data_name, block_, count);
+  if (!join_) return stream_->write(batch);
+  Status s = join_->add(index_, batch, [&cur] { return cur.take_reply_bytes(); });
+  if (Bytes spare = join_->spare(); spare.capacity() > 0) conn_->recycle(std::move(spare));
+  return s;
 }
 
 io::FindOptions RangeReader::find_options(const Bytes& hint) const {
@@ -187,12 +169,13 @@ io::Error RangeReader::attempt() {
     if (!cur->exhausted())
       if (io::Error e = cur->prefetch(); !e) return e;
     if (!batch.empty()) {
-      if (Status s = take(batch); !s) {
+      // Before take: a batch the join holds may be written and its buffer reused by then.
+      if (resumable_)
+        if (io::Error e = remember_last_id(batch); !e) return e;
+      if (Status s = take(batch, *cur); !s) {
         taken_ = s;
         return {};
       }
-      if (resumable_)
-        if (io::Error e = remember_last_id(batch); !e) return e;
     }
     if (cur->exhausted()) return {};
     auto more = cur->next_batch();
@@ -234,30 +217,23 @@ Status RangeReader::read_with_retries() {
   }
 }
 
-// Writes what is left, commits the range's file and adds to the collection's counters.
+// Writes what is left, commits the range's file (or tells the join the range ended) and adds to
+// the collection's counters.
 Status RangeReader::finish() {
-  if (!block_.empty())
-    if (Status s = flush_block(); !s) return s;
-  // An empty collection still gets a valid compressed file (one empty gzip member or zstd
-  // frame), as mongodump writes it: a zero-byte .gz is an error to gzip(1).
-  if (writer_ && d_.opts_.codec != io::Codec::kNone && writer_->raw_bytes() == 0 && index_ == 0)
-    if (Status s = writer_->add(Bytes()); !s) return s;
-  if (writer_)
-    if (Status s = writer_->finish(); !s) return s;
-  if (out_.file)
-    if (Status s = out_.file->commit(/*durable=*/!multi_); !s) return s;  // range parts are read back, then deleted
-
+  if (join_) {
+    if (Status s = join_->finish_range(index_); !s) return s;
+  } else if (Status s = stream_->finish(/*empty_member=*/index_ == 0, /*durable=*/true); !s) {
+    return s;
+  }
   bool last;
   {
     std::lock_guard lock(c_.mu);
     c_.documents += docs_;
     c_.raw_bytes += raw_;
-    // Direct (uncompressed) writes bypass the block writer: the file holds exactly the raw bytes.
-    if (direct_)
-      c_.stored_bytes += raw_;
-    else if (writer_)
-      c_.stored_bytes += writer_->stored_bytes();
-    if (out_.hash) c_.data_hash = out_.hash->hex_digest();
+    if (stream_) {
+      c_.stored_bytes += stream_->stored_bytes();
+      if (std::string h = stream_->hash_hex(); !h.empty()) c_.data_hash = h;
+    }
     last = --c_.ranges_left == 0;
   }
   return last ? d_.finish_collection(c_) : Status{};
@@ -273,6 +249,10 @@ Status Dumper::run_jobs() {
       n, errors_, "dump: reading ranges", [this](std::size_t) { return read_ranges(); },
       [this] {
         if (opts_.document_sink) opts_.document_sink->cancel();
+        for (auto& c : colls_) {
+          std::lock_guard lock(c->mu);
+          if (c->join) c->join->cancel(errors_.status());
+        }
       });
   return errors_.status();
 }
@@ -305,75 +285,30 @@ Status Dumper::finish_collection(CollectionJob& c) {
   return sink_->finish_collection(c);
 }
 
-// Joins the range parts (raw BSON) in _id order into the collection's one file. With a codec,
-// the joined stream is cut into blocks exactly as an unsplit read cuts it (after the document
-// that brings a block to block_bytes) and compressed on the pool, so the file does not depend
-// on where the ranges were split.
-Status Dumper::concatenate_ranges(CollectionJob& c, const std::string& rel) {
-  auto out = storage_.create(staging_ / rel);
-  if (!out) return out.status();
-  formats::Xxh3Hasher h;
-  auto emit = [&](ByteSpan b) -> Status {
-    h.update(b);
-    return (*out)->write(b);
-  };
-  std::unique_ptr<OrderedBlockWriter> writer;
-  if (opts_.codec != io::Codec::kNone)
-    writer = std::make_unique<OrderedBlockWriter>(
-        &pool_, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool_.threads() + 1)}, emit);
-  Bytes block;              // with a codec: whole documents not yet handed to the writer, then a partial one
-  std::size_t scanned = 0;  // block[0, scanned) is whole documents
-  Bytes buf(writer ? std::size_t{1} << 20 : std::size_t{4} << 20);
-  for (std::size_t i = 0; i < c.ranges.size(); ++i) {
-    fs::path part = staging_ / rel;
-    part += ".range" + std::to_string(i);
-    auto in = storage_.open(part);
-    if (!in) return in.status();
-    std::int64_t offset = 0;  // in this part, for errors
-    while (true) {
-      if (errors_.cancelled()) return errors_.status();
-      auto n = (*in)->read(buf.data(), buf.size());
-      if (!n) return n.status();
-      if (*n == 0) break;
-      ByteSpan chunk(buf.data(), *n);
-      offset += static_cast<std::int64_t>(*n);
-      if (!writer) {
-        if (Status s = emit(chunk); !s) return s;
-        continue;
-      }
-      block.insert(block.end(), chunk.begin(), chunk.end());
-      while (block.size() - scanned >= 4) {
-        const std::int32_t len = formats::load_i32(block.data() + scanned);
-        if (len < 5)
-          return {ErrorCode::kInvalidBson, part.string() + ": bad document length " + std::to_string(len),
-                  offset - static_cast<std::int64_t>(block.size() - scanned)};
-        if (block.size() - scanned < static_cast<std::size_t>(len)) break;
-        scanned += static_cast<std::size_t>(len);
-        if (scanned < opts_.block_bytes) continue;
-        Bytes rest(block.begin() + static_cast<std::ptrdiff_t>(scanned), block.end());
-        block.resize(scanned);
-        if (Status s = writer->add(std::move(block)); !s) return s;
-        block = std::move(rest);
-        block.reserve(opts_.block_bytes + (std::size_t{1} << 20));
-        scanned = 0;
-      }
-    }
-    if (writer && scanned != block.size())
-      return {ErrorCode::kInvalidBson, part.string() + ": ends inside a document", offset};
-    // A part left behind is removed with the staging directory.
-    (void)storage_.remove(part);
-  }
-  if (writer) {
-    // An empty result still gets one empty member or frame, as an unsplit read writes it.
-    if (!block.empty() || writer->raw_bytes() == 0)
-      if (Status s = writer->add(std::move(block)); !s) return s;
-    if (Status s = writer->finish(); !s) return s;
-    std::lock_guard lock(c.mu);
-    c.stored_bytes = writer->stored_bytes();
-  }
-  if (Status s = (*out)->commit(); !s) return s;
-  c.data_hash = h.hex_digest();
-  return {};
+StreamWriterOptions Dumper::stream_options() const {
+  return {.codec = opts_.codec, .level = opts_.level, .block_bytes = opts_.block_bytes};
+}
+
+// A split collection's join, made by the first of its ranges to start: the collection's one file
+// (opened as an unsplit collection's, hashed for the manifest) fed in range order. The stream is
+// finished and committed by whichever reader writes the last range's last batch.
+Result<RangeJoin*> Dumper::range_join(CollectionJob& c) {
+  std::lock_guard lock(c.mu);
+  if (c.join) return c.join.get();
+  StreamOutput out;
+  if (Status s = sink_->open_range(c, 0, /*multi=*/false, out); !s) return s;
+  auto stream = std::make_shared<StreamWriter>(std::move(out), &pool_, stream_options(), *sink_, c.db, c.data_name);
+  c.join = std::make_unique<RangeJoin>(
+      c.ranges.size(), opts_.range_window_bytes,
+      [stream](std::span<const ByteSpan> docs) { return stream->write(docs); },
+      [stream, &c]() -> Status {
+        if (Status s = stream->finish(/*empty_member=*/true, /*durable=*/true); !s) return s;
+        std::lock_guard lock(c.mu);
+        c.stored_bytes = stream->stored_bytes();
+        c.data_hash = stream->hash_hex();
+        return {};
+      });
+  return c.join.get();
 }
 
 }  // namespace bsonpipe::pipeline::dump_detail

@@ -72,7 +72,7 @@ class DumpStorageFault : public ::testing::TestWithParam<FaultCase> {
     o.target = target;
     o.out = out;
     o.codec = io::Codec::kGzip;
-    o.readers = 3;  // a.big is read as 3 ranges: part files, read back and concatenated
+    o.readers = 3;  // a.big is read as 3 ranges, joined in range order into its one file
     o.parallel_collections = 3;
     o.split_min_bytes = 1;
     o.compress_threads = 2;
@@ -116,7 +116,7 @@ TEST_F(DumpStorageFault, WithoutAFaultBothDumpsFinish) {
   }
   EXPECT_EQ(storage_.fired(), 0);
   EXPECT_GT(storage_.calls(FaultOp::kRename), 0u);  // the directory dump's files were moved
-  EXPECT_GT(storage_.calls(FaultOp::kOpen), 0u);    // a.big's range parts were read back
+  EXPECT_EQ(storage_.calls(FaultOp::kOpen), 0u);    // no range part is written and read back
 }
 
 constexpr DumpTarget kDir = DumpTarget::kDirectory;
@@ -124,12 +124,11 @@ constexpr DumpTarget kArc = DumpTarget::kArchive;
 
 INSTANTIATE_TEST_SUITE_P(Stages, DumpStorageFault,
                          ::testing::Values(
-                             // A collection's data: a range part being written, its commit, the part read back, the
-                             // concatenated file's commit (after the 3 parts'), and its move into the output.
-                             FaultCase{"dir_write_bson_part", kDir, FaultOp::kWrite, "big.bson.gz.range1", 2},
-                             FaultCase{"dir_commit_bson_part", kDir, FaultOp::kCommit, "big.bson.gz.range", 1},
-                             FaultCase{"dir_read_bson_part", kDir, FaultOp::kRead, "big.bson.gz.range2", 1},
-                             FaultCase{"dir_commit_bson", kDir, FaultOp::kCommit, "big.bson.gz", 4},
+                             // A split collection's data: its one file written in range order (early, and
+                             // late, when held ranges are flushed), its commit, and its move into the output.
+                             FaultCase{"dir_write_bson_split", kDir, FaultOp::kWrite, "big.bson.gz", 2},
+                             FaultCase{"dir_write_bson_split_late", kDir, FaultOp::kWrite, "big.bson.gz", 12},
+                             FaultCase{"dir_commit_bson", kDir, FaultOp::kCommit, "big.bson.gz", 1},
                              FaultCase{"dir_write_bson_single", kDir, FaultOp::kWrite, "small.bson.gz", 1},
                              FaultCase{"dir_rename_bson", kDir, FaultOp::kRename, "c.bson.gz", 1},
                              // Metadata and prelude: written into the staging directory, then moved.
