@@ -16,27 +16,26 @@ const EVP_MD* md_of(ScramMechanism m) {
   return m == ScramMechanism::kSha1 ? EVP_sha1() : EVP_sha256();
 }
 
-Status bad_message(std::string what) {
+constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::uint32_t kMinIterations = 4096;
+
+}  // namespace
+
+Status scram_bad_message(std::string what) {
   return Status(ErrorCode::kInvalidArgument, "malformed SCRAM message: " + std::move(what));
 }
-Status auth_failed(std::string what) {
+
+Status scram_auth_failed(std::string what) {
   return Status(ErrorCode::kServer, "Authentication failed: " + std::move(what));
 }
 
-constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-// Splits "a=x,b=y" into (letter, value) pairs. Values may contain '=' but not ','.
-struct Attr {
-  char name;
-  std::string_view value;
-};
-Result<std::vector<Attr>> split_attrs(std::string_view msg) {
-  std::vector<Attr> out;
+Result<std::vector<ScramAttr>> split_scram_attrs(std::string_view msg) {
+  std::vector<ScramAttr> out;
   std::size_t pos = 0;
   while (pos <= msg.size()) {
     std::size_t comma = msg.find(',', pos);
     std::string_view part = msg.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    if (part.size() < 2 || part[1] != '=') return bad_message("bad attribute '" + std::string(part) + "'");
+    if (part.size() < 2 || part[1] != '=') return scram_bad_message("bad attribute '" + std::string(part) + "'");
     out.push_back({part[0], part.substr(2)});
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
@@ -44,10 +43,14 @@ Result<std::vector<Attr>> split_attrs(std::string_view msg) {
   return out;
 }
 
-Bytes xor_bytes(const Bytes& a, const Bytes& b) {
+Bytes xor_bytes(ByteSpan a, ByteSpan b) {
   Bytes out(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) out[i] = a[i] ^ b[i];
   return out;
+}
+
+bool constant_time_equal(ByteSpan a, ByteSpan b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 Bytes random_bytes(std::size_t n) {
@@ -59,10 +62,6 @@ Bytes random_bytes(std::size_t n) {
   }
   return out;
 }
-
-constexpr std::uint32_t kMinIterations = 4096;
-
-}  // namespace
 
 std::string_view mechanism_name(ScramMechanism m) {
   return m == ScramMechanism::kSha1 ? "SCRAM-SHA-1" : "SCRAM-SHA-256";
@@ -99,7 +98,7 @@ std::string base64_encode(ByteSpan data) {
 }
 
 Result<Bytes> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return bad_message("base64 length is not a multiple of 4");
+  if (text.size() % 4 != 0) return scram_bad_message("base64 length is not a multiple of 4");
   Bytes out;
   out.reserve(text.size() / 4 * 3);
   for (std::size_t i = 0; i < text.size(); i += 4) {
@@ -109,12 +108,12 @@ Result<Bytes> base64_decode(std::string_view text) {
       char c = text[i + k];
       std::uint32_t d = 0;
       if (c == '=') {
-        if (i + 4 != text.size() || k < 2) return bad_message("misplaced base64 padding");
+        if (i + 4 != text.size() || k < 2) return scram_bad_message("misplaced base64 padding");
         ++pad;
       } else {
-        if (pad > 0) return bad_message("misplaced base64 padding");
+        if (pad > 0) return scram_bad_message("misplaced base64 padding");
         auto p = kB64.find(c);
-        if (p == std::string_view::npos) return bad_message("invalid base64 character");
+        if (p == std::string_view::npos) return scram_bad_message("invalid base64 character");
         d = static_cast<std::uint32_t>(p);
       }
       v = (v << 6) | d;
@@ -209,62 +208,16 @@ std::string escape_username(std::string_view user) {
   return out;
 }
 
-Result<std::string> unescape_username(std::string_view user) {
-  std::string out;
-  for (std::size_t i = 0; i < user.size(); ++i) {
-    if (user[i] == ',') return bad_message("unescaped ',' in user name");
-    if (user[i] != '=') {
-      out += user[i];
-      continue;
-    }
-    std::string_view esc = user.substr(i, 3);
-    if (esc == "=3D")
-      out += '=';
-    else if (esc == "=2C")
-      out += ',';
-    else
-      return bad_message("bad escape in user name");
-    i += 2;
-  }
-  return out;
-}
-
 std::string make_nonce() {
   return base64_encode(random_bytes(24));
 }
 
-Result<ClientFirst> parse_client_first(std::string_view msg) {
-  ClientFirst cf;
-  // gs2-header: cbind-flag "," [authzid] ","
-  std::size_t c1 = msg.find(',');
-  if (c1 == std::string_view::npos) return bad_message("client-first without a GS2 header");
-  std::size_t c2 = msg.find(',', c1 + 1);
-  if (c2 == std::string_view::npos) return bad_message("client-first without a GS2 header");
-  std::string_view flag = msg.substr(0, c1);
-  if (flag != "n" && flag != "y") {
-    if (!flag.empty() && flag[0] == 'p') return bad_message("channel binding is not supported");
-    return bad_message("bad GS2 channel-binding flag '" + std::string(flag) + "'");
-  }
-  cf.gs2_header = std::string(msg.substr(0, c2 + 1));
-  cf.bare = std::string(msg.substr(c2 + 1));
-  auto attrs = split_attrs(cf.bare);
-  if (!attrs) return attrs.status();
-  if (attrs->size() < 2 || (*attrs)[0].name != 'n' || (*attrs)[1].name != 'r')
-    return bad_message("client-first must start with n=user,r=nonce");
-  auto user = unescape_username((*attrs)[0].value);
-  if (!user) return user.status();
-  cf.username = std::move(*user);
-  cf.nonce = std::string((*attrs)[1].value);
-  if (cf.nonce.empty()) return bad_message("empty client nonce");
-  return cf;
-}
-
 Result<ServerFirst> parse_server_first(std::string_view msg) {
-  auto attrs = split_attrs(msg);
+  auto attrs = split_scram_attrs(msg);
   if (!attrs) return attrs.status();
   ServerFirst sf;
   sf.text = std::string(msg);
-  if (!attrs->empty() && (*attrs)[0].name == 'm') return bad_message("unsupported mandatory extension");
+  if (!attrs->empty() && (*attrs)[0].name == 'm') return scram_bad_message("unsupported mandatory extension");
   bool have_s = false, have_i = false;
   for (const auto& a : *attrs) {
     if (a.name == 'r') {
@@ -276,39 +229,21 @@ Result<ServerFirst> parse_server_first(std::string_view msg) {
       have_s = true;
     } else if (a.name == 'i') {
       std::uint64_t v = 0;
-      if (a.value.empty() || a.value.size() > 9) return bad_message("bad iteration count");
+      if (a.value.empty() || a.value.size() > 9) return scram_bad_message("bad iteration count");
       for (char c : a.value) {
-        if (c < '0' || c > '9') return bad_message("bad iteration count");
+        if (c < '0' || c > '9') return scram_bad_message("bad iteration count");
         v = v * 10 + static_cast<std::uint64_t>(c - '0');
       }
       sf.iterations = static_cast<std::uint32_t>(v);
       have_i = true;
     }
   }
-  if (sf.nonce.empty() || !have_s || !have_i) return bad_message("server-first needs r=, s= and i=");
+  if (sf.nonce.empty() || !have_s || !have_i) return scram_bad_message("server-first needs r=, s= and i=");
   return sf;
 }
 
-Result<ClientFinal> parse_client_final(std::string_view msg) {
-  std::size_t p = msg.rfind(",p=");
-  if (p == std::string_view::npos) return bad_message("client-final without a proof");
-  ClientFinal cf;
-  cf.without_proof = std::string(msg.substr(0, p));
-  auto proof = base64_decode(msg.substr(p + 3));
-  if (!proof) return proof.status();
-  cf.proof = std::move(*proof);
-  auto attrs = split_attrs(cf.without_proof);
-  if (!attrs) return attrs.status();
-  for (const auto& a : *attrs) {
-    if (a.name == 'c') cf.channel_binding = std::string(a.value);
-    if (a.name == 'r') cf.nonce = std::string(a.value);
-  }
-  if (cf.channel_binding.empty() || cf.nonce.empty()) return bad_message("client-final needs c= and r=");
-  return cf;
-}
-
 Result<ServerFinal> parse_server_final(std::string_view msg) {
-  auto attrs = split_attrs(msg);
+  auto attrs = split_scram_attrs(msg);
   if (!attrs) return attrs.status();
   ServerFinal sf;
   for (const auto& a : *attrs) {
@@ -323,7 +258,7 @@ Result<ServerFinal> parse_server_final(std::string_view msg) {
       return sf;
     }
   }
-  return bad_message("server-final needs v= or e=");
+  return scram_bad_message("server-final needs v= or e=");
 }
 
 // ---- ScramClient ----------------------------------------------------------------------------
@@ -355,10 +290,10 @@ Result<std::string> ScramClient::handle_server_first(std::string_view server_fir
   auto sf = parse_server_first(server_first);
   if (!sf) return sf.status();
   if (sf->nonce.size() <= nonce_.size() || sf->nonce.compare(0, nonce_.size(), nonce_) != 0)
-    return auth_failed("server nonce does not extend the client nonce");
+    return scram_auth_failed("server nonce does not extend the client nonce");
   if (sf->iterations < kMinIterations)
-    return auth_failed("iteration count " + std::to_string(sf->iterations) + " is below " +
-                       std::to_string(kMinIterations));
+    return scram_auth_failed("iteration count " + std::to_string(sf->iterations) + " is below " +
+                             std::to_string(kMinIterations));
   std::string prepared = password_;
   if (form_ == PasswordForm::kPlain) {
     auto p = prepare_password(mech_, user_, password_);
@@ -379,73 +314,12 @@ Status ScramClient::handle_server_final(std::string_view server_final) {
   state_ = State::kFailed;
   auto sf = parse_server_final(server_final);
   if (!sf) return sf.status();
-  if (!sf->error.empty()) return auth_failed("server reported '" + sf->error + "'");
+  if (!sf->error.empty()) return scram_auth_failed("server reported '" + sf->error + "'");
   Bytes expected = server_signature(mech_, server_key_, auth_message_);
-  if (expected.size() != sf->verifier.size() ||
-      CRYPTO_memcmp(expected.data(), sf->verifier.data(), expected.size()) != 0)
-    return auth_failed("the server's signature does not verify (mutual authentication failed)");
+  if (!constant_time_equal(expected, sf->verifier))
+    return scram_auth_failed("the server's signature does not verify (mutual authentication failed)");
   state_ = State::kDone;
   return {};
-}
-
-// ---- server side ----------------------------------------------------------------------------
-
-Result<ScramCredentials> make_credentials(ScramMechanism m, std::string_view user, std::string_view password,
-                                          Bytes salt, std::uint32_t iterations) {
-  auto prepared = prepare_password(m, user, password);
-  if (!prepared) return prepared.status();
-  ScramCredentials c;
-  c.mechanism = m;
-  c.salt = salt.empty() ? random_bytes(m == ScramMechanism::kSha1 ? 16 : 28) : std::move(salt);
-  c.iterations = iterations != 0 ? iterations : (m == ScramMechanism::kSha1 ? 10000 : 15000);
-  ScramKeys k = derive_keys(m, *prepared, c.salt, c.iterations);
-  c.stored_key = std::move(k.stored_key);
-  c.server_key = std::move(k.server_key);
-  return c;
-}
-
-ScramServer::ScramServer(ScramMechanism m, std::string server_nonce)
-    : mech_(m), server_nonce_(std::move(server_nonce)) {
-  if (server_nonce_.empty()) server_nonce_ = make_nonce();
-}
-
-Result<std::string> ScramServer::receive_client_first(std::string_view msg) {
-  if (have_first_) return Status(ErrorCode::kInvalidArgument, "SCRAM server: client-first received twice");
-  auto cf = parse_client_first(msg);
-  if (!cf) return cf.status();
-  client_first_ = std::move(*cf);
-  have_first_ = true;
-  return client_first_.username;
-}
-
-Result<std::string> ScramServer::server_first(const ScramCredentials& creds) {
-  if (!have_first_ || sent_first_) return Status(ErrorCode::kInvalidArgument, "SCRAM server: out of order");
-  if (creds.mechanism != mech_) return Status(ErrorCode::kInvalidArgument, "SCRAM server: credential mismatch");
-  creds_ = creds;
-  combined_nonce_ = client_first_.nonce + server_nonce_;
-  server_first_ =
-      "r=" + combined_nonce_ + ",s=" + base64_encode(creds_.salt) + ",i=" + std::to_string(creds_.iterations);
-  sent_first_ = true;
-  return server_first_;
-}
-
-Result<std::string> ScramServer::receive_client_final(std::string_view msg) {
-  if (!sent_first_ || done_) return Status(ErrorCode::kInvalidArgument, "SCRAM server: out of order");
-  auto cf = parse_client_final(msg);
-  if (!cf) return cf.status();
-  if (cf->channel_binding != base64_encode(as_bytes(client_first_.gs2_header)))
-    return auth_failed("channel binding mismatch");
-  if (cf->nonce != combined_nonce_) return auth_failed("nonce mismatch");
-  std::string auth_message = client_first_.bare + "," + server_first_ + "," + cf->without_proof;
-  Bytes signature = scram_hmac(mech_, creds_.stored_key, as_bytes(auth_message));
-  if (cf->proof.size() != signature.size()) return auth_failed("bad proof length");
-  Bytes client_key = xor_bytes(cf->proof, signature);
-  Bytes stored = scram_hash(mech_, client_key);
-  if (stored.size() != creds_.stored_key.size() ||
-      CRYPTO_memcmp(stored.data(), creds_.stored_key.data(), stored.size()) != 0)
-    return auth_failed("invalid proof");
-  done_ = true;
-  return "v=" + base64_encode(server_signature(mech_, creds_.server_key, auth_message));
 }
 
 }  // namespace bsonpipe::io

@@ -1,12 +1,13 @@
-// SCRAM-SHA-1 / SCRAM-SHA-256 (RFC 5802, RFC 7677) as MongoDB uses them: the primitives, a client
-// conversation, and server-side credential derivation and verification (for minimongod).
-// Thread safety: free functions are reentrant; ScramClient/ScramServer are single-conversation
-// objects owned by one thread.
+// SCRAM-SHA-1 / SCRAM-SHA-256 (RFC 5802, RFC 7677) as MongoDB uses them: the primitives both sides
+// share and the client conversation. The server side lives in minimongod (scram_server.hpp).
+// Thread safety: free functions are reentrant; a ScramClient is a single-conversation object owned
+// by one thread.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "formats/bson.hpp"
 #include "formats/status.hpp"
@@ -54,23 +55,31 @@ ScramKeys derive_keys(ScramMechanism m, std::string_view prepared_password, Byte
 Bytes client_proof(ScramMechanism m, const ScramKeys& keys, std::string_view auth_message);
 // ServerSignature = HMAC(ServerKey, AuthMessage).
 Bytes server_signature(ScramMechanism m, ByteSpan server_key, std::string_view auth_message);
+// a XOR b (same length): ClientProof from ClientKey, and back.
+Bytes xor_bytes(ByteSpan a, ByteSpan b);
+// Equal length and contents, compared in constant time (proofs and signatures).
+bool constant_time_equal(ByteSpan a, ByteSpan b);
 
-// "=" -> "=3D", "," -> "=2C" (and back).
+// "=" -> "=3D", "," -> "=2C".
 std::string escape_username(std::string_view user);
-Result<std::string> unescape_username(std::string_view user);
 
-// A fresh random nonce (printable, no ',').
+// `n` bytes from OpenSSL's generator (salts); a fresh random nonce (printable, no ',').
+Bytes random_bytes(std::size_t n);
 std::string make_nonce();
 
 // ---- message parsing ------------------------------------------------------------------------
 
-struct ClientFirst {
-  std::string gs2_header;  // "n,," (channel binding is not supported)
-  std::string username;    // unescaped
-  std::string nonce;
-  std::string bare;  // client-first-message-bare, part of AuthMessage
+// The errors of an exchange: a malformed message (kInvalidArgument), a failed authentication
+// (kServer, "Authentication failed: ...").
+Status scram_bad_message(std::string what);
+Status scram_auth_failed(std::string what);
+
+// Splits "a=x,b=y" into (letter, value) pairs. Values may contain '=' but not ','.
+struct ScramAttr {
+  char name;
+  std::string_view value;
 };
-Result<ClientFirst> parse_client_first(std::string_view msg);
+Result<std::vector<ScramAttr>> split_scram_attrs(std::string_view msg);
 
 struct ServerFirst {
   std::string nonce;  // client nonce + server nonce
@@ -79,14 +88,6 @@ struct ServerFirst {
   std::string text;  // the whole message, part of AuthMessage
 };
 Result<ServerFirst> parse_server_first(std::string_view msg);
-
-struct ClientFinal {
-  std::string channel_binding;  // base64 of the gs2 header: "biws"
-  std::string nonce;
-  Bytes proof;
-  std::string without_proof;  // part of AuthMessage
-};
-Result<ClientFinal> parse_client_final(std::string_view msg);
 
 struct ServerFinal {
   Bytes verifier;     // from "v="
@@ -128,44 +129,6 @@ class ScramClient {
   std::string auth_message_;
   Bytes server_key_;
   State state_ = State::kStart;
-};
-
-// ---- server side ----------------------------------------------------------------------------
-
-// What a server stores per user and mechanism (never the password).
-struct ScramCredentials {
-  ScramMechanism mechanism = ScramMechanism::kSha256;
-  Bytes salt;
-  std::uint32_t iterations = 15000;
-  Bytes stored_key;
-  Bytes server_key;
-};
-// Derives credentials from a plain password (prepared per mechanism). Empty salt = random 16/28.
-Result<ScramCredentials> make_credentials(ScramMechanism m, std::string_view user, std::string_view password,
-                                          Bytes salt = {}, std::uint32_t iterations = 0);
-
-// The server side of one exchange:
-//   receive_client_first(msg) -> user name (caller looks up the credentials);
-//   server_first(creds) -> reply payload; receive_client_final(msg) -> server-final payload, or an
-//   authentication failure when the proof does not verify.
-class ScramServer {
- public:
-  explicit ScramServer(ScramMechanism m, std::string server_nonce = {});
-  Result<std::string> receive_client_first(std::string_view msg);
-  Result<std::string> server_first(const ScramCredentials& creds);
-  Result<std::string> receive_client_final(std::string_view msg);
-  bool done() const { return done_; }
-
- private:
-  ScramMechanism mech_;
-  std::string server_nonce_;
-  ClientFirst client_first_;
-  ScramCredentials creds_;
-  std::string server_first_;
-  std::string combined_nonce_;
-  bool have_first_ = false;
-  bool sent_first_ = false;
-  bool done_ = false;
 };
 
 }  // namespace bsonpipe::io

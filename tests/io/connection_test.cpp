@@ -13,6 +13,7 @@ namespace bsonpipe::io {
 namespace {
 
 using formats::Builder;
+using minimongod::make_credentials;
 using std::chrono::milliseconds;
 using test::FakeResponse;
 using test::FakeServer;

@@ -15,6 +15,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using formats::BsonType;
 using formats::Builder;
+using minimongod::ScramServer;
 
 Bytes ok_reply(const std::function<void(Builder&)>& extra) {
   Builder b;

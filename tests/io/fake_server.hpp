@@ -1,5 +1,6 @@
-// A tiny loopback MongoDB server for io tests: answers the OP_QUERY handshake, SCRAM, and
-// whatever a test's handler returns for each OP_MSG command, using our own wire codec.
+// A tiny loopback MongoDB server for io tests: answers the OP_QUERY handshake, SCRAM (minimongod's
+// server half), and whatever a test's handler returns for each OP_MSG command, using our own wire
+// codec.
 #pragma once
 
 #include <atomic>
@@ -12,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "io/scram.hpp"
 #include "io/wire.hpp"
+#include "tools/minimongod/scram_server.hpp"
 
 namespace bsonpipe::io::test {
 
@@ -30,7 +31,7 @@ struct FakeServerOptions {
   std::string set_name;  // empty: standalone
   bool secondary = false;
   std::vector<std::string> compressors = {"zlib", "zstd"};  // what the server supports
-  std::optional<ScramCredentials> credentials;              // enables saslStart/saslContinue
+  std::optional<minimongod::ScramCredentials> credentials;  // enables saslStart/saslContinue
   std::string user;                                         // the user those credentials belong to
   bool never_answer_handshake = false;
 };

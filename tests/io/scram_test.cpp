@@ -1,11 +1,18 @@
 // SCRAM: the RFC 5802 (SHA-1) and RFC 7677 (SHA-256) exchanges, MongoDB's SHA-1 password digest,
-// SASLprep limits, message parsing, and a client against our own server side.
+// SASLprep limits, message parsing, and a client against our own server side (minimongod's).
 #include "io/scram.hpp"
 
 #include <gtest/gtest.h>
 
+#include "tools/minimongod/scram_server.hpp"
+
 namespace bsonpipe::io {
 namespace {
+
+using minimongod::make_credentials;
+using minimongod::parse_client_final;
+using minimongod::parse_client_first;
+using minimongod::ScramServer;
 
 TEST(ScramTest, Base64RoundTrip) {
   for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {

@@ -1,14 +1,14 @@
-// SCRAM-SHA-1/256 login over saslStart/saslContinue, using io/scram's server conversation, and
+// SCRAM-SHA-1/256 login over saslStart/saslContinue, using scram_server.hpp's conversation, and
 // MONGODB-X509 login over `authenticate` with the session's verified client certificate.
-#include "io/scram.hpp"
 #include "tools/minimongod/engine_internal.hpp"
+#include "tools/minimongod/scram_server.hpp"
 
 namespace bsonpipe::minimongod {
 
 class ScramConversation {
  public:
   explicit ScramConversation(io::ScramMechanism m) : server(m) {}
-  io::ScramServer server;
+  ScramServer server;
   std::int32_t id = 0;
   bool skip_empty_exchange = false;
   bool final_sent = false;
@@ -58,10 +58,10 @@ Expected<Bytes> Engine::cmd_sasl_start(Ctx& ctx) {
   auto conv = std::make_unique<ScramConversation>(*mech);
   auto user = conv->server.receive_client_first(*payload);
   if (!user) return auth_failed();
-  const io::ScramCredentials* creds = nullptr;
+  const ScramCredentials* creds = nullptr;
   for (auto& c : credentials_)
     if (c.mechanism == *mech) creds = &c;
-  std::optional<io::ScramCredentials> stored;  // a user of admin.system.users (users.cpp)
+  std::optional<ScramCredentials> stored;  // a user of admin.system.users (users.cpp)
   // The --user of the command line is a user of admin, as a real server's would be.
   if (!auth_required() || *user != opts_.user || creds == nullptr || ctx.db != "admin") {
     stored = stored_credentials(ctx.db, *user, *mech);

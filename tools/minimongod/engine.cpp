@@ -115,7 +115,7 @@ Engine::Engine(EngineOptions opts) : opts_(std::move(opts)), fail_rules_(opts_.f
   host_ = opts_.host;
   if (auth_required()) {
     for (auto m : {io::ScramMechanism::kSha1, io::ScramMechanism::kSha256}) {
-      auto cr = io::make_credentials(m, opts_.user, opts_.password);
+      auto cr = make_credentials(m, opts_.user, opts_.password);
       if (cr) credentials_.push_back(std::move(*cr));
     }
   }

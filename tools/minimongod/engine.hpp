@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "formats/bson.hpp"
-#include "io/scram.hpp"
 #include "tools/minimongod/errors.hpp"
+#include "tools/minimongod/scram_server.hpp"
 #include "tools/minimongod/storage.hpp"
 
 namespace bsonpipe::minimongod {
@@ -180,8 +180,7 @@ class Engine {
   // Whether user@db has a document in admin.system.users.
   bool user_exists(std::string_view db, std::string_view user);
   // The SCRAM credentials stored for user@db (admin.system.users), and the mechanisms it has.
-  std::optional<io::ScramCredentials> stored_credentials(std::string_view db, std::string_view user,
-                                                         io::ScramMechanism m);
+  std::optional<ScramCredentials> stored_credentials(std::string_view db, std::string_view user, io::ScramMechanism m);
   std::vector<std::string> stored_mechanisms(std::string_view db, std::string_view user);
 
   // Shared helpers.
@@ -209,9 +208,9 @@ class Engine {
 
   EngineOptions opts_;
   Catalog catalog_;
-  std::vector<io::ScramCredentials> credentials_;  // one per mechanism, for opts_.user
-  std::shared_ptr<Collection> oplog_;              // local.oplog.rs in replica-set mode
-  std::mutex ts_mu_;                               // orders oplog timestamps
+  std::vector<ScramCredentials> credentials_;  // one per mechanism, for opts_.user
+  std::shared_ptr<Collection> oplog_;          // local.oplog.rs in replica-set mode
+  std::mutex ts_mu_;                           // orders oplog timestamps
   formats::Timestamp last_ts_;
   std::mutex host_mu_;
   std::string host_;

@@ -17,8 +17,8 @@
 #include <random>
 #include <set>
 
-#include "io/scram.hpp"
 #include "tools/minimongod/engine_internal.hpp"
+#include "tools/minimongod/scram_server.hpp"
 
 namespace bsonpipe::minimongod {
 
@@ -173,8 +173,8 @@ Expected<std::vector<DocPtr>> select_named(const std::shared_ptr<Collection>& c,
 
 // ---- engine members ----------------------------------------------------------------------------
 
-std::optional<io::ScramCredentials> Engine::stored_credentials(std::string_view db, std::string_view user,
-                                                               io::ScramMechanism m) {
+std::optional<ScramCredentials> Engine::stored_credentials(std::string_view db, std::string_view user,
+                                                           io::ScramMechanism m) {
   auto users = catalog_.find("admin", "system.users");
   if (!users) return std::nullopt;
   auto found = collect(users, [&](DocView d) { return field_is(d, "user", user) && field_is(d, "db", db); });
@@ -192,7 +192,7 @@ std::optional<io::ScramCredentials> Engine::stored_credentials(std::string_view 
   auto st = io::base64_decode(*stored);
   auto sv = io::base64_decode(*server);
   if (!s || !st || !sv) return std::nullopt;
-  io::ScramCredentials c;
+  ScramCredentials c;
   c.mechanism = m;
   c.salt = std::move(*s);
   c.iterations = static_cast<std::uint32_t>(*iters);
@@ -320,7 +320,7 @@ Expected<Bytes> Engine::cmd_create_user(Ctx& ctx) {
     mechs.clear();
   }
   for (auto m : mechs) {
-    auto cr = io::make_credentials(m, user, *pwd);
+    auto cr = make_credentials(m, user, *pwd);
     if (!cr) return bad_value("cannot derive credentials: " + cr.status().to_string());
     b.open_document(io::mechanism_name(m));
     b.append_int32("iterationCount", static_cast<std::int32_t>(cr->iterations));
