@@ -48,13 +48,4 @@ std::uint64_t crc64_update(std::uint64_t crc, ByteSpan data) {
   return ~crc;
 }
 
-std::uint64_t crc64_update_bitwise(std::uint64_t crc, ByteSpan data) {
-  crc = ~crc;
-  for (std::uint8_t byte : data) {
-    crc ^= byte;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc & 1) ? (crc >> 1) ^ kPolyReflected : crc >> 1;
-  }
-  return ~crc;
-}
-
 }  // namespace bsonpipe::formats

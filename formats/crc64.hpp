@@ -16,9 +16,6 @@ inline std::uint64_t crc64(ByteSpan data) {
   return crc64_update(0, data);
 }
 
-// Bit-at-a-time reference implementation, for tests only (slow).
-std::uint64_t crc64_update_bitwise(std::uint64_t crc, ByteSpan data);
-
 // Running checksum over a sequence of chunks.
 class Crc64 {
  public:

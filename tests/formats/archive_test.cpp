@@ -11,10 +11,13 @@
 
 #include "formats/archive.hpp"
 #include "formats/crc64.hpp"
+#include "tests/support/crc64_reference.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace bsonpipe::formats::archive {
 namespace {
+
+using test::crc64_update_bitwise;
 
 ByteSpan as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
