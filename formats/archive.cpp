@@ -60,6 +60,43 @@ std::string printable_name(std::string_view name) {
   return out;
 }
 
+// The fields of a namespace header ({db, collection, EOF, CRC}), read from the document at `at`.
+struct NamespaceHeader {
+  std::string_view db;
+  std::string_view collection;
+  bool eof = false;
+  std::uint64_t crc = 0;
+};
+
+Result<NamespaceHeader> parse_namespace_header(DocView doc, std::int64_t at, bool strict_fields) {
+  NamespaceHeader h;
+  int seen = 0;
+  for (ElementView e : doc) {
+    std::string_view k = e.key();
+    if (k == "db" && e.type() == BsonType::kString) {
+      h.db = e.as_string();
+      seen |= 1;
+    } else if (k == "collection" && e.type() == BsonType::kString) {
+      h.collection = e.as_string();
+      seen |= 2;
+    } else if (k == "EOF" && e.type() == BsonType::kBool) {
+      h.eof = e.as_bool();
+      seen |= 4;
+    } else if (k == "CRC" && e.type() == BsonType::kInt64) {
+      h.crc = static_cast<std::uint64_t>(e.as_int64());
+      seen |= 8;
+    } else {
+      // mongorestore rejects these too.
+      return archive_error("unexpected field '" + std::string(k) + "' of type " + std::string(type_name(e.type())) +
+                               " in a namespace header",
+                           element_offset(doc, e, at));
+    }
+  }
+  if ((seen & 2) == 0 || (strict_fields && seen != 15))
+    return archive_error("namespace header lacks a required field", at);
+  return h;
+}
+
 }  // namespace
 
 Status validate_database_name(std::string_view db) {
@@ -513,36 +550,9 @@ Result<Event> Reader::read_block() {
   auto raw = read_document("a namespace header", true, &term);
   if (!raw) return raw.status();
   if (term) return archive_error("terminator where a namespace header was expected", at);
-  DocView doc(*raw);
-  std::string_view db, collection;
-  bool eof = false;
-  std::uint64_t crc = 0;
-  int seen = 0;
-  for (ElementView e : doc) {
-    const std::int64_t eat = element_offset(doc, e, at);
-    std::string_view k = e.key();
-    if (k == "db" && e.type() == BsonType::kString) {
-      db = e.as_string();
-      seen |= 1;
-    } else if (k == "collection" && e.type() == BsonType::kString) {
-      collection = e.as_string();
-      seen |= 2;
-    } else if (k == "EOF" && e.type() == BsonType::kBool) {
-      eof = e.as_bool();
-      seen |= 4;
-    } else if (k == "CRC" && e.type() == BsonType::kInt64) {
-      crc = static_cast<std::uint64_t>(e.as_int64());
-      seen |= 8;
-    } else {
-      // mongorestore rejects these too.
-      return archive_error("unexpected field '" + std::string(k) + "' of type " + std::string(type_name(e.type())) +
-                               " in a namespace header",
-                           eat);
-    }
-  }
-  if ((seen & 2) == 0 || (opts_.strict_fields && seen != 15)) {
-    return archive_error("namespace header lacks a required field", at);
-  }
+  auto header = parse_namespace_header(DocView(*raw), at, opts_.strict_fields);
+  if (!header) return header.status();
+  const auto [db, collection, eof, crc] = *header;
   std::string key = ns_key(db, collection);
   auto allowed = allowed_.find(key);
   if (allowed == allowed_.end()) return archive_error("namespace " + key + " is not in the archive prelude", at);
