@@ -3,6 +3,7 @@
 #include <charconv>
 #include <vector>
 
+#include "formats/doc_sequence.hpp"
 #include "io/commands.hpp"
 #include "pipeline/sources/restore_source.hpp"
 
@@ -189,16 +190,13 @@ Result<std::uint64_t> check_oplog_file(const fs::path& file, io::Storage& storag
     auto res = r->next(b);
     if (!res) return Status{res.status().code(), "oplog: " + res.status().message(), res.status().offset()};
     if (*res == ReadResult::kEnd) break;
-    std::size_t pos = 0;
-    while (pos < b.data.size()) {
-      auto len = static_cast<std::size_t>(formats::load_u32(b.data.data() + pos));
-      DocView d(b.data.data() + pos, len);
+    formats::DocSequence entries(b.data);  // whole documents: the reader walked them
+    for (DocView d : entries) {
       auto ts = d.find("ts");
       if (!ts.valid() || ts.type() != BsonType::kTimestamp || str(d, "op").empty() || !d.find("ns").valid())
         return Status{ErrorCode::kInvalidBson,
                       "oplog: " + file.string() + ": entry without ts, op or ns (not an oplog entry)",
-                      b.offset + static_cast<std::int64_t>(pos)};
-      pos += len;
+                      b.offset + static_cast<std::int64_t>(entries.offset_of(d))};
       ++n;
     }
   }
@@ -262,12 +260,9 @@ Result<OplogReplayStats> replay_oplog(io::Connection& conn, const OplogReplayOpt
     auto res = reader->next(b);
     if (!res) return Status{res.status().code(), "oplog: " + res.status().message(), res.status().offset()};
     if (*res == ReadResult::kEnd) break;
-    std::size_t pos = 0;
-    while (pos < b.data.size()) {
-      auto len = static_cast<std::size_t>(formats::load_u32(b.data.data() + pos));
-      std::int64_t at = b.offset + static_cast<std::int64_t>(pos);
-      DocView entry(b.data.data() + pos, len);
-      pos += len;
+    formats::DocSequence entries(b.data);  // whole documents: the reader walked them
+    for (DocView entry : entries) {
+      std::int64_t at = b.offset + static_cast<std::int64_t>(entries.offset_of(entry));
       auto ts = entry.find("ts");
       if (!ts.valid() || ts.type() != BsonType::kTimestamp)
         return Status{ErrorCode::kInvalidBson, "oplog: " + name + ": entry without a timestamp", at};
@@ -285,7 +280,7 @@ Result<OplogReplayStats> replay_oplog(io::Connection& conn, const OplogReplayOpt
           (fate == Fate::kApply && (p.entries.size() >= opts.max_ops || p.bytes + out.size() > opts.max_bytes)))
         if (auto s = flush(); !s) return s;
       if (p.begin < 0) p.begin = at;
-      p.end = at + static_cast<std::int64_t>(len);
+      p.end = at + static_cast<std::int64_t>(entry.size());
       if (fate == Fate::kNoop) {
         ++stats.skipped_noop;
       } else if (fate == Fate::kFiltered) {

@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "formats/doc_sequence.hpp"
 #include "pipeline/ops/restore_outcome.hpp"
 #include "pipeline/ops/restore_run.hpp"
 
@@ -288,9 +289,12 @@ Result<std::size_t> CollectionJob::account(const InsertCall& call, ByteSpan part
     // Ordered: the server stopped at the first error; documents after it were not tried.
     std::size_t bad = static_cast<std::size_t>(std::max(0, w.write_errors.front().index));
     st.inserted += bad;
-    std::size_t skip = 0;
-    for (std::size_t i = 0; i <= bad && skip < part.size(); ++i) skip += formats::load_u32(part.data() + skip);
-    took = std::min(skip, part.size());
+    took = 0;  // through the failed document
+    std::size_t i = 0;
+    for (DocView d : formats::DocSequence(part)) {
+      took += d.size();
+      if (i++ == bad) break;
+    }
   }
   if (r_.progress_) r_.ns_progress_[target_]->documents += count;
   if (r_.stop_on_error_ && tally.stopping() > 0) {

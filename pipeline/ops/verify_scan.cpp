@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "formats/archive.hpp"
+#include "formats/doc_sequence.hpp"
 
 namespace bsonpipe::pipeline::verify_detail {
 
@@ -34,19 +35,21 @@ class DocumentChecker {
       pos_ = 0;
     }
     pending_.insert(pending_.end(), data.begin(), data.end());
-    while (pending_.size() - pos_ >= 4) {
-      ByteSpan avail(pending_.data() + pos_, pending_.size() - pos_);
-      std::int64_t len = formats::peek_doc_length(avail);
-      std::int64_t at = base_ + static_cast<std::int64_t>(pos_);
-      if (len < 5 || static_cast<std::uint64_t>(len) > kMaxDocumentSize)
-        return fail({ErrorCode::kInvalidBson, "invalid document length " + std::to_string(len), at});
-      if (avail.size() < static_cast<std::size_t>(len)) break;
-      ByteSpan doc = avail.first(static_cast<std::size_t>(len));
-      if (Status s = formats::validate(doc, vo_, at); !s) return fail(std::move(s));
-      digest_.add(doc);
+    formats::DocSequence docs(ByteSpan(pending_).subspan(pos_),
+                              {.tail = formats::SequenceTail::kLeave, .max_size = kMaxDocumentSize});
+    for (DocView doc : docs) {
+      if (Status s = formats::validate(doc.bytes(), vo_, at()); !s) return fail(std::move(s));
+      digest_.add(doc.bytes());
       ++documents_;
       raw_bytes_ += doc.size();
-      pos_ += static_cast<std::size_t>(len);
+      pos_ += doc.size();
+    }
+    const auto& e = docs.error();
+    if (e.fault == formats::SequenceFault::kBadLength)
+      return fail({ErrorCode::kInvalidBson, "invalid document length " + std::to_string(e.length), at()});
+    if (e.fault == formats::SequenceFault::kNoTerminator) {  // as validate() reports it
+      Status s = formats::validate(ByteSpan(pending_).subspan(pos_, static_cast<std::size_t>(e.length)), vo_, at());
+      return fail(s ? docs.status(base_ + static_cast<std::int64_t>(pos_ - docs.consumed())) : std::move(s));
     }
     return {};
   }
@@ -66,6 +69,7 @@ class DocumentChecker {
   const formats::MultisetDigest& digest() const { return digest_; }
 
  private:
+  std::int64_t at() const { return base_ + static_cast<std::int64_t>(pos_); }
   Status fail(Status s) {
     failed_ = true;
     return s;

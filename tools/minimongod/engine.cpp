@@ -2,6 +2,7 @@
 #include <cstring>
 #include <random>
 
+#include "formats/doc_sequence.hpp"
 #include "tools/minimongod/engine_internal.hpp"
 
 namespace bsonpipe::minimongod {
@@ -81,18 +82,16 @@ Expected<std::vector<DocView>> Engine::Ctx::documents(std::string_view field) co
   std::vector<DocView> out;
   for (auto& s : req.sequences) {
     if (s.identifier != field) continue;
-    auto buf = s.documents;
-    std::size_t off = 0;
-    while (off < buf.size()) {
-      if (buf.size() - off < 5) return CmdError{code::kInvalidOptions, "truncated document sequence"};
-      auto len = static_cast<std::size_t>(formats::load_i32(buf.data() + off));
-      if (len < 5 || len > buf.size() - off) return CmdError{code::kInvalidOptions, "bad document in sequence"};
+    formats::DocSequence docs(s.documents);
+    for (DocView d : docs) {
       // Inserted documents are validated when stored; other statements are read here, so check them now.
-      if (field != "documents" && !formats::validate(formats::ByteSpan(buf.data() + off, len)).is_ok())
+      if (field != "documents" && !formats::validate(d.bytes()).is_ok())
         return CmdError{code::kInvalidOptions, "invalid BSON in document sequence '" + std::string(field) + "'"};
-      out.emplace_back(buf.data() + off, len);
-      off += len;
+      out.push_back(d);
     }
+    if (docs.error().fault == formats::SequenceFault::kTruncated)
+      return CmdError{code::kInvalidOptions, "truncated document sequence"};
+    if (!docs.ok()) return CmdError{code::kInvalidOptions, "bad document in sequence"};
   }
   ElementView arr = cmd.find(field);
   if (arr.valid()) {
