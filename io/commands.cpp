@@ -67,6 +67,16 @@ std::string_view coll_of(std::string_view ns) {
   return dot == std::string_view::npos ? ns : ns.substr(dot + 1);
 }
 
+Bytes get_more_command(std::string_view collection, std::int64_t cursor_id, std::int32_t batch_size,
+                       milliseconds max_await) {
+  Builder b;
+  b.append_int64("getMore", cursor_id);
+  b.append_string("collection", collection);
+  if (batch_size > 0) b.append_int32("batchSize", batch_size);
+  if (max_await.count() > 0) b.append_int64("maxTimeMS", max_await.count());
+  return b.finish();
+}
+
 // Runs a cursor-returning command and drains it into owned copies of each document.
 Expected<std::vector<Bytes>> drain(Connection& conn, std::string_view db, const Bytes& cmd) {
   auto r = run(conn, db, cmd);
@@ -135,6 +145,7 @@ Cursor::Cursor(Cursor&& o) noexcept
       ns_(std::move(o.ns_)),
       id_(o.id_),
       batch_size_(o.batch_size_),
+      max_await_(o.max_await_),
       reply_(std::move(o.reply_)),
       pending_(std::exchange(o.pending_, 0)),
       docs_(std::move(o.docs_)),
@@ -186,7 +197,7 @@ Expected<bool> Cursor::next_batch() {
     return false;
   }
   auto r = pending_ != 0 ? conn_->receive_reply(std::exchange(pending_, 0))
-                         : get_more(*conn_, db_, collection_, id_, batch_size_);
+                         : get_more(*conn_, db_, collection_, id_, batch_size_, {}, max_await_);
   if (!r) {
     Error e = r.error();
     // The server forgets cursors on errors like CursorNotFound; do not try to kill it again.
@@ -203,11 +214,7 @@ Expected<bool> Cursor::next_batch() {
 
 Error Cursor::prefetch() {
   if (id_ == 0 || pending_ != 0 || conn_ == nullptr) return {};
-  Builder b;
-  b.append_int64("getMore", id_);
-  b.append_string("collection", collection_);
-  if (batch_size_ > 0) b.append_int32("batchSize", batch_size_);
-  Bytes cmd = b.finish();
+  Bytes cmd = get_more_command(collection_, id_, batch_size_, max_await_);
   auto id = conn_->send_command(CommandRequest{.db = db_, .command = DocView(cmd)});
   if (!id) {
     id_ = 0;  // the connection is broken; nothing left to kill
@@ -255,8 +262,12 @@ Expected<Cursor> find(Connection& conn, std::string_view db, std::string_view co
   if (present(o.min)) b.append_document("min", o.min);
   if (present(o.max)) b.append_document("max", o.max);
   if (o.no_cursor_timeout) b.append_bool("noCursorTimeout", true);
+  if (o.tailable) b.append_bool("tailable", true);
+  if (o.await_data) b.append_bool("awaitData", true);
   add_read_options(b, o);
-  return open_cursor(conn, db, collection, b.finish(), o.timeout, o.batch_size);
+  auto cur = open_cursor(conn, db, collection, b.finish(), o.timeout, o.batch_size);
+  if (cur) cur->set_max_await(o.max_await);
+  return cur;
 }
 
 Expected<Cursor> aggregate(Connection& conn, std::string_view db, std::string_view collection, DocView pipeline,
@@ -274,13 +285,8 @@ Expected<Cursor> aggregate(Connection& conn, std::string_view db, std::string_vi
 }
 
 Expected<Reply> get_more(Connection& conn, std::string_view db, std::string_view collection, std::int64_t cursor_id,
-                         std::int32_t batch_size, milliseconds timeout) {
-  Builder b;
-  b.append_int64("getMore", cursor_id);
-  b.append_string("collection", collection);
-  if (batch_size > 0) b.append_int32("batchSize", batch_size);
-  Bytes cmd = b.finish();
-  return run(conn, db, cmd, timeout);
+                         std::int32_t batch_size, milliseconds timeout, milliseconds max_await) {
+  return run(conn, db, get_more_command(collection, cursor_id, batch_size, max_await), timeout);
 }
 
 Error kill_cursors(Connection& conn, std::string_view db, std::string_view collection,

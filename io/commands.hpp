@@ -52,6 +52,8 @@ class Cursor {
   // exhausted or when already requested. The current batch stays valid until next_batch().
   Error prefetch();
   bool exhausted() const { return id_ == 0; }
+  // A tailable awaitData cursor's getMore waits up to `t` for new documents (its maxTimeMS).
+  void set_max_await(std::chrono::milliseconds t) { max_await_ = t; }
   std::int64_t id() const { return id_; }
   const std::string& ns() const { return ns_; }
   // Kills the cursor now (no-op if exhausted).
@@ -70,6 +72,7 @@ class Cursor {
   std::string ns_;
   std::int64_t id_ = 0;
   std::int32_t batch_size_ = 0;
+  std::chrono::milliseconds max_await_{0};  // 0 = no maxTimeMS on getMore
   Reply reply_;
   std::int32_t pending_ = 0;  // request id of a prefetched getMore, 0 = none
   std::vector<ByteSpan> docs_;
@@ -94,6 +97,9 @@ struct FindOptions : ReadOptions {
   std::int64_t limit = 0;
   std::int64_t skip = 0;
   bool no_cursor_timeout = false;
+  bool tailable = false;                   // a capped collection's cursor that stays open at its end
+  bool await_data = false;                 // (tailable) getMore waits for new documents...
+  std::chrono::milliseconds max_await{0};  // ...up to this long (maxTimeMS); 0 = server default
 };
 Expected<Cursor> find(Connection& conn, std::string_view db, std::string_view collection, const FindOptions& opts = {});
 
@@ -108,7 +114,8 @@ Expected<Cursor> aggregate(Connection& conn, std::string_view db, std::string_vi
 
 // The raw getMore / killCursors commands (Cursor uses them).
 Expected<Reply> get_more(Connection& conn, std::string_view db, std::string_view collection, std::int64_t cursor_id,
-                         std::int32_t batch_size = 0, std::chrono::milliseconds timeout = {});
+                         std::int32_t batch_size = 0, std::chrono::milliseconds timeout = {},
+                         std::chrono::milliseconds max_await = {});
 Error kill_cursors(Connection& conn, std::string_view db, std::string_view collection,
                    const std::vector<std::int64_t>& ids);
 

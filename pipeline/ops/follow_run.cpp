@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -98,36 +99,27 @@ class Follower {
     return {};
   }
 
+  // A tailable awaitData cursor on the oplog after `after` (the one before it, exhausted, goes).
   Status open_cursor(Timestamp after) {
-    Builder b;
-    b.append_string("find", "oplog.rs");
-    b.open_document("filter").open_document("ts").append_timestamp("$gt", after).close().close();
-    b.append_bool("tailable", true).append_bool("awaitData", true);
-    Bytes cmd = b.finish();
-    auto r = io::run_command(*tail_, "local", DocView(cmd));
-    if (!r) return {ErrorCode::kServer, "follow: source: tailing local.oplog.rs: " + r.error().to_string()};
-    return take_batch(std::move(*r));
+    cursor_.reset();
+    Bytes filter = Builder().open_document("ts").append_timestamp("$gt", after).close().finish();
+    io::FindOptions fo;
+    fo.filter = DocView(filter);
+    fo.tailable = fo.await_data = true;
+    fo.max_await = std::chrono::milliseconds(o_.await_ms);
+    auto c = io::find(*tail_, "local", "oplog.rs", fo);
+    if (!c) return {ErrorCode::kServer, "follow: source: tailing local.oplog.rs: " + c.error().to_string()};
+    cursor_.emplace(std::move(*c));
+    return {};
   }
 
   Status get_more() {
-    Builder b;
-    b.append_int64("getMore", cursor_).append_string("collection", "oplog.rs").append_int64("maxTimeMS", o_.await_ms);
-    Bytes cmd = b.finish();
-    auto r = io::run_command(*tail_, "local", DocView(cmd));
+    auto r = cursor_->next_batch();
     if (!r && r.error().code() == kCappedPositionLost) {
       auto oldest = oplog_edge(*probe_, false);
       return rolled_over(last_, oldest ? *oldest : std::nullopt);
     }
     if (!r) return {ErrorCode::kServer, "follow: source: tailing local.oplog.rs: " + r.error().to_string()};
-    return take_batch(std::move(*r));
-  }
-
-  // Keeps the reply (its documents are spans into it) as the current batch.
-  Status take_batch(io::Reply reply) {
-    reply_ = std::move(reply);
-    std::string ns;
-    docs_.clear();
-    if (Status s = io::Cursor::parse(reply_.body(), cursor_, ns, docs_); !s) return s;
     return {};
   }
 
@@ -141,10 +133,8 @@ class Follower {
   std::unique_ptr<NamespaceMapper> mapper_;
   std::unique_ptr<io::Connection> tail_, probe_, target_;
   std::unique_ptr<OplogApplier> applier_;
-  io::Reply reply_;
-  std::vector<formats::ByteSpan> docs_;
-  std::int64_t cursor_ = 0;
-  Timestamp last_;  // the newest entry read and applied (or skipped)
+  std::optional<io::Cursor> cursor_;  // on *tail_ (declared after it: killed before it closes)
+  Timestamp last_;                    // the newest entry read and applied (or skipped)
   std::optional<Timestamp> cutover_;
   double last_progress_ = 0;
   double busy_ = 0;  // seconds spent applying batches
@@ -154,7 +144,7 @@ Status Follower::tail() {
   for (;;) {
     bool reached = false;
     if (Status s = apply_batch(reached); !s) return s;
-    bool idle = docs_.empty();
+    bool idle = cursor_->batch().empty();
     if (!reached) {
       if (Status s = check_cutover(); !s) return s;
       // Caught up to a cutover point no entry reaches (the source's newest entry was read).
@@ -165,7 +155,7 @@ Status Follower::tail() {
     }
     progress(false);
     if (reached) break;
-    if (cursor_ == 0) {  // a dead tailable cursor (an empty oplog on some servers): open again
+    if (cursor_->exhausted()) {  // a dead tailable cursor (an empty oplog on some servers): open again
       std::this_thread::sleep_for(std::chrono::milliseconds(o_.await_ms));
       if (Status s = open_cursor(last_); !s) return s;
       continue;
@@ -185,7 +175,7 @@ Status Follower::apply_batch(bool& reached) {
     double t0;
     ~Busy() { total += now_seconds() - t0; }
   } busy{busy_, now_seconds()};
-  for (auto span : docs_) {
+  for (auto span : cursor_->batch()) {
     DocView e(span);
     auto tse = e.find("ts");
     if (!tse.valid() || tse.type() != BsonType::kTimestamp)
