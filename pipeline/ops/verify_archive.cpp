@@ -5,6 +5,7 @@
 #include <set>
 
 #include "formats/archive.hpp"
+#include "formats/doc_sequence.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
 #include "pipeline/sources/restore_source.hpp"
@@ -13,6 +14,7 @@
 namespace bsonpipe::pipeline::verify_detail {
 
 using formats::ByteSpan;
+using formats::DocView;
 
 void verify_archive(Context& ctx) {
   auto& r = ctx.report;
@@ -59,16 +61,14 @@ void verify_archive(Context& ctx) {
     std::string ns = std::string(ev->db) + "." + std::string(ev->collection);
     if (ev->kind == formats::archive::EventKind::kDocuments) {
       auto& d = digests[ns];
-      ByteSpan docs = ev->documents;
-      std::size_t pos = 0;
-      while (pos + 4 <= docs.size()) {
-        auto len = static_cast<std::size_t>(formats::load_u32(docs.data() + pos));
-        ByteSpan doc = docs.subspan(pos, len);
+      formats::DocSequence docs(ev->documents);  // whole documents: the reader walked them
+      for (DocView doc : docs) {
         if (ctx.opts.check_utf8)
-          if (Status s = formats::validate(doc, vo, ev->offset + static_cast<std::int64_t>(pos)); !s)
+          if (Status s =
+                  formats::validate(doc.bytes(), vo, ev->offset + static_cast<std::int64_t>(docs.offset_of(doc)));
+              !s)
             ctx.problems.add(name, ns, "invalid BSON: " + s.message() + decompressed, s.offset());
-        d.add(doc);
-        pos += len;
+        d.add(doc.bytes());
       }
       r.documents += ev->document_count;
     } else if (ev->kind == formats::archive::EventKind::kNamespaceEnd) {
