@@ -4,10 +4,6 @@
 
 namespace bsonpipe::pipeline {
 
-namespace {
-constexpr std::size_t kMaxSpares = 8;  // written buffers kept for the readers' connections
-}
-
 RangeJoin::RangeJoin(std::size_t ranges, std::size_t window_bytes, Write write, Complete complete)
     : ranges_(ranges),
       window_(window_bytes),
@@ -73,9 +69,13 @@ Status RangeJoin::flush_from_front(std::unique_lock<std::mutex>& lk) {
     for (const Held& h : batch)
       if (s = write_(h.docs); !s) break;
     lk.lock();
+    // Written buffers are kept (up to a window's worth) for the readers' connections, so a
+    // held reply does not cost a fresh allocation (page faults and zero-filling).
     for (Held& h : batch) {
       held_bytes_ -= h.buffer.capacity();
-      if (spares_.size() < kMaxSpares) spares_.push_back(std::move(h.buffer));
+      if (spare_bytes_ + h.buffer.capacity() > window_) continue;
+      spare_bytes_ += h.buffer.capacity();
+      spares_.push_back(std::move(h.buffer));
     }
     moved_.notify_all();
     if (!s) {
@@ -102,6 +102,7 @@ formats::Bytes RangeJoin::spare() {
   if (spares_.empty()) return {};
   formats::Bytes b = std::move(spares_.back());
   spares_.pop_back();
+  spare_bytes_ -= b.capacity();
   return b;
 }
 

@@ -61,13 +61,14 @@ class RangeJoin {
   Complete complete_;
 
   mutable std::mutex mu_;
-  std::condition_variable moved_;       // the front moved, held bytes were written, or cancel
-  std::size_t front_ = 0;               // the range that writes through (ranges_: all written)
-  bool flushing_ = false;               // a thread is writing what the front range held
+  std::condition_variable moved_;        // the front moved, held bytes were written, or cancel
+  std::size_t front_ = 0;                // the range that writes through (ranges_: all written)
+  bool flushing_ = false;                // a thread is writing what the front range held
   std::vector<std::vector<Held>> held_;  // per range, in arrival order
   std::vector<bool> done_;
   std::size_t held_bytes_ = 0;
-  std::vector<formats::Bytes> spares_;
+  std::vector<formats::Bytes> spares_;  // at most window_ bytes
+  std::size_t spare_bytes_ = 0;
   Status failed_;
 };
 
