@@ -64,6 +64,8 @@ std::uint64_t StreamWriter::stored_bytes() const {
   return writer_ ? writer_->stored_bytes() : 0;
 }
 
-std::string StreamWriter::hash_hex() const { return out_.hash ? out_.hash->hex_digest() : std::string(); }
+std::string StreamWriter::hash_hex() const {
+  return out_.hash ? out_.hash->hex_digest() : std::string();
+}
 
 }  // namespace bsonpipe::pipeline::dump_detail

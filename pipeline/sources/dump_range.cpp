@@ -85,8 +85,8 @@ Status RangeReader::open_output() {
   }
   StreamOutput out;
   if (Status s = d_.sink_->open_range(c_, index_, multi_, out); !s) return s;
-  stream_ = std::make_unique<StreamWriter>(std::move(out), &d_.pool_, d_.stream_options(), *d_.sink_, c_.db,
-                                           c_.data_name);
+  stream_ =
+      std::make_unique<StreamWriter>(std::move(out), &d_.pool_, d_.stream_options(), *d_.sink_, c_.db, c_.data_name);
   return {};
 }
 

@@ -117,8 +117,8 @@ void wait_until(Pred pred) {
 
 TEST(RangeJoin, ARangeAheadOfTheFrontWaitsOnceTheWindowIsHeld) {
   Collected out;
-  RangeJoin j(2, /*window_bytes=*/100, [&](std::span<const ByteSpan> d) { return out.write(d); },
-              [] { return Status{}; });
+  RangeJoin j(
+      2, /*window_bytes=*/100, [&](std::span<const ByteSpan> d) { return out.write(d); }, [] { return Status{}; });
   std::atomic<int> added{0};
   std::thread ahead([&] {
     for (int b = 0; b < 6; ++b) {
@@ -146,7 +146,8 @@ TEST(RangeJoin, ARangeAheadOfTheFrontWaitsOnceTheWindowIsHeld) {
 }
 
 TEST(RangeJoin, CancelWakesAWaitingRangeWithTheError) {
-  RangeJoin j(2, 10, [](std::span<const ByteSpan>) { return Status{}; }, [] { return Status{}; });
+  RangeJoin j(
+      2, 10, [](std::span<const ByteSpan>) { return Status{}; }, [] { return Status{}; });
   Status second;
   std::thread ahead([&] {
     Bytes a(16), b(16);
