@@ -134,6 +134,9 @@ struct PrunePolicy {
   int keep_last = 0;    // the newest N complete dumps
   int keep_daily = 0;   // the newest complete dump of each of the D most recent days (UTC) that have one
   int keep_weekly = 0;  // the newest complete dump of each of the W most recent ISO weeks that have one
+
+  // The checks no prune could pass: every count 0 or more. prune_catalog calls it first.
+  [[nodiscard]] Status validate() const;
 };
 
 struct PruneDecision {
@@ -148,11 +151,12 @@ struct PruneDecision {
 // complete dump and kept (as possibly still useful) when newer. Pure: reads nothing.
 std::vector<PruneDecision> plan_prune(const std::vector<CatalogEntry>& entries, const PrunePolicy& policy);
 
-// Lists, plans and (unless dry_run) removes. Entries found being written at removal time are
-// kept. A removal that fails stops the prune with an error naming the path (entries not yet
-// removed stay; the catalog stays listable).
-Result<std::vector<PruneDecision>> prune_catalog(const std::filesystem::path& root, const PrunePolicy& policy,
-                                                 bool dry_run, io::Storage* storage = nullptr);
+// Validates the policy, lists, plans and (unless dry_run) removes. Entries found being written at
+// removal time are kept. A removal that fails stops the prune with an error naming the path
+// (entries not yet removed stay; the catalog stays listable).
+[[nodiscard]] Result<std::vector<PruneDecision>> prune_catalog(const std::filesystem::path& root,
+                                                               const PrunePolicy& policy, bool dry_run,
+                                                               io::Storage* storage = nullptr);
 
 struct CatalogDumpResult {
   std::string id;
@@ -161,27 +165,31 @@ struct CatalogDumpResult {
   std::vector<std::string> absent_namespaces;  // backup_restore_targets only
 };
 
-// A directory dump into the catalog: takes the lock, picks a fresh id from the current UTC time,
-// dumps into ROOT/<id> (staged in ROOT/<id>.partial, manifest last) and releases the lock.
-// `opts.out` and `opts.target` are set here. A failed dump leaves no complete ROOT/<id> behind.
-// opts.storage (where the dump writes) is the catalog's storage too: the lock and the id's
-// choice; null = io::local_storage().
-Result<CatalogDumpResult> run_catalog_dump(const std::filesystem::path& root, DumpOptions opts);
+// A directory dump into the catalog: validates the options (DumpOptions::validate, before ROOT
+// is touched), takes the lock, picks a fresh id from the current UTC time, dumps into ROOT/<id>
+// (staged in ROOT/<id>.partial, manifest last) and releases the lock. `opts.out` and
+// `opts.target` are set here. A failed dump leaves no complete ROOT/<id> behind. opts.storage
+// (where the dump writes) is the catalog's storage too: the lock and the id's choice; null =
+// io::local_storage().
+[[nodiscard]] Result<CatalogDumpResult> run_catalog_dump(const std::filesystem::path& root, DumpOptions opts);
 
 // The target namespaces ("db.collection", after --nsFrom/--nsTo) a restore with these options
 // would write, from its plan (directory or archive file; standard input is refused: it cannot
 // be read twice).
 Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions& opts);
 
-// `restore --backup-first ROOT`: dumps those namespaces of the restore's target server into the
-// catalog (a catalog dump, locked as any other). Namespaces the server does not have (not listed
-// by listCollections before the dump, and not in it) are recorded in the backup's manifest as
-// absent (kAbsentNamespacesKey), while the lock is still held; if that fails the backup is
-// removed and the error returned. Fails without touching the target if nothing could be planned.
-// `storage`: the catalog's storage (null = io::local_storage()).
-Result<CatalogDumpResult> backup_restore_targets(const std::filesystem::path& root, const RestoreOptions& opts,
-                                                 const std::vector<std::string>& namespaces,
-                                                 io::Storage* storage = nullptr);
+// `restore --backup-first ROOT`: refuses restore options that do not validate
+// (RestoreOptions::validate: the restore could not run after the backup), then dumps those
+// namespaces of the restore's target server into the catalog (a catalog dump, locked as any
+// other). Namespaces the server does not have (not listed by listCollections before the dump,
+// and not in it) are recorded in the backup's manifest as absent (kAbsentNamespacesKey), while
+// the lock is still held; if that fails the backup is removed and the error returned. Fails
+// without touching the target if nothing could be planned. `storage`: the catalog's storage
+// (null = io::local_storage()).
+[[nodiscard]] Result<CatalogDumpResult> backup_restore_targets(const std::filesystem::path& root,
+                                                               const RestoreOptions& opts,
+                                                               const std::vector<std::string>& namespaces,
+                                                               io::Storage* storage = nullptr);
 
 // The absent namespaces recorded in the manifest text `manifest_json` (empty when there is no
 // such key: ordinary dumps, older backups). Fails on a key that is not an array of strings

@@ -42,13 +42,14 @@ Result<std::string> fresh_catalog_id(io::Storage& st, const fs::path& root) {
 // (so no prune or remove can see it before it is finished). A failing `finish` removes the dump.
 Result<CatalogDumpResult> catalog_dump(const fs::path& root, DumpOptions opts,
                                        const std::function<Status(CatalogDumpResult&)>& finish) {
+  opts.target = DumpTarget::kDirectory;
+  if (Status s = opts.validate(); !s) return s;  // before ROOT is created or locked
   io::Storage& st = storage_or_local(opts.storage);
   auto lock = CatalogLock::acquire(root, &st);
   if (!lock) return lock.status();
   auto id = fresh_catalog_id(st, root);
   if (!id) return id.status();
   if (Status s = lock->set_id(*id); !s) return s;
-  opts.target = DumpTarget::kDirectory;
   opts.out = root / *id;
   auto sum = run_dump(opts);
   if (!sum)
@@ -145,6 +146,7 @@ Result<std::vector<std::string>> restore_target_namespaces(const RestoreOptions&
 
 Result<CatalogDumpResult> backup_restore_targets(const fs::path& root, const RestoreOptions& opts,
                                                  const std::vector<std::string>& namespaces, io::Storage* storage) {
+  if (Status s = opts.validate(); !s) return s;
   if (namespaces.empty()) return Status(ErrorCode::kInvalidArgument, "no namespaces to back up");
   DumpOptions d;
   d.uri = opts.uri;

@@ -122,8 +122,15 @@ std::vector<PruneDecision> plan_prune(const std::vector<CatalogEntry>& entries, 
   return out;
 }
 
+Status PrunePolicy::validate() const {
+  if (keep_last < 0 || keep_daily < 0 || keep_weekly < 0)
+    return {ErrorCode::kInvalidArgument, "--keep-* values must be 0 or more"};
+  return {};
+}
+
 Result<std::vector<PruneDecision>> prune_catalog(const fs::path& root, const PrunePolicy& policy, bool dry_run,
                                                  io::Storage* storage) {
+  if (Status s = policy.validate(); !s) return s;
   io::Storage& st = storage_or_local(storage);
   auto entries = list_catalog(root, &st);
   if (!entries) return entries.status();

@@ -1,6 +1,6 @@
-// The dump run: checks the options, plans, prepares the output (staging directory or archive),
-// reads every range on the workers, dumps the oplog, and puts the output in place; on failure it
-// removes what it staged so nothing looks like a finished dump.
+// The dump run: checks the options (DumpOptions::validate), plans, prepares the output (staging
+// directory or archive), reads every range on the workers, dumps the oplog, and puts the output
+// in place; on failure it removes what it staged so nothing looks like a finished dump.
 #include "pipeline/ops/dump.hpp"
 
 #include <algorithm>
@@ -33,21 +33,6 @@ Dumper::Dumper(const DumpOptions& o)
       progress_("dump", o.progress),
       pool_(compress_threads(o)) {
   if (o.rate_limit_mbps > 0) rate_ = std::make_unique<RateLimiter>(o.rate_limit_mbps * 1e6);
-}
-
-Status Dumper::check_options() const {
-  if (opts_.target == DumpTarget::kStdoutBson && (opts_.db.empty() || opts_.collection.empty()))
-    return Status(ErrorCode::kInvalidArgument, "--out - (standard output) needs --db and --collection");
-  if (opts_.oplog && (!opts_.db.empty() || opts_.target == DumpTarget::kStdoutBson))
-    return Status(ErrorCode::kInvalidArgument,
-                  "--oplog dumps the whole instance: it cannot be used with --db or --out -");
-  if (Status s = check_dump_users_and_roles(opts_); !s) return s;  // pipeline/ops/users_roles.hpp
-  if (!opts_.collection.empty() && opts_.db.empty())
-    return Status(ErrorCode::kInvalidArgument, "--collection needs --db");
-  if (opts_.rate_limit_mbps < 0) return Status(ErrorCode::kInvalidArgument, "--rate-limit must be a positive MB/s");
-  if (opts_.document_sink && opts_.target != DumpTarget::kArchive)
-    return Status(ErrorCode::kInvalidArgument, "a document sink takes an archive dump");
-  return {};
 }
 
 // The planner's one choice of output kind; every later stage goes through sink_.
@@ -96,7 +81,6 @@ DumpSummary Dumper::summarize(double seconds) const {
 Result<DumpSummary> Dumper::run() {
   double t0 = now_seconds();
   start_ms_ = now_utc_ms();
-  if (Status s = check_options(); !s) return s;
   choose_sink();
   Status s = run_stages();
   double secs = now_seconds() - t0;
@@ -110,7 +94,24 @@ Result<DumpSummary> Dumper::run() {
 
 }  // namespace dump_detail
 
+Status DumpOptions::validate() const {
+  auto invalid = [](std::string message) { return Status(ErrorCode::kInvalidArgument, std::move(message)); };
+  if (parallel_collections < 1) return invalid("--numParallelCollections must be at least 1");
+  if (readers < 1) return invalid("--readers must be at least 1");
+  if (retries < 0) return invalid("--retries must be 0 or more");
+  if (target == DumpTarget::kStdoutBson && (db.empty() || collection.empty()))
+    return invalid("--out - (standard output) needs --db and --collection");
+  if (oplog && (!db.empty() || target == DumpTarget::kStdoutBson))
+    return invalid("--oplog dumps the whole instance: it cannot be used with --db or --out -");
+  if (Status s = check_dump_users_and_roles(*this); !s) return s;  // pipeline/ops/users_roles.hpp
+  if (!collection.empty() && db.empty()) return invalid("--collection needs --db");
+  if (rate_limit_mbps < 0) return invalid("--rate-limit must be a positive MB/s");
+  if (document_sink && target != DumpTarget::kArchive) return invalid("a document sink takes an archive dump");
+  return {};
+}
+
 Result<DumpSummary> run_dump(const DumpOptions& opts) {
+  if (Status s = opts.validate(); !s) return s;
   dump_detail::Dumper d(opts);
   return d.run();
 }

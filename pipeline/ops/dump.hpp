@@ -68,14 +68,14 @@ struct DumpOptions {
   // A split collection's file is written in range order: ranges read ahead of the one being
   // written hold at most this many bytes of replies, then wait (no part files, no second pass).
   std::size_t range_window_bytes = 32u << 20;
-  double rate_limit_mbps = 0;                   // --rate-limit: MB/s (10^6) of raw BSON read, all readers; 0 = none
-  int compress_threads = 0;                     // 0 = the machine's hardware threads
-  std::size_t block_bytes = 4u << 20;           // raw bytes per compression block
-  std::int32_t batch_size = 0;                  // find/getMore batchSize; 0 = server default
-  std::string read_preference;                  // --readPreference mode name; "" = primary
-  bool views_as_collections = false;            // --viewsAsCollections
-  bool dump_users_and_roles = false;            // --dumpDbUsersAndRoles (with --db)
-  bool oplog = false;                           // --oplog
+  double rate_limit_mbps = 0;          // --rate-limit: MB/s (10^6) of raw BSON read, all readers; 0 = none
+  int compress_threads = 0;            // 0 = the machine's hardware threads
+  std::size_t block_bytes = 4u << 20;  // raw bytes per compression block
+  std::int32_t batch_size = 0;         // find/getMore batchSize; 0 = server default
+  std::string read_preference;         // --readPreference mode name; "" = primary
+  bool views_as_collections = false;   // --viewsAsCollections
+  bool dump_users_and_roles = false;   // --dumpDbUsersAndRoles (with --db)
+  bool oplog = false;                  // --oplog
   // --forceTableScan: read every collection in natural order, one cursor, no {_id: 1} hint (a
   // read that fails then starts the collection over, as mongodump's does).
   bool table_scan = false;
@@ -92,6 +92,12 @@ struct DumpOptions {
   // parts, manifest, archive file). Null = io::local_storage(). Standard output (`--out -`,
   // `--archive` to stdout) is written to the file descriptor, not through the storage.
   io::Storage* storage = nullptr;
+
+  // The checks no run could pass, in the order the command line reports them: -j, --readers and
+  // --retries in range, --out - with --db and --collection, --oplog alone,
+  // --dumpDbUsersAndRoles with --db, --collection with --db, --rate-limit >= 0, a document sink
+  // only for an archive. The message names the flag. run_dump calls it first.
+  [[nodiscard]] Status validate() const;
 };
 
 struct DumpNamespaceStats {
@@ -112,10 +118,12 @@ struct DumpSummary {
   double seconds = 0;
 };
 
-// Runs a whole dump. On failure (or interruption) nothing that looks like a finished dump is
-// left behind: directory output stays in "<out>.partial" (removed on a clean failure) and the
-// manifest is never written; an archive file stays "<file>.partial" and is removed.
-Result<DumpSummary> run_dump(const DumpOptions& opts);
+// Runs a whole dump (opts.validate() first). Success: the summary; failure: the first error
+// (kInvalidArgument for invalid options, before anything is written or connected). On failure
+// (or interruption) nothing that looks like a finished dump is left behind: directory output
+// stays in "<out>.partial" (removed on a clean failure) and the manifest is never written; an
+// archive file stays "<file>.partial" and is removed.
+[[nodiscard]] Result<DumpSummary> run_dump(const DumpOptions& opts);
 
 // One _id range of a collection: [min, max) as index bounds on {_id: 1}; an empty bound is open.
 struct IdRange {

@@ -21,14 +21,14 @@
 #include "io/connection.hpp"
 #include "io/storage.hpp"
 #include "io/uri.hpp"
-#include "pipeline/ops/dump.hpp"
-#include "pipeline/sinks/dump_sink.hpp"
 #include "pipeline/core/error_holder.hpp"
 #include "pipeline/core/namespaces.hpp"
 #include "pipeline/core/ordered_writer.hpp"
 #include "pipeline/core/range_join.hpp"
 #include "pipeline/core/rate_limiter.hpp"
+#include "pipeline/ops/dump.hpp"
 #include "pipeline/ops/users_roles.hpp"
+#include "pipeline/sinks/dump_sink.hpp"
 
 namespace bsonpipe::pipeline::dump_detail {
 
@@ -142,7 +142,6 @@ class Dumper {
   Status oplog_start(io::Connection& conn);
   Status dump_oplog();
   // --- the run (dump.cpp) ---
-  Status check_options() const;
   void choose_sink();
   Status run_stages();
   void cleanup_on_failure();
@@ -162,7 +161,7 @@ class Dumper {
   std::vector<RangeJob> jobs_;
   std::atomic<std::size_t> next_job_{0};
   std::atomic<std::uint64_t> retries_{0};  // reads resumed after a retryable error
-  // Where the bytes go: chosen once by choose_sink(); only the planner (check_options,
+  // Where the bytes go: chosen once by choose_sink(); only the planner (DumpOptions::validate,
   // choose_sink) looks at opts_.target.
   std::unique_ptr<DumpSink> sink_;
 

@@ -7,8 +7,8 @@
 #include "formats/extjson.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "pipeline/core/workers.hpp"
 #include "pipeline/core/error_holder.hpp"
+#include "pipeline/core/workers.hpp"
 #include "pipeline/sources/restore_source.hpp"
 
 namespace bsonpipe::pipeline {
@@ -29,8 +29,12 @@ std::string_view index_action_name(IndexAction a) {
 }
 
 bool IndexRebuildReport::ok() const {
-  return status.is_ok() &&
-         std::none_of(entries.begin(), entries.end(), [](auto& e) { return e.action == IndexAction::kFailed; });
+  return std::none_of(entries.begin(), entries.end(), [](auto& e) { return e.action == IndexAction::kFailed; });
+}
+
+Status IndexRebuildOptions::validate() const {
+  if (num_parallel_collections < 1) return {ErrorCode::kInvalidArgument, "--numParallelCollections must be at least 1"};
+  return {};
 }
 
 namespace {
@@ -141,18 +145,17 @@ Result<Plan> plan_input(const IndexRebuildOptions& o, io::Storage& storage) {
 
 }  // namespace
 
-IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& o) {
+Result<IndexRebuildReport> run_index_rebuild(const IndexRebuildOptions& o, IndexRebuildReport* partial) {
   IndexRebuildReport rep;
+  auto fail = [&](Status s) -> Result<IndexRebuildReport> {
+    if (partial) *partial = std::move(rep);
+    return s;
+  };
+  if (Status s = o.validate(); !s) return fail(std::move(s));
   auto uri = io::parse_uri(o.uri);
-  if (!uri) {
-    rep.status = {uri.status().code(), "--uri: " + uri.status().to_string()};
-    return rep;
-  }
+  if (!uri) return fail({uri.status().code(), "--uri: " + uri.status().to_string()});
   auto plan = plan_input(o, o.storage ? *o.storage : io::local_storage());
-  if (!plan) {
-    rep.status = plan.status();
-    return rep;
-  }
+  if (!plan) return fail(plan.status());
   rep.skipped = plan->skipped;
   std::vector<std::size_t> work;
   for (std::size_t i = 0; i < plan->targets.size(); ++i)
@@ -161,7 +164,7 @@ IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& o) {
   std::vector<std::vector<IndexRebuildEntry>> results(plan->targets.size());
   ErrorHolder errors(o.interrupt);
   std::atomic<std::size_t> next{0};
-  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.num_parallel_collections)), work.size());
+  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(o.num_parallel_collections), work.size());
   if (m > 0)
     run_concurrently(m, errors, "index rebuild", [&](std::size_t) -> Status {
       auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
@@ -170,9 +173,9 @@ IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& o) {
         results[work[k]] = rebuild_one(**conn, plan->targets[work[k]], o);
       return {};
     });
-  rep.status = errors.status();
   for (auto& r : results)
     for (auto& e : r) rep.entries.push_back(std::move(e));
+  if (Status s = errors.status(); !s) return fail(std::move(s));
   return rep;
 }
 

@@ -27,6 +27,10 @@ struct IndexRebuildOptions {
   // Where `from` (archive, or directory listing and metadata files) is read. Default null:
   // io::local_storage(). Must outlive the run.
   io::Storage* storage = nullptr;
+
+  // The checks no run could pass: -j (num_parallel_collections) at least 1. The message names
+  // the flag. run_index_rebuild calls it first.
+  [[nodiscard]] Status validate() const;
 };
 
 enum class IndexAction : std::uint8_t {
@@ -46,15 +50,20 @@ struct IndexRebuildEntry {
   std::string detail;  // dump spec, live spec or error, as Extended JSON / text
 };
 
+// What a run found and did. Per-collection failures are entries; a stopping error is
+// run_index_rebuild's Status.
 struct IndexRebuildReport {
-  Status status;  // a stopping error (bad dump, connection); per-collection failures are entries
   std::vector<IndexRebuildEntry> entries;  // grouped by namespace, in dump order
   std::vector<std::string> skipped;
-  bool ok() const;
+  bool ok() const;  // no kFailed entry
 };
 
-// Blocking; collections are handled on up to num_parallel_collections worker threads, each with
-// its own connection. Never throws (an exception in a worker is the report's status).
-IndexRebuildReport run_index_rebuild(const IndexRebuildOptions& opts);
+// Validates the options, then runs. Success: the report. Failure: the error that stopped the run
+// (invalid options, bad URI or dump, connection, interruption: kCancelled); `partial`, when
+// given, then receives the entries made before it stopped. Blocking; collections are handled on
+// up to num_parallel_collections worker threads, each with its own connection. Never throws (an
+// exception in a worker is the run's error).
+[[nodiscard]] Result<IndexRebuildReport> run_index_rebuild(const IndexRebuildOptions& opts,
+                                                           IndexRebuildReport* partial = nullptr);
 
 }  // namespace bsonpipe::pipeline

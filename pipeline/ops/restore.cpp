@@ -15,8 +15,7 @@ namespace restore_detail {
 
 namespace archive = formats::archive;
 
-Status Restorer::open_input(std::unique_ptr<ArchiveInput>& archive_in, std::unique_ptr<archive::Reader>& archive_reader,
-                            archive::EventSource*& reader) {
+Status Restorer::open_input(std::unique_ptr<NamespaceStream>& archive_in, NamespaceStream*& reader) {
   if (!o_.archive) {
     if (o_.input.empty())
       return {ErrorCode::kInvalidArgument, "nothing to restore: give a dump directory, a .bson file or --archive"};
@@ -29,12 +28,11 @@ Status Restorer::open_input(std::unique_ptr<ArchiveInput>& archive_in, std::uniq
   if (!reader) {
     auto in = ArchiveInput::open(o_.archive_path, o_.gzip, storage_);
     if (!in) return in.status();
-    archive_in = std::move(*in);
-    in_name = archive_in->name();
+    in_name = (*in)->name();
     archive::ReaderOptions ro;
     ro.batch_bytes = std::min<std::size_t>(o_.batch_bytes, 4 * 1024 * 1024);
-    archive_reader = std::make_unique<archive::Reader>(archive_in->source(), ro);
-    reader = archive_reader.get();
+    archive_in = std::make_unique<ArchiveStream>(std::move(*in), ro);
+    reader = archive_in.get();
   }
   archive_name_ = in_name;
   auto prelude = reader->read_prelude();
@@ -97,7 +95,7 @@ Status Restorer::prepare_targets(io::Connection& control) {
   return {};
 }
 
-void Restorer::load(archive::EventSource* reader, io::Connection& control) {
+void Restorer::load(NamespaceStream* reader, io::Connection& control) {
   if (o_.dry_run) {
     if (auto s = run_dry(o_.archive ? reader : nullptr); !s) errors_.set_error(s);
   } else if (o_.archive) {
@@ -150,20 +148,19 @@ void Restorer::watchdog_loop() {
   }
 }
 
-RestoreReport Restorer::run() {
+RunReport Restorer::run() {
   auto early = [&](Status s) {
     errors_.set_error(std::move(s));
     return report();
   };
-  if (auto s = check_options(); !s) return early(s);
+  if (auto s = parse_options(); !s) return early(s);
   auto uri = io::parse_uri(o_.uri);
   if (!uri) return early({uri.status().code(), "--uri: " + uri.status().to_string()});
   uri_ = std::move(*uri);
   if (o_.write_concern.empty()) write_concern_ = default_write_concern(uri_);
-  std::unique_ptr<ArchiveInput> archive_in;
-  std::unique_ptr<archive::Reader> archive_reader;
-  archive::EventSource* reader = o_.archive_events;
-  if (auto s = open_input(archive_in, archive_reader, reader); !s) return early(s);
+  std::unique_ptr<NamespaceStream> archive_in;
+  NamespaceStream* reader = stream_;
+  if (auto s = open_input(archive_in, reader); !s) return early(s);
   if (auto s = check_plan(); !s) return early(s);
 
   auto control = connect();
@@ -215,15 +212,64 @@ RestoreReport Restorer::run() {
 
 }  // namespace restore_detail
 
-RestoreReport run_restore(const RestoreOptions& opts) {
-  try {
-    restore_detail::Restorer r(opts);
-    return r.run();
-  } catch (const std::exception& e) {
-    RestoreReport rep;
-    rep.status = {ErrorCode::kInternal, std::string("restore: ") + e.what()};
-    return rep;
+Status RestoreOptions::validate() const {
+  auto invalid = [](std::string message) { return Status(ErrorCode::kInvalidArgument, std::move(message)); };
+  if (preserve_uuid && !drop) return invalid("cannot specify --preserveUUID without --drop");
+  if (!oplog_limit.empty()) {
+    if (!plan.oplog_replay) return invalid("--oplogLimit needs --oplogReplay");
+    if (auto lim = parse_oplog_limit(oplog_limit); !lim) return lim.status();
   }
+  if (resume && swap)
+    return invalid("--resume cannot continue a --swap restore (its temporary collections are removed on failure)");
+  if ((resume || !journal.empty()) && archive && (archive_path.empty() || archive_path == "-"))
+    return invalid("--resume/--journal need an archive file: an archive read from standard input cannot be resumed");
+  if (Status s = check_restore_users_and_roles(*this); !s) return s;  // pipeline/ops/users_roles.hpp
+  if (swap && drop) return invalid("--swap replaces each collection already: do not combine it with --drop");
+  if (num_parallel_collections < 1) return invalid("--numParallelCollections must be at least 1");
+  if (insertion_workers < 1) return invalid("--numInsertionWorkersPerCollection must be at least 1");
+  if (retries < 0) return invalid("--retries must be 0 or more");
+  if (batch_size < 0) return invalid("--batchSize must not be negative");
+  if (archive && !input.empty()) return invalid("give either --archive or a dump path, not both");
+  if (auto wc = parse_write_concern(write_concern); !wc) return wc.status();
+  return {};
+}
+
+namespace {
+
+// The options checked, then a Restorer's run in run_restore's shape: the report, or the error
+// with the report so far in `partial`. An exception is the run's error.
+Result<RestoreReport> validate_and_run(const RestoreOptions& o, NamespaceStream* stream, RestoreReport* partial) {
+  restore_detail::RunReport run;
+  if (Status s = o.validate(); !s) {
+    run.status = std::move(s);
+  } else {
+    try {
+      restore_detail::Restorer r(o, stream);
+      run = r.run();
+    } catch (const std::exception& e) {
+      run.status = {ErrorCode::kInternal, std::string("restore: ") + e.what()};
+    }
+  }
+  Status status = std::move(run.status);
+  RestoreReport& report = run;
+  if (status.is_ok()) return std::move(report);
+  if (partial) *partial = std::move(report);
+  return status;
+}
+
+}  // namespace
+
+Result<RestoreReport> run_restore(const RestoreOptions& opts, RestoreReport* partial) {
+  return validate_and_run(opts, nullptr, partial);
+}
+
+Result<RestoreReport> run_restore(const RestoreOptions& opts, NamespaceStream& input, RestoreReport* partial) {
+  RestoreOptions o = opts;
+  o.archive = true;  // namespaces interleave in `input` as in an archive: they are restored alike
+  o.input.clear();
+  o.archive_path.clear();  // no archive file: never journaled (--resume/--journal are refused)
+  o.gzip = false;
+  return validate_and_run(o, &input, partial);
 }
 
 }  // namespace bsonpipe::pipeline

@@ -39,6 +39,8 @@ struct Uri;
 
 namespace bsonpipe::pipeline {
 
+class NamespaceStream;  // pipeline/sources/namespace_stream.hpp
+
 enum class LogLevel : std::uint8_t { kInfo, kVerbose };
 
 struct RestoreOptions {
@@ -49,9 +51,6 @@ struct RestoreOptions {
   io::Storage* storage = nullptr;
   bool archive = false;      // read an archive instead of `input`
   std::string archive_path;  // "" or "-" = standard input
-  // bsonpipe copy: with `archive`, take the prelude and events from here instead of reading
-  // archive_path (pipeline/sources/copy_channel.hpp); never journaled. Called from one thread.
-  formats::archive::EventSource* archive_events = nullptr;
   PlanOptions plan;                  // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
   bool gzip = false;                 // --gzip: archives must be gzip; files are also detected by name and magic
   bool drop = false;                 // --drop: drop each target collection before restoring it
@@ -94,6 +93,14 @@ struct RestoreOptions {
   // Messages for the user (skipped files, per-namespace results). Called from any thread, one
   // call at a time. Null = silent.
   std::function<void(LogLevel, const std::string&)> log;
+
+  // The checks no run could pass, in the order they are reported: --preserveUUID needs --drop,
+  // --oplogLimit needs --oplogReplay and parses, --resume not with --swap nor standard input,
+  // --restoreDbUsersAndRoles with --db (not admin), --swap not with --drop, -j and
+  // --numInsertionWorkersPerCollection at least 1, --retries and --batchSize not negative, not
+  // both --archive and a dump path, --writeConcern parses. The message names the flag.
+  // run_restore calls it first.
+  [[nodiscard]] Status validate() const;
 };
 
 struct NamespaceReport {
@@ -115,10 +122,8 @@ struct NamespaceReport {
   std::string error;
 };
 
+// What a run did. A failed run's error is run_restore's Status, not a field here.
 struct RestoreReport {
-  // The first error that stopped the run (or kCancelled); when the run carried on past failed
-  // namespaces, the one failure, or a summary naming them; ok otherwise.
-  Status status;
   bool dry_run = false;
   std::vector<NamespaceReport> namespaces;
   std::vector<std::string> skipped;
@@ -136,12 +141,22 @@ struct RestoreReport {
   std::uint64_t oplog_applied = 0;
   std::uint64_t oplog_skipped = 0;      // no-ops and entries of namespaces not restored
   std::uint64_t oplog_after_limit = 0;  // at or after --oplogLimit
-  // Success: no stopping error, no failed document, every namespace completed.
+  // No failed document and every namespace completed.
   bool ok() const;
 };
 
-// Validates options (e.g. --preserveUUID needs --drop) and runs the restore.
-RestoreReport run_restore(const RestoreOptions& opts);
+// Validates the options (RestoreOptions::validate) and runs the restore. Success: the report
+// (which may still hold failed documents: see ok()). Failure: the first error that stopped the
+// run (kCancelled when interrupted) or, when the run carried on past failed namespaces, that
+// namespace's error or a summary naming them; `partial`, when given, then receives what the run
+// did before it ended (per-namespace counts and errors). Never throws.
+[[nodiscard]] Result<RestoreReport> run_restore(const RestoreOptions& opts, RestoreReport* partial = nullptr);
+// bsonpipe copy (pipeline/ops/copy.hpp): restores what `input` yields, as an archive is restored,
+// instead of reading a dump or an archive file (opts.input, archive, archive_path and gzip are not
+// used). Never journaled: --resume/--journal are refused. `input` is read on the calling thread.
+// Results as the other run_restore.
+[[nodiscard]] Result<RestoreReport> run_restore(const RestoreOptions& opts, NamespaceStream& input,
+                                                RestoreReport* partial = nullptr);
 
 // Parses --writeConcern: "majority", "<n>", or a JSON document such as {w:1,j:true}.
 Result<formats::Bytes> parse_write_concern(std::string_view text);

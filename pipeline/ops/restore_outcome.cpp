@@ -8,7 +8,7 @@
 namespace bsonpipe::pipeline {
 
 bool RestoreReport::ok() const {
-  if (!status.is_ok() || failed != 0) return false;
+  if (failed != 0) return false;
   return std::all_of(namespaces.begin(), namespaces.end(),
                      [](const NamespaceReport& n) { return n.completed && n.error.empty(); });
 }

@@ -159,17 +159,27 @@ struct OplogSpool {
   }
 };
 
+// What Restorer::run() ends with: the report and the run's error (ok when it succeeded).
+// run_restore hands them back as its Result (the report, or the error and the partial report).
+struct RunReport : RestoreReport {
+  Status status;
+};
+
 // One run of run_restore. Threading: run() on the caller's thread; the members marked "shared
 // with jobs" are read (and the atomics and holders updated) by every worker; log(), fail(),
 // namespace_failed() and the job registry are thread-safe.
 class Restorer {
  public:
-  explicit Restorer(const RestoreOptions& o)
-      : o_(o),
+  // `stream`: the input instead of a dump or an archive file (bsonpipe copy), with o.archive set.
+  explicit Restorer(const RestoreOptions& o, NamespaceStream* stream = nullptr)
+      : stream_(stream),
+        o_(o),
         storage_(o.storage ? *o.storage : io::local_storage()),
         stop_on_error_(o.stop_on_error || o.maintain_insertion_order),
         errors_(o.interrupt) {}
-  RestoreReport run();
+  RunReport run();
+
+  NamespaceStream* const stream_;  // the input when given (bsonpipe copy), else null
 
   // ---- shared with jobs ----
   const RestoreOptions& o_;
@@ -254,7 +264,7 @@ class Restorer {
 
  private:
   // restore_setup.cpp
-  Status check_options();
+  Status parse_options();  // after RestoreOptions::validate: --oplogLimit, --writeConcern
   Status open_journal();
   Status open_existing_journal(const std::filesystem::path& path, const Bytes& identity);
   Bytes journal_identity() const;
@@ -263,22 +273,21 @@ class Restorer {
   Status replay_oplog_now(io::Connection& conn);
   Status check_require_empty(io::Connection& conn);
   // restore.cpp
-  Status open_input(std::unique_ptr<ArchiveInput>& archive_in, std::unique_ptr<formats::archive::Reader>& reader_out,
-                    formats::archive::EventSource*& reader);
+  Status open_input(std::unique_ptr<NamespaceStream>& archive_in, NamespaceStream*& reader);
   Status check_plan();
   Status prepare_targets(io::Connection& control);
-  void load(formats::archive::EventSource* reader, io::Connection& control);
+  void load(NamespaceStream* reader, io::Connection& control);
   void finish_run(io::Connection& control);
   void watchdog_loop();
   // restore_report.cpp
-  Status run_dry(formats::archive::EventSource* reader);
-  Status count_archive_dry(formats::archive::EventSource& reader);
+  Status run_dry(NamespaceStream* reader);
+  Status count_archive_dry(NamespaceStream& reader);
   Status count_files_dry();
   void create_views(io::Connection& conn);
-  RestoreReport report();
+  RunReport report();
   // restore_inputs.cpp
   void run_directory();
-  void run_archive(formats::archive::EventSource& reader);
+  void run_archive(NamespaceStream& reader);
   void run_one_file(std::size_t t);
   Status read_file_into(std::size_t i, CollectionJob& job);
 

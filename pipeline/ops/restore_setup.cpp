@@ -1,5 +1,5 @@
-// The set-up of a restore run (Restorer, pipeline/ops/restore_run.hpp): option checks, the restore
-// journal (path, identity, open or resume), the archive's oplog spool and the oplog replay.
+// The set-up of a restore run (Restorer, pipeline/ops/restore_run.hpp): the options' values, the
+// restore journal (path, identity, open or resume), the archive's oplog spool and the oplog replay.
 #include <chrono>
 #include <filesystem>
 
@@ -40,32 +40,13 @@ void Restorer::namespace_failed(std::size_t k, Status s) {
   log(LogLevel::kVerbose, "carrying on with the other namespaces after: " + s.message());
 }
 
-Status Restorer::check_options() {
-  if (o_.preserve_uuid && !o_.drop)
-    return {ErrorCode::kInvalidArgument, "cannot specify --preserveUUID without --drop"};
+// The options' values for the run (RestoreOptions::validate has checked them).
+Status Restorer::parse_options() {
   if (!o_.oplog_limit.empty()) {
-    if (!o_.plan.oplog_replay) return {ErrorCode::kInvalidArgument, "--oplogLimit needs --oplogReplay"};
     auto lim = parse_oplog_limit(o_.oplog_limit);
     if (!lim) return lim.status();
     oplog_limit_ = *lim;
   }
-  if (o_.resume && o_.swap)
-    return {ErrorCode::kInvalidArgument,
-            "--resume cannot continue a --swap restore (its temporary collections are removed on failure)"};
-  if ((o_.resume || !o_.journal.empty()) && o_.archive && (o_.archive_path.empty() || o_.archive_path == "-"))
-    return {ErrorCode::kInvalidArgument,
-            "--resume/--journal need an archive file: an archive read from standard input cannot be resumed"};
-  if (auto s = check_restore_users_and_roles(o_); !s) return s;  // pipeline/ops/users_roles.hpp
-  if (o_.swap && o_.drop)
-    return {ErrorCode::kInvalidArgument, "--swap replaces each collection already: do not combine it with --drop"};
-  if (o_.num_parallel_collections < 1)
-    return {ErrorCode::kInvalidArgument, "--numParallelCollections must be at least 1"};
-  if (o_.insertion_workers < 1)
-    return {ErrorCode::kInvalidArgument, "--numInsertionWorkersPerCollection must be at least 1"};
-  if (o_.retries < 0) return {ErrorCode::kInvalidArgument, "--retries must be 0 or more"};
-  if (o_.batch_size < 0) return {ErrorCode::kInvalidArgument, "--batchSize must not be negative"};
-  if (o_.archive && !o_.input.empty())
-    return {ErrorCode::kInvalidArgument, "give either --archive or a dump path, not both"};
   auto wc = parse_write_concern(o_.write_concern);
   if (!wc) return wc.status();
   write_concern_ = std::move(*wc);

@@ -25,23 +25,33 @@ std::string VerifyProblem::to_string() const {
   return out;
 }
 
-VerifyReport run_verify(const VerifyOptions& opts) {
+Status VerifyOptions::validate() const {
+  if (jobs < 1) return {ErrorCode::kInvalidArgument, "--jobs must be at least 1"};
+  return {};
+}
+
+Result<VerifyReport> run_verify(const VerifyOptions& opts, VerifyReport* partial) {
   using namespace verify_detail;
   VerifyReport r;
   r.input = opts.input.string();
+  if (Status s = opts.validate(); !s) {
+    if (partial) *partial = std::move(r);
+    return s;
+  }
   io::Storage& storage = opts.storage ? *opts.storage : io::local_storage();
   Context ctx{opts, storage, r, Problems(r, opts.max_problems_per_file)};
-  bool archive = opts.archive || (opts.input != "-" && is_regular_file(storage, opts.input));
-  if (archive)
+  if (opts.archive || (opts.input != "-" && is_regular_file(storage, opts.input)))
     verify_archive(ctx);
   else
     verify_directory(ctx);
-  if (r.error.is_ok() && !opts.against.empty() && !ctx.interrupted()) compare_with_server(ctx);
+  if (ctx.error.is_ok() && !opts.against.empty() && !ctx.interrupted()) compare_with_server(ctx);
   // Grouped by file, whatever order the parallel scans finished in.
   std::stable_sort(r.problems.begin(), r.problems.end(),
                    [](const VerifyProblem& a, const VerifyProblem& b) { return a.file < b.file; });
-  if (ctx.interrupted() && r.error.is_ok()) r.error = {ErrorCode::kCancelled, "interrupted"};
-  return r;
+  if (ctx.interrupted() && ctx.error.is_ok()) ctx.error = {ErrorCode::kCancelled, "interrupted"};
+  if (ctx.error.is_ok()) return r;
+  if (partial) *partial = std::move(r);
+  return ctx.error;
 }
 
 namespace {
@@ -62,7 +72,7 @@ bool is_remote_catalog_entry(io::Storage& storage, const fs::path& root, const f
 }  // namespace
 
 Result<std::string> record_catalog_verification(const VerifyOptions& opts, const VerifyReport& r) {
-  if (r.format != "directory" || !r.error.is_ok()) return std::string();
+  if (r.format != "directory") return std::string();
   io::Storage& storage = opts.storage ? *opts.storage : io::local_storage();
   const bool local = &storage == &io::local_storage();
   std::error_code ec;
@@ -90,18 +100,18 @@ Result<std::string> record_catalog_verification(const VerifyOptions& opts, const
   return record.string();
 }
 
-std::string verify_report_json(const VerifyReport& r) {
+std::string verify_report_json(const VerifyReport& r, const Status& error) {
   Builder b;
   b.append_string("input", r.input);
   b.append_string("format", r.format);
-  b.append_bool("ok", r.ok());
+  b.append_bool("ok", error.is_ok() && r.ok());
   b.append_bool("manifest", r.has_manifest);
   b.append_bool("manifestComplete", r.manifest_complete);
   b.append_int64("filesChecked", static_cast<std::int64_t>(r.files_checked));
   b.append_int64("documents", static_cast<std::int64_t>(r.documents));
   b.append_int64("rawBytes", static_cast<std::int64_t>(r.raw_bytes));
   b.append_int64("storedBytes", static_cast<std::int64_t>(r.stored_bytes));
-  if (!r.error.is_ok()) b.append_string("error", r.error.to_string());
+  if (!error.is_ok()) b.append_string("error", error.to_string());
   b.open_array("problems");
   for (const auto& p : r.problems) {
     b.open_document(b.next_array_key());

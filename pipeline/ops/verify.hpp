@@ -40,6 +40,10 @@ struct VerifyOptions {
   // released). Default: off, the entry is recognized by ROOT/.lock (or, on object storage, by its
   // id-shaped name beside other catalog entries or records).
   bool catalog_entry = false;
+
+  // The checks no run could pass: jobs at least 1. The message names the flag. run_verify calls
+  // it first.
+  [[nodiscard]] Status validate() const;
 };
 
 // One thing wrong with the dump. `file` is relative to the dump root (the archive's path for an
@@ -65,6 +69,8 @@ struct VerifyNamespace {
   bool matches = false;  // compared and equal count and digest
 };
 
+// What a run found. A fatal error that stopped the run (cannot read the input, cannot connect,
+// interrupted) is run_verify's Status, not a field here.
 struct VerifyReport {
   std::string input;
   std::string format;  // "directory" or "archive"
@@ -81,24 +87,26 @@ struct VerifyReport {
   std::uint64_t stored_bytes = 0;
   bool against_ran = false;
   std::string against;  // the redacted URI
-  // A fatal error that stopped the run (cannot read the input, cannot connect, interrupted).
-  Status error;
 
-  bool ok() const { return error.is_ok() && problems.empty() && suppressed == 0; }
+  bool ok() const { return problems.empty() && suppressed == 0; }  // nothing wrong found
 };
 
-// Runs every check. Never throws; all findings are in the report (an exception in a file scan,
-// say from a storage backend, is the report's error). Blocking; files are read on up to
-// opts.jobs worker threads.
-VerifyReport run_verify(const VerifyOptions& opts);
+// Validates the options, then runs every check. Success: the report, every problem found in it.
+// Failure: the fatal error that stopped the run (kCancelled "interrupted"; an exception in a file
+// scan, say from a storage backend, is kInternal); `partial`, when given, then receives what was
+// found before it stopped. Never throws. Blocking; files are read on up to opts.jobs worker
+// threads.
+[[nodiscard]] Result<VerifyReport> run_verify(const VerifyOptions& opts, VerifyReport* partial = nullptr);
 
 // When the verified directory is a catalog entry (ROOT/<id>/ beside ROOT/.lock, see
-// pipeline/catalog/catalog.hpp), records the outcome for `catalog list`: a passing report is written to
-// ROOT/.verified/<id>.json, a failing one removes that file. Returns the record's path, or ""
-// when the input is not a catalog entry (or the run stopped with an error).
+// pipeline/catalog/catalog.hpp), records the outcome of a run that finished (run_verify
+// succeeded) for `catalog list`: a passing report is written to ROOT/.verified/<id>.json, a
+// failing one removes that file. Returns the record's path, or "" when the input is not a
+// catalog entry.
 Result<std::string> record_catalog_verification(const VerifyOptions& opts, const VerifyReport& r);
 
-// The report as pretty relaxed Extended JSON (for --json).
-std::string verify_report_json(const VerifyReport& r);
+// The report as pretty relaxed Extended JSON (for --json); `error`: the run's error when it
+// stopped (then "ok" is false and "error" holds its text).
+std::string verify_report_json(const VerifyReport& r, const Status& error = Status());
 
 }  // namespace bsonpipe::pipeline

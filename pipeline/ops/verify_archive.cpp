@@ -8,8 +8,8 @@
 #include "formats/doc_sequence.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "pipeline/sources/restore_source.hpp"
 #include "pipeline/ops/verify_scan.hpp"
+#include "pipeline/sources/restore_source.hpp"
 
 namespace bsonpipe::pipeline::verify_detail {
 
@@ -21,12 +21,12 @@ void verify_archive(Context& ctx) {
   r.format = "archive";
   const std::string name = ctx.opts.input.string();
   if (name != "-" && !is_regular_file(ctx.storage, ctx.opts.input)) {
-    r.error = {ErrorCode::kIo, name + ": not a file"};
+    ctx.error = {ErrorCode::kIo, name + ": not a file"};
     return;
   }
   auto in = ArchiveInput::open(name, false, ctx.storage);
   if (!in) {
-    r.error = {in.status().code(), name + ": " + in.status().to_string()};
+    ctx.error = {in.status().code(), name + ": " + in.status().to_string()};
     return;
   }
   r.notices.push_back(
@@ -89,13 +89,13 @@ void compare_with_server(Context& ctx) {
   auto& r = ctx.report;
   auto uri = io::parse_uri(ctx.opts.against);
   if (!uri) {
-    r.error = {ErrorCode::kInvalidArgument, "--against: " + uri.status().to_string()};
+    ctx.error = {ErrorCode::kInvalidArgument, "--against: " + uri.status().to_string()};
     return;
   }
   r.against = uri->redacted();
   auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
   if (!conn) {
-    r.error = {ErrorCode::kNetwork, "cannot connect to " + r.against + ": " + conn.error().to_string()};
+    ctx.error = {ErrorCode::kNetwork, "cannot connect to " + r.against + ": " + conn.error().to_string()};
     return;
   }
   r.against_ran = true;

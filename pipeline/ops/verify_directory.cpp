@@ -11,8 +11,8 @@
 #include "formats/archive.hpp"
 #include "io/file.hpp"
 #include "pipeline/catalog/catalog.hpp"
-#include "pipeline/core/workers.hpp"
 #include "pipeline/core/error_holder.hpp"
+#include "pipeline/core/workers.hpp"
 #include "pipeline/ops/verify_scan.hpp"
 
 namespace bsonpipe::pipeline::verify_detail {
@@ -152,7 +152,7 @@ void check_bundle(Context& ctx, const std::map<std::string, BundleEntry>& presen
 }
 
 // Reads and checks manifest.json when there is one. False when the root is a catalog root, not a
-// dump (r.error is set).
+// dump (ctx.error is set).
 bool read_manifest(Context& ctx, const fs::path& root, ManifestState& st) {
   auto& r = ctx.report;
   fs::path manifest_path = root / formats::kManifestName;
@@ -161,10 +161,10 @@ bool read_manifest(Context& ctx, const fs::path& root, ManifestState& st) {
   if (!exists) {
     auto lock = ctx.storage.exists(root / kCatalogLockName);
     if (lock && *lock) {
-      r.error = {ErrorCode::kInvalidArgument,
-                 root.string() +
-                     " is a catalog root, not a dump: give one of its entries, ROOT/<id> (see bsonpipe "
-                     "catalog list)"};
+      ctx.error = {ErrorCode::kInvalidArgument,
+                   root.string() +
+                       " is a catalog root, not a dump: give one of its entries, ROOT/<id> (see bsonpipe "
+                       "catalog list)"};
       return false;
     }
     return true;
@@ -314,7 +314,7 @@ bool plan_scans(Context& ctx, const std::vector<DirEntry>& files, const Manifest
 // exception in a scan (a storage backend that throws) becomes the run's error.
 void scan_all(Context& ctx, std::vector<ScanTask>& tasks) {
   if (tasks.empty()) return;
-  std::size_t n = std::min<std::size_t>(tasks.size(), static_cast<std::size_t>(std::max(1, ctx.opts.jobs)));
+  std::size_t n = std::min<std::size_t>(tasks.size(), static_cast<std::size_t>(ctx.opts.jobs));  // validated: >= 1
   std::atomic<std::size_t> next{0};
   ErrorHolder errors;
   run_concurrently(n, errors, "verify: reading files", [&](std::size_t) -> Status {
@@ -324,7 +324,7 @@ void scan_all(Context& ctx, std::vector<ScanTask>& tasks) {
     }
     return {};
   });
-  if (Status s = errors.status(); !s) ctx.report.error = std::move(s);
+  if (Status s = errors.status(); !s) ctx.error = std::move(s);
 }
 
 // One scanned file's findings: its namespace entry, and its size, checksum and counts against
@@ -386,12 +386,12 @@ void verify_directory(Context& ctx) {
   r.format = "directory";
   auto dir = ctx.storage.is_directory(root);
   if (!dir || !*dir) {
-    r.error = {ErrorCode::kIo, root.string() + ": not a directory (use --archive FILE for an archive)"};
+    ctx.error = {ErrorCode::kIo, root.string() + ": not a directory (use --archive FILE for an archive)"};
     return;
   }
   Listing listing;
   if (Status s = list_tree(ctx, root, root, listing); !s) {
-    r.error = std::move(s);
+    ctx.error = std::move(s);
     return;
   }
   auto& files = listing.files;
@@ -412,7 +412,7 @@ void verify_directory(Context& ctx) {
   std::vector<ScanTask> tasks;
   if (!plan_scans(ctx, files, st, metas, seen, tasks)) return;
   scan_all(ctx, tasks);
-  if (ctx.interrupted() || !r.error.is_ok()) return;
+  if (ctx.interrupted() || !ctx.error.is_ok()) return;
   for (const auto& t : tasks) record_scan(ctx, t);
   check_absent(ctx, root, files, st, metas);
 }

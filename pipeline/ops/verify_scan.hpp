@@ -39,13 +39,14 @@ class Problems {
 };
 
 // One run's shared state. Threading: scan_file() may run on several threads at once; it takes
-// `mu` for the report's counters. Everything else runs on the caller's thread.
+// `mu` for the report's counters. Everything else (`error` included) runs on the caller's thread.
 struct Context {
   const VerifyOptions& opts;
   io::Storage& storage;
   VerifyReport& report;
   Problems problems;
   std::mutex mu;  // guards report's counters while files are scanned in parallel
+  Status error;   // the fatal error that stopped the run (run_verify's failure); ok otherwise
 
   bool interrupted() const { return opts.interrupt && opts.interrupt->load(); }
 };
@@ -83,7 +84,7 @@ LocalKind local_kind(io::Storage& storage, const std::filesystem::path& path);
 bool is_regular_file(io::Storage& storage, const std::filesystem::path& path);
 
 // Runs the checks of a directory dump / an archive / --against (verify_directory.cpp,
-// verify_archive.cpp). Findings go to ctx.report.
+// verify_archive.cpp). Findings go to ctx.report, a fatal error to ctx.error.
 void verify_directory(Context& ctx);
 void verify_archive(Context& ctx);
 void compare_with_server(Context& ctx);

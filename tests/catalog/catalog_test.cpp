@@ -409,6 +409,28 @@ TEST(CatalogBackupFirst, DropBacksUpTheOldContentsAndTheyComeBack) {
   EXPECT_EQ(plain.exit_code, 1) << show(plain);
 }
 
+// Options the restore itself refuses (RestoreOptions::validate) are refused before the backup:
+// no catalog entry is written for a restore that could never run.
+TEST(CatalogBackupFirst, OptionsTheRestoreRefusesTakeNoBackup) {
+  test::MiniMongod live;
+  auto c = connect(live.uri());
+  insert_docs(*c, "live", "items", 0, 20);
+  fs::path tmp = test::temp_dir("catalog_backup_refused");
+  auto d = bsonpipe({"dump", "--uri", live.uri(), "--out", (tmp / "dump").string(), "--progress", "none"});
+  ASSERT_EQ(d.exit_code, 0) << show(d);
+  auto before = server_digest(*c, "live", "items");
+  fs::path root = tmp / "cat";
+
+  auto r = bsonpipe(
+      {"restore", "--uri", live.uri(), "--drop", "--swap", "--backup-first", root.string(), (tmp / "dump").string()});
+  EXPECT_EQ(r.exit_code, 1) << show(r);
+  EXPECT_EQ(r.err, "bsonpipe restore: --swap replaces each collection already: do not combine it with --drop\n")
+      << show(r);
+  EXPECT_EQ(r.out, "") << show(r);  // no backup id
+  EXPECT_TRUE(!fs::exists(root) || dir_names(root).empty()) << show(r);
+  EXPECT_EQ(server_digest(*c, "live", "items"), before);
+}
+
 // ---- bundled files ------------------------------------------------------------------------------
 
 void write_text(const fs::path& p, const std::string& s, mode_t mode = 0644) {

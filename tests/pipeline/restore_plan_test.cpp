@@ -274,13 +274,13 @@ TEST(RestoreOptionsTest, WriteConcernAndOptionChecks) {
   o.input = testdata() / "foodump";
   o.preserve_uuid = true;
   auto rep = run_restore(o);
-  EXPECT_FALSE(rep.ok());
-  EXPECT_NE(rep.status.message().find("--preserveUUID"), std::string::npos);
+  EXPECT_FALSE(rep.is_ok());
+  EXPECT_NE(rep.status().message().find("--preserveUUID"), std::string::npos);
   o.preserve_uuid = false;
   o.plan.oplog_replay = true;
-  rep = run_restore(o);
-  EXPECT_FALSE(rep.ok());
-  EXPECT_NE(rep.status.message().find("no oplog to replay"), std::string::npos) << rep.status.message();
+  auto again = run_restore(o);
+  EXPECT_FALSE(again.is_ok());
+  EXPECT_NE(again.status().message().find("no oplog to replay"), std::string::npos) << again.status().message();
 }
 
 }  // namespace

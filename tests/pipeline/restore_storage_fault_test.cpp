@@ -127,10 +127,10 @@ TEST_F(RestoreStorageFault, CorruptByteInBsonFileNamesFileAndOffset) {
   // The high byte of the second document's length: it becomes a length no document can have.
   FaultInjectionStorage storage;
   storage.add(FaultRule{.op = FaultOp::kRead, .path_contains = "c.bson", .corrupt_at = first + 3});
-  RestoreReport r = run_restore(options(storage, false));
-  expect_one_line(r.status, file.string(), "bad document length");
-  expect_one_line(r.status, file.string(), "(at offset " + std::to_string(first) + ")");
-  EXPECT_FALSE(r.ok());
+  auto r = run_restore(options(storage, false));
+  expect_one_line(r.status(), file.string(), "bad document length");
+  expect_one_line(r.status(), file.string(), "(at offset " + std::to_string(first) + ")");
+  EXPECT_FALSE(r.is_ok());
 }
 
 TEST_F(RestoreStorageFault, FailedReadOfBsonFileNamesFileAndOffset) {
@@ -139,9 +139,9 @@ TEST_F(RestoreStorageFault, FailedReadOfBsonFileNamesFileAndOffset) {
   // The second read of the file (the first read took all of it): fails at its end.
   FaultInjectionStorage storage;
   storage.add(FaultRule{.op = FaultOp::kRead, .path_contains = "d.bson", .nth = 2});
-  RestoreReport r = run_restore(options(storage, false));
-  expect_one_line(r.status, file.string(), "injected fault: read of");
-  expect_one_line(r.status, file.string(), "(at offset " + std::to_string(size) + ")");
+  auto r = run_restore(options(storage, false));
+  expect_one_line(r.status(), file.string(), "injected fault: read of");
+  expect_one_line(r.status(), file.string(), "(at offset " + std::to_string(size) + ")");
   EXPECT_EQ(storage.fired(), 1);
 }
 
@@ -152,10 +152,10 @@ TEST_F(RestoreStorageFault, CorruptByteInArchiveNamesArchiveAndOffsetAndWritesNo
   FaultInjectionStorage storage;
   storage.add(FaultRule{
       .op = FaultOp::kRead, .path_contains = "dump.archive", .corrupt_at = static_cast<std::uint64_t>(docs + 20)});
-  RestoreReport r = run_restore(options(storage, true));
-  expect_one_line(r.status, "archive " + archive_.string() + ": ", "CRC mismatch for namespace src.c");
-  expect_one_line(r.status, archive_.string(), "(at offset ");
-  expect_archive_named_once(r.status);
+  auto r = run_restore(options(storage, true));
+  expect_one_line(r.status(), "archive " + archive_.string() + ": ", "CRC mismatch for namespace src.c");
+  expect_one_line(r.status(), archive_.string(), "(at offset ");
+  expect_archive_named_once(r.status());
   // The namespace's only batch waited for its EOF block: nothing of src.c reached the server.
   EXPECT_LE(target_count("c"), 0);
 }
@@ -164,10 +164,10 @@ TEST_F(RestoreStorageFault, FailedReadOfArchiveNamesArchiveAndOffset) {
   // The first read sniffs 4 bytes of magic; the second is the reader's first chunk.
   FaultInjectionStorage storage;
   storage.add(FaultRule{.op = FaultOp::kRead, .path_contains = "dump.archive", .nth = 2});
-  RestoreReport r = run_restore(options(storage, true));
-  expect_one_line(r.status, "archive " + archive_.string() + ": ", "injected fault: read of");
-  expect_one_line(r.status, archive_.string(), "at offset 4");
-  expect_archive_named_once(r.status);
+  auto r = run_restore(options(storage, true));
+  expect_one_line(r.status(), "archive " + archive_.string() + ": ", "injected fault: read of");
+  expect_one_line(r.status(), archive_.string(), "at offset 4");
+  expect_archive_named_once(r.status());
   EXPECT_EQ(storage.fired(), 1);
 }
 
@@ -181,10 +181,10 @@ TEST_F(RestoreStorageFault, FailedReadInsideArchiveDataNamesArchiveAndOffset) {
   FaultInjectionStorage storage;
   storage.add(FaultRule{.op = FaultOp::kRead, .path_contains = "dump.archive", .nth = chunks + 2});
   storage.add(FaultRule{.op = FaultOp::kRead, .path_contains = "dump.archive", .short_reads = 1000});
-  RestoreReport r = run_restore(options(storage, true));
-  expect_one_line(r.status, "archive " + archive_.string() + ": ", "injected fault: read of");
-  expect_one_line(r.status, archive_.string(), "(at offset " + std::to_string(fails_at) + ")");
-  expect_archive_named_once(r.status);
+  auto r = run_restore(options(storage, true));
+  expect_one_line(r.status(), "archive " + archive_.string() + ": ", "injected fault: read of");
+  expect_one_line(r.status(), archive_.string(), "(at offset " + std::to_string(fails_at) + ")");
+  expect_archive_named_once(r.status());
   EXPECT_GT(fails_at, static_cast<std::uint64_t>(docs));
   EXPECT_EQ(storage.fired(), 1);
 }
@@ -194,9 +194,10 @@ TEST_F(RestoreStorageFault, WithoutFaultsEverythingIsReadThroughTheStorage) {
     FaultInjectionStorage storage;
     RestoreOptions o = options(storage, archive);
     o.drop = true;
-    RestoreReport r = run_restore(o);
-    ASSERT_TRUE(r.ok()) << r.status.to_string();
-    EXPECT_EQ(r.inserted, 100u);
+    auto r = run_restore(o);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_TRUE(r->ok());
+    EXPECT_EQ(r->inserted, 100u);
     EXPECT_GT(storage.calls(FaultOp::kOpen), 0u);
     EXPECT_GT(storage.calls(FaultOp::kRead), 0u);
     if (!archive) {
@@ -212,9 +213,10 @@ TEST_F(RestoreStorageFault, JournalIsWrittenThroughTheStorage) {
   FaultInjectionStorage storage;
   RestoreOptions o = options(storage, false);
   o.journal = journal;
-  RestoreReport r = run_restore(o);
-  ASSERT_TRUE(r.ok()) << r.status.to_string();
-  EXPECT_EQ(r.journal, journal.string());
+  auto r = run_restore(o);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  ASSERT_TRUE(r->ok());
+  EXPECT_EQ(r->journal, journal.string());
   // The header, one start, batch and done record per namespace, and the end: each committed.
   EXPECT_GE(storage.calls(FaultOp::kCommit), 8u);
   auto st = read_journal(journal);
@@ -230,9 +232,9 @@ TEST_F(RestoreStorageFault, FailedJournalWriteStopsTheRunNamingTheJournal) {
   storage.add(FaultRule{.op = FaultOp::kCommit, .path_contains = "restore.journal", .nth = 2});
   RestoreOptions o = options(storage, false);
   o.journal = journal;
-  RestoreReport r = run_restore(o);
-  expect_one_line(r.status, "writing restore journal " + journal.string(), "injected fault: commit of");
-  EXPECT_FALSE(r.ok());
+  auto r = run_restore(o);
+  expect_one_line(r.status(), "writing restore journal " + journal.string(), "injected fault: commit of");
+  EXPECT_FALSE(r.is_ok());
   EXPECT_EQ(storage.fired(), 1);
 }
 

@@ -95,9 +95,10 @@ class VerifyStorageFault : public ::testing::Test {
       if (p.file == file) out.push_back(p);
     return out;
   }
-  static std::string lines(const VerifyReport& r) {
-    std::string out = r.error.to_string();
-    for (const auto& p : r.problems) out += "\n" + p.to_string();
+  static std::string lines(const Result<VerifyReport>& r) {
+    if (!r) return r.status().to_string();
+    std::string out;
+    for (const auto& p : r->problems) out += "\n" + p.to_string();
     return out;
   }
   static inline fs::path dir_;
@@ -106,7 +107,8 @@ class VerifyStorageFault : public ::testing::Test {
 TEST_F(VerifyStorageFault, CleanDumpPassesThroughTheStorage) {
   test::FaultInjectionStorage storage;
   auto r = run_verify(options(storage));
-  EXPECT_TRUE(r.ok()) << lines(r);
+  ASSERT_TRUE(r.is_ok()) << lines(r);
+  EXPECT_TRUE(r->ok()) << lines(r);
   EXPECT_GE(storage.calls(test::FaultOp::kRead), 4u);  // manifest, two metadata files, two .bson
   EXPECT_GE(storage.calls(test::FaultOp::kList), 2u);  // the root and v/
 }
@@ -119,9 +121,9 @@ TEST_F(VerifyStorageFault, CorruptReadOfBsonNamesTheFileAndTheOffset) {
   test::FaultInjectionStorage storage;
   storage.add({.op = test::FaultOp::kRead, .path_contains = "coll.bson", .corrupt_at = second + 3});
   auto r = run_verify(options(storage));
-  EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(r.error.is_ok()) << r.error.to_string();
-  auto found = problems_of(r, "v/coll.bson");
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_FALSE(r->ok());
+  auto found = problems_of(*r, "v/coll.bson");
   ASSERT_EQ(found.size(), 2u) << lines(r);
   // The BSON fault is one line naming the file, its namespace and the offset of the document.
   EXPECT_EQ(found[0].ns, "v.coll");
@@ -131,7 +133,7 @@ TEST_F(VerifyStorageFault, CorruptReadOfBsonNamesTheFileAndTheOffset) {
   EXPECT_NE(found[0].to_string().find("(at offset " + std::to_string(second) + ")"), std::string::npos);
   // What was read is not what was dumped.
   EXPECT_EQ(found[1].message.rfind("checksum mismatch: XXH3-128 ", 0), 0u) << found[1].to_string();
-  EXPECT_TRUE(problems_of(r, "v/other.bson").empty());
+  EXPECT_TRUE(problems_of(*r, "v/other.bson").empty());
 }
 
 // The third read of v/coll.bson fails (reads of 4 KiB: at offset 8192).
@@ -140,11 +142,11 @@ TEST_F(VerifyStorageFault, FailedReadOfBsonNamesTheFileAndTheOffset) {
   storage.add({.op = test::FaultOp::kRead, .path_contains = "coll.bson", .nth = 3});
   storage.add({.op = test::FaultOp::kRead, .path_contains = "coll.bson", .short_reads = 4096});
   auto r = run_verify(options(storage));
-  EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(r.error.is_ok()) << r.error.to_string();
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_FALSE(r->ok());
   EXPECT_EQ(storage.fired(), 1);
-  ASSERT_EQ(r.problems.size(), 1u) << lines(r);
-  std::string line = r.problems[0].to_string();
+  ASSERT_EQ(r->problems.size(), 1u) << lines(r);
+  std::string line = r->problems[0].to_string();
   EXPECT_EQ(line.rfind("v/coll.bson [v.coll]: read failed: injected fault: read of ", 0), 0u) << line;
   EXPECT_NE(line.find("coll.bson at offset 8192"), std::string::npos) << line;
 }
@@ -154,11 +156,11 @@ TEST_F(VerifyStorageFault, ExceptionInAVerifyWorkerIsTheRunsError) {
   ThrowingStorage storage("coll.bson");
   auto o = options(storage);
   o.jobs = 2;
-  VerifyReport r;
-  EXPECT_NO_THROW(r = run_verify(o));
-  EXPECT_FALSE(r.ok());
-  EXPECT_EQ(r.error.code(), ErrorCode::kInternal) << r.error.to_string();
-  EXPECT_EQ(r.error.message(), "verify: reading files: connection reset reading coll.bson");
+  Status error;
+  EXPECT_NO_THROW(error = run_verify(o).status());
+  EXPECT_FALSE(error.is_ok());
+  EXPECT_EQ(error.code(), ErrorCode::kInternal) << error.to_string();
+  EXPECT_EQ(error.message(), "verify: reading files: connection reset reading coll.bson");
 }
 
 // index rebuild reads the dump's metadata through its storage too: a failed read stops the run
@@ -173,8 +175,8 @@ TEST_F(VerifyStorageFault, IndexRebuildReadsMetadataThroughTheStorage) {
   o.storage = &storage;
   auto rep = run_index_rebuild(o);
   EXPECT_EQ(storage.fired(), 1);
-  EXPECT_FALSE(rep.ok());
-  std::string line = rep.status.to_string();
+  EXPECT_FALSE(rep.is_ok());
+  std::string line = rep.status().to_string();
   EXPECT_NE(line.find("injected fault: read of "), std::string::npos) << line;
   EXPECT_NE(line.find("coll.metadata.json at offset 0"), std::string::npos) << line;
 }

@@ -92,5 +92,16 @@ TEST(IndexRebuild, FromArchiveAndMissingCollection) {
   EXPECT_NE(bad.exit_code, 0) << show(bad);
 }
 
+// -j below 1 is refused as a usage error (IndexRebuildOptions::validate), before anything is
+// read or connected; it used to run with one collection at a time.
+TEST(IndexRebuild, ParallelCollectionsBelowOneIsAUsageError) {
+  test::MiniMongod server;
+  auto r = bsonpipe({"index", "rebuild", "--uri", server.uri(), "--from",
+                     (test::restore_testdata() / "indextestdump").string(), "--plan", "-j", "0"});
+  EXPECT_EQ(r.exit_code, 2) << show(r);
+  EXPECT_EQ(r.err, "bsonpipe index rebuild: --numParallelCollections must be at least 1\n") << show(r);
+  EXPECT_EQ(r.out, "") << show(r);
+}
+
 }  // namespace
 }  // namespace bsonpipe

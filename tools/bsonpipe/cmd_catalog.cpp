@@ -215,8 +215,7 @@ int run_remove(CatalogFlags& f) {
 int run_prune(CatalogFlags& f) {
   if (f.keep_last->count() + f.keep_daily->count() + f.keep_weekly->count() == 0)
     return fail("catalog prune", "give at least one of --keep-last, --keep-daily, --keep-weekly");
-  if (f.policy.keep_last < 0 || f.policy.keep_daily < 0 || f.policy.keep_weekly < 0)
-    return fail("catalog prune", "--keep-* values must be 0 or more");
+  // The values are checked by prune_catalog (PrunePolicy::validate), before the catalog is listed.
   auto r = pipeline::prune_catalog(f.location.path, f.policy, f.dry_run, f.location.storage());
   if (!r) return fail("catalog prune", r.status().to_string());
   std::size_t removed = 0;

@@ -7,8 +7,8 @@
 #include "formats/extjson.hpp"
 #include "io/s3_storage.hpp"
 #include "pipeline/catalog/catalog.hpp"
-#include "pipeline/ops/dump.hpp"
 #include "pipeline/core/namespaces.hpp"
+#include "pipeline/ops/dump.hpp"
 #include "tools/bsonpipe/cli.hpp"
 #include "tools/bsonpipe/connection_flags.hpp"
 #include "tools/bsonpipe/file_mode.hpp"
@@ -135,9 +135,8 @@ int run(DumpFlags& f) {
     return fail("dump", "--exclude applies to --include-path trees: give --include-path");
   o.bundle.interrupt = &interrupted();
   if (int rc = choose_output(f); rc != 0) return rc;
-  if (o.parallel_collections < 1) return fail("dump", "--numParallelCollections must be at least 1");
-  if (o.readers < 1) return fail("dump", "--readers must be at least 1");
-  if (o.retries < 0) return fail("dump", "--retries must be 0 or more");
+  // The library's checks (pipeline/ops/dump.hpp), before the catalog is locked or anything connects.
+  if (Status s = o.validate(); !s) return usage_error("dump", s.to_string());
   if (!pipeline::parse_progress_mode(f.progress, o.progress.mode))
     return fail("dump", "--progress must be auto, bar, plain, json or none");
   o.progress.quiet = f.quiet;

@@ -23,6 +23,7 @@ struct IndexFlags {
 
 int run_rebuild(IndexFlags& f) {
   auto& o = f.opts;
+  if (Status s = o.validate(); !s) return usage_error("index rebuild", s.to_string());
   auto uri = f.conn.resolve();
   if (!uri) return fail("index rebuild", uri.status().to_string());
   o.uri = *uri;
@@ -32,7 +33,9 @@ int run_rebuild(IndexFlags& f) {
   o.from = f.location.path;
   o.storage = f.location.storage();
   o.interrupt = &interrupted();
-  auto rep = pipeline::run_index_rebuild(o);
+  pipeline::IndexRebuildReport partial;  // a stopped run's entries, printed all the same
+  auto res = pipeline::run_index_rebuild(o, &partial);
+  const pipeline::IndexRebuildReport& rep = res ? *res : partial;
   for (const auto& s : rep.skipped) std::fprintf(stderr, "%s\n", s.c_str());
   std::size_t todo = 0, failed = 0, differs = 0;
   for (const auto& e : rep.entries) {
@@ -47,9 +50,9 @@ int run_rebuild(IndexFlags& f) {
   std::fflush(stdout);
   std::fprintf(stderr, "%zu index(es) %s, %zu differ from the dump (left as they are), %zu failed%s\n", todo,
                o.plan_only ? "to create" : "created", differs, failed, o.plan_only ? " (--plan: nothing changed)" : "");
-  if (!rep.status.is_ok()) {
-    if (rep.status.code() == ErrorCode::kCancelled) return fail("index rebuild", "interrupted");
-    return fail("index rebuild", rep.status.to_string());
+  if (!res) {
+    if (res.status().code() == ErrorCode::kCancelled) return fail("index rebuild", "interrupted");
+    return fail("index rebuild", res.status().to_string());
   }
   if (!rep.ok()) return fail("index rebuild", "some indexes could not be created");
   return 0;

@@ -115,9 +115,10 @@ int open_catalog_roots(RestoreFlags& f) {
   return 0;
 }
 
-void print_report(const pipeline::RestoreReport& rep, bool quiet) {
+// `error`: the run's error when it failed (its line is printed by the caller), ok otherwise.
+void print_report(const pipeline::RestoreReport& rep, const Status& error, bool quiet) {
   for (const auto& n : rep.namespaces) {
-    if (!n.error.empty() && rep.status.message().find(n.error) == std::string::npos)
+    if (!n.error.empty() && error.message().find(n.error) == std::string::npos)
       std::fprintf(stderr, "bsonpipe restore: %s: %s\n", n.target_ns.c_str(), n.error.c_str());
     if (n.failed > 0) {
       std::fprintf(stderr, "bsonpipe restore: %s: %llu document(s) failed to restore\n", n.target_ns.c_str(),
@@ -134,7 +135,7 @@ void print_report(const pipeline::RestoreReport& rep, bool quiet) {
   if (quiet) return;
   // A failed run: the one error line says it all (with the count of documents already inserted);
   // a "restored successfully" summary would be wrong, e.g. for --swap, which dropped its data.
-  if (!rep.status.is_ok()) return;
+  if (!error.is_ok()) return;
   if (rep.dry_run) {
     std::uint64_t docs = 0;
     for (const auto& n : rep.namespaces) docs += n.documents_read;
@@ -263,16 +264,18 @@ int run_restore_and_report(const RestoreFlags& f, const pipeline::RestoreOptions
     if (Status s = pipeline::drop_absent_namespaces(o, *catalog_entry); !s) return fail("restore", s.to_string());
     return 0;
   };
-  auto rep = pipeline::run_restore(o);
-  if (rep.already_complete) {
+  pipeline::RestoreReport partial;  // a failed run's counts, for its lines and its error
+  auto res = pipeline::run_restore(o, &partial);
+  const pipeline::RestoreReport& rep = res ? *res : partial;
+  if (res && rep.already_complete) {
     if (!f.quiet) std::fprintf(stderr, "restore already complete (per its journal): nothing to do\n");
     if (int rc = drop_absent(); rc != 0) return rc;
     return restore_files(f, o, bundle_manifest);
   }
-  print_report(rep, f.quiet);
-  if (!rep.status.is_ok()) {
-    if (rep.status.code() == ErrorCode::kCancelled) return fail("restore", "interrupted: stopped before completion");
-    std::string msg = rep.status.to_string();
+  print_report(rep, res.status(), f.quiet);
+  if (!res) {
+    if (res.status().code() == ErrorCode::kCancelled) return fail("restore", "interrupted: stopped before completion");
+    std::string msg = res.status().to_string();
     if (rep.inserted > 0 && !o.swap && !o.dry_run)
       msg += "; " + std::to_string(rep.inserted) + " document(s) had been inserted before the failure";
     return fail("restore", msg);
@@ -358,6 +361,8 @@ int run(RestoreFlags& f) {
     return restore_files(f, o, bundle_manifest);
   }
 
+  // The library's checks (pipeline/ops/restore.hpp), before a --backup-first backup is taken.
+  if (Status s = o.validate(); !s) return usage_error("restore", s.to_string());
   // --backup-first ROOT: the target namespaces this restore overwrites go into the catalog first;
   // if that fails, the restore does not start.
   if (int rc = backup_first(f, o); rc != 0) return rc;

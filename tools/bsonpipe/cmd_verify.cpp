@@ -72,7 +72,8 @@ Examples:
 
 Exit codes: 0 all good, 1 problems found (or an error), 2 usage error.)";
 
-void print_text(const pipeline::VerifyReport& r) {
+// `finished`: the run was not stopped by an error (its line is printed by the caller).
+void print_text(const pipeline::VerifyReport& r, bool finished) {
   for (const auto& p : r.problems) std::printf("%s\n", p.to_string().c_str());
   if (r.suppressed) std::printf("... and %zu more problem(s) not listed\n", r.suppressed);
   for (const auto& n : r.notices) std::printf("note: %s\n", n.c_str());
@@ -91,7 +92,7 @@ void print_text(const pipeline::VerifyReport& r) {
               r.has_manifest ? (r.manifest_complete ? "manifest complete" : "manifest NOT complete") : "no manifest",
               static_cast<unsigned long long>(r.files_checked), static_cast<unsigned long long>(r.documents),
               static_cast<unsigned long long>(r.raw_bytes),
-              r.ok() ? "OK" : (std::to_string(r.problems.size() + r.suppressed) + " problem(s)").c_str());
+              finished && r.ok() ? "OK" : (std::to_string(r.problems.size() + r.suppressed) + " problem(s)").c_str());
 }
 
 int run_verify_command(VerifyFlags& f) {
@@ -133,16 +134,19 @@ int run_verify_command(VerifyFlags& f) {
   o.interrupt = &interrupted();
   o.storage = f.location.storage();
   o.catalog_entry = !f.catalog.empty();
-  auto r = pipeline::run_verify(o);
-  auto record = pipeline::record_catalog_verification(o, r);
+  pipeline::VerifyReport partial;  // what a stopped run found, printed all the same
+  auto res = pipeline::run_verify(o, &partial);
+  pipeline::VerifyReport& r = res ? *res : partial;
+  // Only a run that finished is recorded (a stopped one leaves the catalog's record as it was).
+  Result<std::string> record = res ? pipeline::record_catalog_verification(o, r) : Result<std::string>(std::string());
   name_remote_input(f.location, r);
   if (f.json) {
-    std::printf("%s\n", pipeline::verify_report_json(r).c_str());
+    std::printf("%s\n", pipeline::verify_report_json(r, res.status()).c_str());
   } else {
-    print_text(r);
+    print_text(r, res.is_ok());
   }
   std::fflush(stdout);
-  if (!r.error.is_ok()) return fail("verify", r.error.to_string());
+  if (!res) return fail("verify", res.status().to_string());
   if (!record) return fail("verify", "catalog record: " + record.status().to_string());
   if (!record->empty() && !f.json && r.ok())
     std::fprintf(stderr, "recorded as verified: %s\n", f.location.display(*record).c_str());
