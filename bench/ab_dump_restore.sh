@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A/B of two bsonpipe binaries on one generated collection, alternating, in one run: dump (default
 # flags), dump --gzip, restore of bsonpipe's own --gzip dump, restore of a stock single-member gzip
-# archive (a plain archive through gzip -6, as mongodump --gzip --archive writes it: one member).
+# archive (a plain archive through gzip -6, as mongodump --gzip --archive writes it: one member),
+# and copy (bench.logs into bench_copy.logs on the same server, --drop: the server does both the
+# reads and the inserts, so its CPU is not in the figures; bsonpipe's is).
 # Prints one line per run (CPU user+sys s, wall s, peak RSS MB) and the medians per binary.
 # A_ENV / B_ENV: environment settings for each side's runs, e.g. A_ENV=BSONPIPE_GZIP_INFLATER=zlib
 # to compare gzip readers within one binary.
 #
 #   [A_ENV=..] [B_ENV=..] bench/ab_dump_restore.sh A_BSONPIPE B_BSONPIPE MINIMONGOD [MB=400] [RUNS=3] \
-#       [OPS="dump gzip rgz rstock"]
+#       [OPS="dump gzip rgz rstock"]   (also: copy)
 set -euo pipefail
 A=$1 B=$2 MM=$3 MB=${4:-400} RUNS=${5:-3} OPS=${6:-"dump gzip rgz rstock"}
 W=$(mktemp -d /tmp/ab_dump_restore.XXXXXX)
@@ -55,6 +57,8 @@ for i in $(seq "$RUNS"); do
         gzip) run "$side/gzip" "$envs" "$bin" dump --uri "$URI" --gzip --out "$W/out" ;;
         rgz) run "$side/restore_own_gzip" "$envs" "$bin" restore --uri "$URI" --drop --gzip "$W/gz_$side" ;;
         rstock) run "$side/restore_stock_gzip" "$envs" "$bin" restore --uri "$URI" --drop --gzip --archive="$W/stock.archive.gz" ;;
+        copy) run "$side/copy" "$envs" "$bin" copy --from "$URI" --to "$URI" --nsInclude 'bench.logs' \
+          --nsFrom 'bench.logs' --nsTo 'bench_copy.logs' --drop ;;
       esac
     done
   done
