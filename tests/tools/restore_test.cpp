@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <set>
 #include <thread>
@@ -452,14 +454,23 @@ TEST(RestoreSwap, BadIndexSpecLeavesLiveUntouched) {
 }
 
 TEST(RestoreSwap, InterruptStopsCleanlyAndLeavesLiveUntouched) {
-  // Every command takes 20 ms: 400 batches of 50 documents take seconds, so the signal sent after
-  // the restore has started arrives while it is loading.
-  test::MiniMongod server({"--generate", "live.data:100:100", "--fault-delay-ms", "20"});
+  // The premise is made, not hoped for: the server holds the restore's fourth insert
+  // (--fault-gate), so the signal arrives while the restore is loading its temporary collection
+  // (a timer could land before the handler is installed on a loaded machine, and a signal that a
+  // background job gets before that is lost). The held insert is released after the signal.
+  test::MiniMongod server({"--generate", "live.data:100:100", "--fault-gate"});
   fs::path dump = make_dump("restore_swap_interrupt", "live", "data", 20000);
+  fs::path pid_file = test::temp_dir("restore_swap_interrupt_pid") / "pid";
+  test::gate_arm(server.uri(), "insert", "", 3);
   std::string cmd = "'" + test::program("bsonpipe").string() + "' restore --uri '" + server.uri() +
-                    "' --swap --batchSize 50 '" + dump.string() +
-                    "' & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo \"rc=$?\"";
-  auto r = test::run_shell(cmd);
+                    "' --swap --batchSize 50 '" + dump.string() + "' & pid=$!; echo $pid > '" + pid_file.string() +
+                    "'; wait $pid; echo \"rc=$?\"";
+  auto run = std::async(std::launch::async, [&] { return test::run_shell(cmd); });
+  ASSERT_TRUE(test::gate_wait_blocked(server.uri(), 1));
+  const pid_t pid = static_cast<pid_t>(std::stol(test::read_text(pid_file)));
+  ASSERT_EQ(::kill(pid, SIGINT), 0);
+  test::gate_open(server.uri());
+  auto r = run.get();
   EXPECT_EQ(r.out.find("rc=0"), std::string::npos) << show(r);
   EXPECT_NE(r.err.find("interrupted"), std::string::npos) << show(r);
   auto c = connect(server.uri());
