@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "formats/doc_sequence.hpp"
 #include "formats/extjson.hpp"
 
 namespace bsonpipe::formats::archive {
@@ -226,16 +227,12 @@ Status Writer::write_documents(std::string_view db, std::string_view collection,
   if (!ns) return ns.status();
   if (documents.empty()) return Status::ok();
   // Whole documents only, each within the size the readers accept.
-  for (std::size_t off = 0; off < documents.size();) {
-    std::int64_t len = peek_doc_length(documents.subspan(off));
-    if (len < 5 || static_cast<std::uint64_t>(len) > kMaxDocumentSize ||
-        static_cast<std::uint64_t>(len) > documents.size() - off || documents[off + len - 1] != 0) {
-      return {ErrorCode::kInvalidArgument,
-              "block for " + ns_key(db, collection) + " does not hold whole BSON documents",
-              static_cast<std::int64_t>(off)};
-    }
-    off += static_cast<std::size_t>(len);
+  DocSequence seq(documents, {.max_size = kMaxDocumentSize});
+  while (seq.next()) {
   }
+  if (!seq.ok())
+    return {ErrorCode::kInvalidArgument, "block for " + ns_key(db, collection) + " does not hold whole BSON documents",
+            static_cast<std::int64_t>(seq.error().offset)};
   if (Status s = open_segment(ns_key(db, collection), db, collection); !s.is_ok()) return s;
   if (Status s = emit(documents); !s.is_ok()) return s;
   (*ns)->crc.update(documents);

@@ -39,6 +39,7 @@
 
 #include <algorithm>
 
+#include "formats/doc_sequence.hpp"
 #include "io/commands.hpp"
 #include "io/compress.hpp"
 #include "io/storage.hpp"
@@ -288,11 +289,7 @@ Result<int> UsersRolesRestore::dump_auth_version() const {
   if (!version_.present) return db_mode_ ? 3 : 1;  // what mongorestore assumes without the file
   auto docs = documents(version_);
   if (!docs) return docs.status();
-  ByteSpan rest(*docs);
-  while (!rest.empty()) {
-    auto len = static_cast<std::size_t>(formats::peek_doc_length(rest));
-    DocView d(rest.first(len));
-    rest = rest.subspan(len);
+  for (DocView d : formats::DocSequence(*docs)) {  // walked whole by documents()
     auto id = d.find("_id");
     if (!id.valid() || id.type() != formats::BsonType::kString || id.as_string() != "authSchema") continue;
     auto v = d.find("currentVersion");

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "formats/doc_sequence.hpp"
+
 namespace bsonpipe::pipeline {
 
 using formats::Bytes;
@@ -26,17 +28,21 @@ Status check_documents(ByteSpan docs, std::int64_t base_offset, const BatchLimit
   formats::ValidateOptions vo;
   vo.check_utf8 = true;
   vo.max_size = limits.max_document_size;
-  std::size_t pos = 0;
-  while (pos < docs.size()) {
-    if (docs.size() - pos < 5)
-      return {ErrorCode::kInvalidBson, "truncated document", base_offset + static_cast<std::int64_t>(pos)};
-    auto len = static_cast<std::size_t>(formats::load_u32(docs.data() + pos));
-    if (len < 5 || len > docs.size() - pos)
-      return {ErrorCode::kInvalidBson, "bad document length " + std::to_string(len),
-              base_offset + static_cast<std::int64_t>(pos)};
-    if (auto s = formats::validate(docs.subspan(pos, len), vo, base_offset + static_cast<std::int64_t>(pos)); !s)
-      return s;
-    pos += len;
+  formats::DocSequence seq(docs);
+  for (formats::DocView d : seq) {
+    const std::size_t pos = seq.offset_of(d);
+    if (auto s = formats::validate(d.bytes(), vo, base_offset + static_cast<std::int64_t>(pos)); !s) return s;
+  }
+  const formats::SequenceError& e = seq.error();
+  const std::int64_t at = base_offset + static_cast<std::int64_t>(e.offset);
+  switch (e.fault) {
+    case formats::SequenceFault::kNone: return {};
+    case formats::SequenceFault::kTruncated: return {ErrorCode::kInvalidBson, "truncated document", at};
+    case formats::SequenceFault::kBadLength:
+      return {ErrorCode::kInvalidBson, "bad document length " + std::to_string(static_cast<std::uint32_t>(e.length)),
+              at};
+    case formats::SequenceFault::kNoTerminator:  // validate names it as it always did
+      return formats::validate(docs.subspan(e.offset, static_cast<std::size_t>(e.length)), vo, at);
   }
   return {};
 }
