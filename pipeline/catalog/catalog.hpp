@@ -161,7 +161,7 @@ std::vector<PruneDecision> plan_prune(const std::vector<CatalogEntry>& entries, 
 struct CatalogDumpResult {
   std::string id;
   std::filesystem::path dir;
-  DumpSummary summary;
+  DumpReport summary;
   std::vector<std::string> absent_namespaces;  // backup_restore_targets only
 };
 

@@ -24,7 +24,7 @@ using formats::DocView;
 // ---- CopyReport -----------------------------------------------------------------------------------
 
 bool CopyReport::ok() const {
-  if (!status.is_ok() || !restore.ok()) return false;
+  if (!restore.ok()) return false;
   return std::all_of(verify.begin(), verify.end(), [](const VerifyResult& v) { return v.matches(); });
 }
 
@@ -365,13 +365,14 @@ PlanOptions follow_plan(const CopyOptions& o) {
   return p;
 }
 
-CopyReport run_copy(const CopyOptions& opts) {
+Result<CopyReport> run_copy(const CopyOptions& opts, CopyReport* partial) {
   CopyReport rep;
   double t0 = now_seconds();
-  auto finish = [&](Status s) {
-    rep.status = std::move(s);
+  auto finish = [&](Status s) -> Result<CopyReport> {
     rep.seconds = now_seconds() - t0;
-    return rep;
+    if (s) return std::move(rep);
+    if (partial) *partial = std::move(rep);
+    return s;
   };
   if (Status s = opts.validate(); !s) return finish(s);
   Endpoints ep;

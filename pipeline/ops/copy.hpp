@@ -69,14 +69,13 @@ struct VerifyResult {
 };
 
 struct CopyReport {
-  Status status;  // the first error of either side (or of --verify's reads); ok otherwise
-  DumpSummary dump;
+  DumpReport dump;
   RestoreReport restore;
   bool verified = false;             // --verify ran (only after a successful copy)
   std::vector<VerifyResult> verify;  // one per copied collection or view
   double seconds = 0;                // the whole run, --verify included
   double copy_seconds = 0;           // dump + restore only (until both sides finished)
-  // Success: both sides succeeded and, with --verify, every namespace matched.
+  // Every namespace restored whole and, with --verify, every namespace matched.
   bool ok() const;
   // The namespaces whose verification failed, "source -> target" (empty when all matched).
   std::vector<std::string> mismatches() const;
@@ -88,6 +87,8 @@ PlanOptions follow_plan(const CopyOptions& o);
 
 // Checks the options, connects to both sides first (an unreachable side fails before any thread
 // starts), then runs the copy.
-CopyReport run_copy(const CopyOptions& opts);
+// The report, or the first error of either side (or of --verify's reads); a failed run's report so
+// far goes to `partial` when given (the per-namespace lines the command prints).
+[[nodiscard]] Result<CopyReport> run_copy(const CopyOptions& opts, CopyReport* partial = nullptr);
 
 }  // namespace bsonpipe::pipeline

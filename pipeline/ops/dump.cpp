@@ -63,8 +63,8 @@ void Dumper::cleanup_on_failure() {
   sink_->abort();
 }
 
-DumpSummary Dumper::summarize(double seconds) const {
-  DumpSummary sum;
+DumpReport Dumper::summarize(double seconds) const {
+  DumpReport sum;
   sum.seconds = seconds;
   sum.retries = retries_.load();
   for (auto& c : colls_) {
@@ -78,7 +78,7 @@ DumpSummary Dumper::summarize(double seconds) const {
   return sum;
 }
 
-Result<DumpSummary> Dumper::run() {
+Result<DumpReport> Dumper::run() {
   double t0 = now_seconds();
   start_ms_ = now_utc_ms();
   choose_sink();
@@ -110,7 +110,7 @@ Status DumpOptions::validate() const {
   return {};
 }
 
-Result<DumpSummary> run_dump(const DumpOptions& opts) {
+Result<DumpReport> run_dump(const DumpOptions& opts) {
   if (Status s = opts.validate(); !s) return s;
   dump_detail::Dumper d(opts);
   return d.run();

@@ -109,7 +109,7 @@ struct DumpNamespaceStats {
   int ranges = 0;
 };
 
-struct DumpSummary {
+struct DumpReport {
   std::vector<DumpNamespaceStats> namespaces;
   std::uint64_t documents = 0;
   std::uint64_t raw_bytes = 0;
@@ -123,7 +123,7 @@ struct DumpSummary {
 // (or interruption) nothing that looks like a finished dump is left behind: directory output
 // stays in "<out>.partial" (removed on a clean failure) and the manifest is never written; an
 // archive file stays "<file>.partial" and is removed.
-[[nodiscard]] Result<DumpSummary> run_dump(const DumpOptions& opts);
+[[nodiscard]] Result<DumpReport> run_dump(const DumpOptions& opts);
 
 // One _id range of a collection: [min, max) as index bounds on {_id: 1}; an empty bound is open.
 struct IdRange {

@@ -99,7 +99,7 @@ class BlockGatherer {
 class Dumper {
  public:
   explicit Dumper(const DumpOptions& o);
-  Result<DumpSummary> run();
+  Result<DumpReport> run();
 
  private:
   friend class RangeReader;
@@ -145,7 +145,7 @@ class Dumper {
   void choose_sink();
   Status run_stages();
   void cleanup_on_failure();
-  DumpSummary summarize(double seconds) const;
+  DumpReport summarize(double seconds) const;
 
   const DumpOptions& opts_;
   io::Storage& storage_;  // opts_.storage or the local file system

@@ -268,11 +268,11 @@ Status parse_until(std::string_view text, FollowOptions& opts) {
   return {};
 }
 
-FollowReport run_follow(const FollowOptions& opts) {
+Result<FollowReport> run_follow(const FollowOptions& opts) {
   FollowReport rep;
   double t0 = now_seconds();
   Follower f(opts, rep);
-  rep.status = f.run();
+  if (Status s = f.run(); !s) return s;
   rep.seconds = now_seconds() - t0;
   return rep;
 }

@@ -37,14 +37,14 @@ struct FollowOptions {
 };
 
 struct FollowReport {
-  Status status;
-  formats::Timestamp cutover;  // the point applied through (valid when status is ok)
+  formats::Timestamp cutover;  // the point applied through
   std::uint64_t applied = 0;   // entries applied
   std::uint64_t skipped = 0;   // noops and entries of namespaces not copied
   double seconds = 0;
 };
 
-FollowReport run_follow(const FollowOptions& opts);
+// The report once cut over, or the first error.
+[[nodiscard]] Result<FollowReport> run_follow(const FollowOptions& opts);
 
 // Parses --until: "now" or "<seconds>[:ordinal]".
 Status parse_until(std::string_view text, FollowOptions& opts);

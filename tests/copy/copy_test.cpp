@@ -287,8 +287,8 @@ TEST(CopyFailures, UnreachableTargetFailsFastInOneLine) {
   o.dump.uri = source.uri();
   o.restore.uri = dead;
   auto rep = pipeline::run_copy(o);
-  EXPECT_FALSE(rep.ok());
-  EXPECT_EQ(rep.status.code(), ErrorCode::kNetwork) << rep.status.to_string();
+  EXPECT_FALSE(rep.is_ok());
+  EXPECT_EQ(rep.status().code(), ErrorCode::kNetwork) << rep.status().to_string();
   EXPECT_EQ(thread_count(), before);
 
   // An unreachable source, likewise.

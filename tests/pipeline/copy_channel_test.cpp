@@ -146,8 +146,10 @@ CopyOptions copy_options(const Servers& s) {
 
 TEST(CopyInProcess, EveryNamespaceArrivesWhole) {
   Servers s;
-  CopyReport rep = run_copy(copy_options(s));
-  ASSERT_TRUE(rep.ok()) << rep.status.to_string();
+  auto res = run_copy(copy_options(s));
+  ASSERT_TRUE(res.is_ok()) << res.status().to_string();
+  const CopyReport& rep = *res;
+  ASSERT_TRUE(rep.ok());
   ASSERT_TRUE(rep.verified);
   ASSERT_EQ(rep.verify.size(), 3u);
   std::uint64_t docs = 0;
@@ -169,13 +171,13 @@ TEST(CopyInProcess, AnInterruptStopsBothSides) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     interrupt = true;
   });
-  CopyReport rep = run_copy(o);
+  auto rep = run_copy(o);
   stopper.join();
   // Either it finished before the interrupt (then it is whole) or it stopped with "interrupted".
-  if (!rep.status.is_ok())
-    EXPECT_EQ(rep.status.code(), ErrorCode::kCancelled) << rep.status.to_string();
+  if (!rep.is_ok())
+    EXPECT_EQ(rep.status().code(), ErrorCode::kCancelled) << rep.status().to_string();
   else
-    EXPECT_TRUE(rep.ok());
+    EXPECT_TRUE(rep->ok());
 }
 
 }  // namespace

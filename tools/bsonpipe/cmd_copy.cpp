@@ -81,9 +81,9 @@ int setup_follow(CopyFlags& f, pipeline::FollowOptions& fo) {
   }
   o.after_copy = [&fo]() -> Status {
     auto rep = pipeline::run_follow(fo);
-    if (!rep.status) return rep.status;
+    if (!rep) return rep.status();
     // The line a cutover script waits for; on stdout, alone.
-    std::printf("cutover at %s\n", pipeline::format_ts(rep.cutover).c_str());
+    std::printf("cutover at %s\n", pipeline::format_ts(rep->cutover).c_str());
     std::fflush(stdout);
     return {};
   };
@@ -181,12 +181,15 @@ int run(CopyFlags& f) {
   setup_reporting(f);
   pipeline::FollowOptions fo;
   if (int rc = setup_follow(f, fo); rc != 0) return rc;
-  auto rep = pipeline::run_copy(f.opts);
-  print_namespace_errors(rep.restore, rep.status);
-  if (!rep.status.is_ok()) {
-    if (rep.status.code() == ErrorCode::kCancelled && interrupted().load())
+  pipeline::CopyReport partial;
+  auto res = pipeline::run_copy(f.opts, &partial);
+  const pipeline::CopyReport& rep = res ? *res : partial;
+  const Status status = res ? Status{} : res.status();
+  print_namespace_errors(rep.restore, status);
+  if (!status.is_ok()) {
+    if (status.code() == ErrorCode::kCancelled && interrupted().load())
       return fail("copy", "interrupted: stopped before completion (the target holds a partial copy)");
-    return fail("copy", rep.status.to_string());
+    return fail("copy", status.to_string());
   }
   if (!rep.ok()) return fail("copy", "copy incomplete: see the errors above");
   if (!f.quiet) print_summary(rep);
