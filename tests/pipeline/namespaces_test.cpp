@@ -47,7 +47,8 @@ TEST(Namespaces, ErrorsAreOneLineNamingThePattern) {
             "they must have the same number");
   s = check_namespace_flags({.include = {"ok.*", "bad.$x$"}, .exclude = {}, .from = {}, .to = {}});
   ASSERT_FALSE(s.is_ok());
-  EXPECT_EQ(s.message(), "invalid --nsInclude pattern 'bad.$x$': '$' is not allowed in --nsInclude/--nsExclude patterns");
+  EXPECT_EQ(s.message(),
+            "invalid --nsInclude pattern 'bad.$x$': '$' is not allowed in --nsInclude/--nsExclude patterns");
   s = check_namespace_flags({.include = {}, .exclude = {"$"}, .from = {}, .to = {}});
   ASSERT_FALSE(s.is_ok());
   EXPECT_NE(s.message().find("invalid --nsExclude pattern '$'"), std::string::npos) << s.message();

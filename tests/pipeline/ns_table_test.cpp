@@ -16,10 +16,18 @@ using Strings = std::vector<std::string>;
 
 // --- adapters: the only place that knows the API shape ---
 
-Result<NsRenamer> make_renamer(const Strings& from, const Strings& to) { return NsRenamer::create(from, to); }
-std::string renamed(const NsRenamer& r, const std::string& ns) { return r.rename(ns); }
-Result<NsMatcher> make_matcher(const Strings& patterns) { return NsMatcher::create(patterns); }
-bool has(const NsMatcher& m, const std::string& ns) { return m.has(ns); }
+Result<NsRenamer> make_renamer(const Strings& from, const Strings& to) {
+  return NsRenamer::create(from, to);
+}
+std::string renamed(const NsRenamer& r, const std::string& ns) {
+  return r.rename(ns);
+}
+Result<NsMatcher> make_matcher(const Strings& patterns) {
+  return NsMatcher::create(patterns);
+}
+bool has(const NsMatcher& m, const std::string& ns) {
+  return m.has(ns);
+}
 
 // --- renamer ---
 
@@ -59,10 +67,7 @@ const std::vector<RenameCase>& rename_cases() {
        {"shop_copy.*"},
        {{"shop.items", "shop_copy.items"}, {"shop.a.b", "shop_copy.a.b"}, {"shopx.items", "shopx.items"}}},
       // ns.go rule: pairs are tried last to first (NewRenamer reverses them), so the last match wins.
-      {"ns.go rule: the last matching pair wins",
-       {"a.*", "a.b"},
-       {"x.*", "y.b"},
-       {{"a.b", "y.b"}, {"a.c", "x.c"}}},
+      {"ns.go rule: the last matching pair wins", {"a.*", "a.b"}, {"x.*", "y.b"}, {{"a.b", "y.b"}, {"a.c", "x.c"}}},
       {"ns.go rule: the last matching pair wins (general pair given last)",
        {"a.b", "a.*"},
        {"y.b", "x.*"},
@@ -93,10 +98,7 @@ const std::vector<RenameCase>& rename_cases() {
        {R"(a\\*.x)"},
        {"b.x"},
        {{R"(a\*.x)", "b.x"}, {R"(a\zz.x)", R"(a\zz.x)"}}},
-      {"ns.go rule: a backslash before another character is dropped",
-       {R"(a\b.*)"},
-       {R"(c\d.*)"},
-       {{"ab.x", "cd.x"}}},
+      {"ns.go rule: a backslash before another character is dropped", {R"(a\b.*)"}, {R"(c\d.*)"}, {{"ab.x", "cd.x"}}},
       {"ns.go rule: an empty $$ variable name is a variable", {"$$.x"}, {"y.$$"}, {{"abc.x", "y.abc"}}},
   };
   return cases;

@@ -36,7 +36,7 @@ TEST(RateLimiter, WaitsAddUpToTheLimit) {
 
 TEST(RateLimiter, IdleTimeRefillsAtMostTheBurst) {
   FakeTime t;
-  auto lim = t.make(2e6, 0.5);  // 2 MB/s, a burst of 1 MB
+  auto lim = t.make(2e6, 0.5);                // 2 MB/s, a burst of 1 MB
   ASSERT_TRUE(lim.acquire(1000000).is_ok());  // empties the bucket
   EXPECT_EQ(t.slept, 0);
   t.now += 60;  // a minute idle refills only the 1 MB burst
