@@ -9,7 +9,7 @@
 # to compare gzip readers within one binary.
 #
 #   [A_ENV=..] [B_ENV=..] bench/ab_dump_restore.sh A_BSONPIPE B_BSONPIPE MINIMONGOD [MB=400] [RUNS=3] \
-#       [OPS="dump gzip rgz rstock"]   (also: copy)
+#       [OPS="dump gzip rgz rstock"]   (also: rplain, the restore of its own plain dump; copy)
 set -euo pipefail
 A=$1 B=$2 MM=$3 MB=${4:-400} RUNS=${5:-3} OPS=${6:-"dump gzip rgz rstock"}
 W=$(mktemp -d /tmp/ab_dump_restore.XXXXXX)
@@ -40,6 +40,7 @@ run() {
 for side in A B; do
   bin=${!side}
   "$bin" dump --uri "$URI" --gzip --out "$W/gz_$side" --quiet
+  case " $OPS " in *" rplain "*) "$bin" dump --uri "$URI" --out "$W/plain_$side" --quiet ;; esac
 done
 "$A" dump --uri "$URI" --archive="$W/plain.archive" --readers 1 --quiet
 gzip -6 -c "$W/plain.archive" >"$W/stock.archive.gz"
@@ -55,6 +56,7 @@ for i in $(seq "$RUNS"); do
       case $op in
         dump) run "$side/dump" "$envs" "$bin" dump --uri "$URI" --out "$W/out" ;;
         gzip) run "$side/gzip" "$envs" "$bin" dump --uri "$URI" --gzip --out "$W/out" ;;
+        rplain) run "$side/restore_plain" "$envs" "$bin" restore --uri "$URI" --drop "$W/plain_$side" ;;
         rgz) run "$side/restore_own_gzip" "$envs" "$bin" restore --uri "$URI" --drop --gzip "$W/gz_$side" ;;
         rstock) run "$side/restore_stock_gzip" "$envs" "$bin" restore --uri "$URI" --drop --gzip --archive="$W/stock.archive.gz" ;;
         copy) run "$side/copy" "$envs" "$bin" copy --from "$URI" --to "$URI" --nsInclude 'bench.logs' \

@@ -25,8 +25,8 @@ Status io_error(const std::string& what, const fs::path& p, int err) {
   return {ErrorCode::kIo, what + " " + p.string() + ": " + std::strerror(err)};
 }
 
-bool cancelled(const std::atomic<bool>* flag) {
-  return flag != nullptr && flag->load();
+bool cancelled(const std::stop_token& interrupt) {
+  return interrupt.stop_requested();
 }
 
 io::Storage& storage_or_local(io::Storage* storage) {
@@ -55,7 +55,7 @@ bool excluded(const std::vector<std::string>& globs, const std::string& rel, con
 // read-write under the dump's umask): the original bits are in the manifest and restored by
 // restore_bundle.
 Result<std::string> copy_file(io::Storage& st, const fs::path& from, const fs::path& to, std::uint64_t& bytes,
-                              const std::atomic<bool>* interrupt) {
+                              const std::stop_token& interrupt) {
   Fd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (in.fd < 0) return io_error("cannot open", from, errno);
   auto out = st.create(to);
@@ -240,7 +240,7 @@ Result<fs::path> bundle_destination(const formats::Manifest& manifest, const fs:
 // Puts one bundled file back: read from the dump (`st`), checked against the manifest's size
 // and XXH3-128, written under a temporary name in the local target and published only then.
 Status restore_file(io::Storage& st, const fs::path& src, const fs::path& dst, const formats::BundledFile& f,
-                    const std::atomic<bool>* interrupt, std::vector<std::uint8_t>& buf) {
+                    const std::stop_token& interrupt, std::vector<std::uint8_t>& buf) {
   auto in = st.open(src);
   if (!in) return in.status();
   // The target is the local file system (see bundle.hpp).
@@ -297,7 +297,7 @@ Status restore_dir_or_link(const formats::BundledFile& f, const fs::path& dst, R
 }  // namespace
 
 Result<RestorePathsReport> restore_bundle(const fs::path& dump_root, const formats::Manifest& manifest,
-                                          const fs::path& target, const std::atomic<bool>* interrupt,
+                                          const fs::path& target, const std::stop_token& interrupt,
                                           io::Storage* storage) {
   io::Storage& st = storage_or_local(storage);
   RestorePathsReport rep;

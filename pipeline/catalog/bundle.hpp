@@ -10,9 +10,9 @@
 // distinct calls may run at the same time on distinct dumps.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -28,8 +28,8 @@ struct BundleOptions {
   // Globs (fnmatch) matched against each entry's path relative to its include directory and
   // against its base name; a matching directory is left out with everything under it. Default: none.
   std::vector<std::string> excludes;
-  // SIGINT/SIGTERM flag; stops the copy with kCancelled. Default: none.
-  const std::atomic<bool>* interrupt = nullptr;
+  // SIGINT/SIGTERM (a stop request); stops the copy with kCancelled. Default: none.
+  std::stop_token interrupt;
   // Where the dump is written (directories, copied files; the staging rename of move_bundle).
   // Null = io::local_storage(). Copied files get the storage's default mode (the process umask
   // locally); their original bits are in the manifest.
@@ -71,7 +71,7 @@ struct RestorePathsReport {
 // temporary name first). Existing files are replaced. Fails at the first problem, naming it.
 // `storage`: where the dump is read (null = io::local_storage()); `target` is local.
 Result<RestorePathsReport> restore_bundle(const std::filesystem::path& dump_root, const formats::Manifest& manifest,
-                                          const std::filesystem::path& target,
-                                          const std::atomic<bool>* interrupt = nullptr, io::Storage* storage = nullptr);
+                                          const std::filesystem::path& target, const std::stop_token& interrupt = {},
+                                          io::Storage* storage = nullptr);
 
 }  // namespace bsonpipe::pipeline

@@ -14,8 +14,7 @@ RateLimiter::RateLimiter(double bytes_per_second, double burst_seconds, Clock cl
       clock_(clock ? std::move(clock) : Clock([] {
         return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
       })),
-      sleep_(sleep ? std::move(sleep)
-                   : Sleep([](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); })),
+      sleep_(std::move(sleep)),
       tokens_(capacity_),
       last_(clock_()) {}
 
@@ -32,7 +31,17 @@ Status RateLimiter::acquire(std::uint64_t bytes, const ErrorHolder* errors) {
     wait = tokens_ < 0 ? -tokens_ / rate_ : 0;
     waited_ += wait;
   }
-  // Sleep in slices so a cancelled run is not held up for long.
+  if (wait <= 0) return {};
+  if (!sleep_) {  // the real clock: one wait that the run's cancellation ends early
+    const auto d = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::duration<double>(wait));
+    if (errors == nullptr) {
+      std::this_thread::sleep_for(d);
+      return {};
+    }
+    errors->sleep_for(d);
+    return errors->cancelled() ? errors->status() : Status{};
+  }
+  // An injected sleep (tests) is called in slices, and cancellation is checked between them.
   constexpr double kSlice = 0.05;
   while (wait > 0) {
     if (errors != nullptr && errors->cancelled()) return errors->status();

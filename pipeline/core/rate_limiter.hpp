@@ -16,7 +16,8 @@ class ErrorHolder;
 
 class RateLimiter {
  public:
-  // Seconds on a monotonic clock, and a sleep of that many seconds: injected by tests.
+  // Seconds on a monotonic clock, and a sleep of that many seconds: injected by tests (an injected
+  // sleep is called in slices of at most 50 ms, with cancellation checked between them).
   using Clock = std::function<double()>;
   using Sleep = std::function<void(double)>;
   // `bytes_per_second` > 0. The bucket holds at most `burst_seconds` of tokens (it starts full).

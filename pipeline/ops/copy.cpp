@@ -1,6 +1,7 @@
 #include "pipeline/ops/copy.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -110,15 +111,14 @@ Status preflight(const CopyOptions& o, Endpoints& ep) {
 
 // Count and content digest of db.coll's documents (those matching `filter`, when not empty).
 Status digest_namespace(io::Connection& c, const std::string& db, const std::string& coll, ByteSpan filter,
-                        const std::atomic<bool>* interrupt, formats::MultisetDigest& out) {
+                        const std::stop_token& interrupt, formats::MultisetDigest& out) {
   io::FindOptions fo;
   if (!filter.empty()) fo.filter = DocView(filter);
   fo.no_cursor_timeout = true;
   auto cur = io::find(c, db, coll, fo);
   if (!cur) return {ErrorCode::kServer, "find on " + db + "." + coll + " failed: " + cur.error().to_string()};
   while (true) {
-    if (interrupt != nullptr && interrupt->load(std::memory_order_relaxed))
-      return {ErrorCode::kCancelled, "interrupted"};
+    if (interrupt.stop_requested()) return {ErrorCode::kCancelled, "interrupted"};
     for (ByteSpan d : cur->batch()) out.add(d);
     if (cur->exhausted()) break;
     auto more = cur->next_batch();
@@ -142,7 +142,7 @@ Status digest_view(io::Connection& c, const std::string& db, const std::string& 
 // --verify: every copied collection's count and digest on both sides, and every view's
 // definition, -j namespaces at a time.
 Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
-  auto interrupted = [&] { return o.interrupt != nullptr && o.interrupt->load(); };
+  auto interrupted = [&] { return o.interrupt.stop_requested(); };
   for (const auto& n : rep.restore.namespaces) {
     VerifyResult v;
     v.source_ns = n.source_ns;
@@ -207,23 +207,23 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
 }
 
 // The dump's options for the copy: an archive of batches handed to `channel`, uncompressed, silent.
-DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const std::atomic<bool>& stop) {
+DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const std::stop_source& stop) {
   DumpOptions d = opts.dump;
   d.target = DumpTarget::kArchive;
   d.out.clear();
   d.codec = io::Codec::kNone;
   if (opts.segment_bytes > 0) d.block_bytes = opts.segment_bytes;
   d.document_sink = &channel;
-  d.interrupt = &stop;
+  d.interrupt = stop.get_token();
   d.progress.mode = ProgressMode::kNone;
   d.progress.quiet = true;
   return d;
 }
 
 // The restore's options for the copy (its input is the channel: run_restore's stream form).
-RestoreOptions channel_restore(const CopyOptions& opts, const std::atomic<bool>& stop) {
+RestoreOptions channel_restore(const CopyOptions& opts, const std::stop_source& stop) {
   RestoreOptions r = opts.restore;
-  r.interrupt = &stop;
+  r.interrupt = stop.get_token();
   // --oplog: the writes made while the source was read are replayed on the target at the end.
   r.plan.oplog_replay = opts.dump.oplog;
   return r;
@@ -234,11 +234,11 @@ RestoreOptions channel_restore(const CopyOptions& opts, const std::atomic<bool>&
 // the other side stops too; it is the returned error. An exception in either body becomes
 // "source: dump: ..." / "target: restore: ...".
 Status run_sides(const CopyOptions& opts, CopyReport& rep) {
-  std::atomic<bool> stop{false};
+  std::stop_source stop;
   ErrorHolder errors;
   CopyChannel channel(opts.channel_bytes);
   auto cancel = [&] {
-    stop.store(true);
+    stop.request_stop();
     channel.close_write(errors.status());
     channel.close_read();
   };
@@ -246,10 +246,10 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
   auto record = [&](Status s) {
     if (s.is_ok()) return;
     errors.set_error(std::move(s));
-    stop.store(true);
+    stop.request_stop();
   };
   std::mutex mu;
-  std::condition_variable done_cv;
+  std::condition_variable_any done_cv;  // also woken by the interrupt
   int done = 0;
   auto mark_done = [&] {
     std::lock_guard lock(mu);
@@ -287,15 +287,14 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
   });
   {
     std::unique_lock lock(mu);
-    while (done < 2) {
-      done_cv.wait_for(lock, std::chrono::milliseconds(100));
-      if (done < 2 && opts.interrupt != nullptr && opts.interrupt->load() && !stop.load()) {
-        errors.set_error({ErrorCode::kCancelled, "interrupted"});
-        lock.unlock();
-        cancel();
-        lock.lock();
-      }
+    done_cv.wait(lock, opts.interrupt, [&] { return done >= 2; });
+    if (done < 2 && !stop.stop_requested()) {  // interrupted while both sides run: stop them
+      errors.set_error({ErrorCode::kCancelled, "interrupted"});
+      lock.unlock();
+      cancel();
+      lock.lock();
     }
+    done_cv.wait(lock, [&] { return done >= 2; });
   }
   dump_side.wait();
   restore_side.wait();
@@ -387,7 +386,7 @@ Result<CopyReport> run_copy(const CopyOptions& opts, CopyReport* partial) {
   if (opts.verify) {
     // After a follow, the interrupt flag was its cutover request: it does not cut --verify short.
     CopyOptions vo = opts;
-    if (opts.after_copy) vo.interrupt = nullptr;
+    if (opts.after_copy) vo.interrupt = {};
     Status s = verify_all(vo, ep, rep);
     rep.verified = s.is_ok();
     if (!s) return finish(s);

@@ -12,10 +12,10 @@
 // channel is closed at both ends and a shared stop flag is raised), and is the error reported.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -39,7 +39,7 @@ struct CopyOptions {
   // Documents a dump reader gathers before it hands them over (one insert batch on the other
   // side). 0 = the dump's block_bytes.
   std::size_t segment_bytes = 4u << 20;
-  const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
+  std::stop_token interrupt;  // SIGINT/SIGTERM (a stop request); cancels the run
   // --follow (pipeline/ops/follow_run.hpp): before_copy runs once both sides answered and before the
   // dump starts (it notes where the source's oplog is); after_copy runs once the copy succeeded,
   // before --verify (it tails and applies the oplog until cutover). Called on run_copy's thread.

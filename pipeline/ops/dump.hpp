@@ -4,11 +4,11 @@
 // manifest written last, when the whole dump succeeded.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,10 +79,10 @@ struct DumpOptions {
   // --forceTableScan: read every collection in natural order, one cursor, no {_id: 1} hint (a
   // read that fails then starts the collection over, as mongodump's does).
   bool table_scan = false;
-  int retries = 5;                               // --retries: resumed reads per range after retryable errors
-  int retry_backoff_ms = 100;                    // first wait before a retry; doubles up to 5 s
-  ProgressOptions progress;                      // how progress and the summary are shown
-  const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM flag; cancels the run
+  int retries = 5;             // --retries: resumed reads per range after retryable errors
+  int retry_backoff_ms = 100;  // first wait before a retry; doubles up to 5 s
+  ProgressOptions progress;    // how progress and the summary are shown
+  std::stop_token interrupt;   // SIGINT/SIGTERM (a stop request); cancels the run
   // --- bundled files (pipeline/catalog/bundle.hpp): --include-path trees copied into a directory dump ---
   BundleOptions bundle;
   // bsonpipe copy: with kArchive, what would be the archive goes to this sink as whole batches

@@ -4,10 +4,10 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "io/commands.hpp"
+#include "pipeline/core/error_holder.hpp"
 #include "pipeline/ops/follow_apply.hpp"
 #include "pipeline/ops/follow_state.hpp"
 
@@ -156,7 +156,7 @@ Status Follower::tail() {
     progress(false);
     if (reached) break;
     if (cursor_->exhausted()) {  // a dead tailable cursor (an empty oplog on some servers): open again
-      std::this_thread::sleep_for(std::chrono::milliseconds(o_.await_ms));
+      sleep_unless_stopped(o_.interrupt, std::chrono::milliseconds(o_.await_ms));  // a cutover request ends it
       if (Status s = open_cursor(last_); !s) return s;
       continue;
     }
@@ -211,7 +211,7 @@ Status Follower::apply_batch(bool& reached) {
 // Fixes the cutover point when asked (signal or file): the source's newest entry now.
 Status Follower::check_cutover() {
   if (cutover_) return {};
-  bool asked = o_.interrupt != nullptr && o_.interrupt->load();
+  bool asked = o_.interrupt.stop_requested();
   if (!asked && !o_.cutover_file.empty()) {
     io::Storage& st = o_.storage != nullptr ? *o_.storage : io::local_storage();
     auto ex = st.exists(o_.cutover_file);

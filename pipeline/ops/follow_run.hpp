@@ -6,11 +6,11 @@
 // Threading: run_follow() blocks on the calling thread; `interrupt` may be raised from any thread.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "formats/bson.hpp"
@@ -30,10 +30,10 @@ struct FollowOptions {
   bool until_now = false;                   // --until now: cut over at the source's newest entry when tailing starts
   std::filesystem::path cutover_file;       // --cutover-file: cut over once it exists
   io::Storage* storage = nullptr;           // checks cutover_file; null = io::local_storage()
-  const std::atomic<bool>* interrupt = nullptr;  // SIGINT/SIGTERM: cut over
-  int await_ms = 500;                            // getMore maxTimeMS (how often cutover is checked when idle)
-  double progress_seconds = 1.0;                 // progress line interval (0 = none)
-  std::function<void(const std::string&)> log;   // progress and cutover lines; called from the run's thread
+  std::stop_token interrupt;                // SIGINT/SIGTERM: cut over
+  int await_ms = 500;                       // getMore maxTimeMS (how often cutover is checked when idle)
+  double progress_seconds = 1.0;            // progress line interval (0 = none)
+  std::function<void(const std::string&)> log;  // progress and cutover lines; called from the run's thread
 };
 
 struct FollowReport {

@@ -1,6 +1,7 @@
 #include "pipeline/ops/index_rebuild.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 

@@ -3,10 +3,10 @@
 // that exist with a different specification. With `plan_only`, only says what it would do.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -23,7 +23,7 @@ struct IndexRebuildOptions {
   IndexSpecOptions index;      // --keepIndexVersion, --convertLegacyIndexes
   bool plan_only = false;      // --plan: change nothing
   int num_parallel_collections = 4;
-  const std::atomic<bool>* interrupt = nullptr;
+  std::stop_token interrupt;
   // Where `from` (archive, or directory listing and metadata files) is read. Default null:
   // io::local_storage(). Must outlive the run.
   io::Storage* storage = nullptr;

@@ -132,20 +132,14 @@ void Restorer::finish_run(io::Connection& control) {
   }
 }
 
-// Polls the interrupt flag (SIGINT/SIGTERM sets it; nothing else wakes the jobs' queues then).
+// Sleeps until the run is cancelled (the first error or SIGINT/SIGTERM: nothing else wakes the
+// jobs' queues on an interrupt), then cancels every job; or until the run ends.
 void Restorer::watchdog_loop() {
   std::unique_lock lock(wd_mu_);
-  bool cancelled_seen = false;
-  while (!wd_stop_) {
-    wd_cv_.wait_for(lock, std::chrono::milliseconds(100));
-    if (wd_stop_) break;
-    if (!cancelled_seen && errors_.cancelled()) {
-      cancelled_seen = true;
-      lock.unlock();
-      cancel_all();
-      lock.lock();
-    }
-  }
+  wd_cv_.wait(lock, errors_.token(), [this] { return wd_stop_; });
+  if (wd_stop_) return;
+  lock.unlock();
+  cancel_all();
 }
 
 RunReport Restorer::run() {

@@ -16,15 +16,15 @@
 // the archive's oplog spool) goes through RestoreOptions::storage; standard input stays stdin.
 //
 // Threading: run_restore() blocks; its concurrent bodies (insertion workers, -j collection
-// runners, index finishers, the interrupt watchdog) run on pipeline::WorkerGroup and are all
-// waited for before it returns. Exceptions never leave a worker: they become the run's first
-// error. The first error (or the interrupt flag) cancels every stage.
+// runners, index finishers, the canceller that sleeps on the run's stop token) run on
+// pipeline::WorkerGroup and are all waited for before it returns. Exceptions never leave a
+// worker: they become the run's first error. The first error (or the interrupt) cancels every stage.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -49,8 +49,8 @@ struct RestoreOptions {
   // Where every file of the run is read and written (dump files, archive, oplog, journal, spool
   // files); null = io::local_storage(). Must outlive the run; called from any thread.
   io::Storage* storage = nullptr;
-  bool archive = false;      // read an archive instead of `input`
-  std::string archive_path;  // "" or "-" = standard input
+  bool archive = false;              // read an archive instead of `input`
+  std::string archive_path;          // "" or "-" = standard input
   PlanOptions plan;                  // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo
   bool gzip = false;                 // --gzip: archives must be gzip; files are also detected by name and magic
   bool drop = false;                 // --drop: drop each target collection before restoring it
@@ -89,7 +89,7 @@ struct RestoreOptions {
   int retry_backoff_ms = 100;  // first wait before a retry; doubles up to 5 s
   double rate_limit_mbps = 0;  // --rate-limit: MB/s (10^6) of raw BSON inserted, all workers; 0 = none
   ProgressOptions progress{.mode = ProgressMode::kNone};  // live progress (pipeline/core/progress.hpp); off by default
-  const std::atomic<bool>* interrupt = nullptr;           // SIGINT/SIGTERM flag; stops the run cleanly
+  std::stop_token interrupt;                              // SIGINT/SIGTERM (a stop request); stops the run cleanly
   // Messages for the user (skipped files, per-namespace results). Called from any thread, one
   // call at a time. Null = silent.
   std::function<void(LogLevel, const std::string&)> log;

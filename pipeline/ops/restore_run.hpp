@@ -17,14 +17,14 @@
 #include "io/storage.hpp"
 #include "io/uri.hpp"
 #include "pipeline/core/bounded_queue.hpp"
-#include "pipeline/core/workers.hpp"
 #include "pipeline/core/error_holder.hpp"
-#include "pipeline/ops/oplog_replay.hpp"
 #include "pipeline/core/rate_limiter.hpp"
+#include "pipeline/core/workers.hpp"
+#include "pipeline/ops/oplog_replay.hpp"
 #include "pipeline/ops/restore.hpp"
 #include "pipeline/ops/restore_journal.hpp"
-#include "pipeline/sources/restore_source.hpp"
 #include "pipeline/ops/users_roles.hpp"
+#include "pipeline/sources/restore_source.hpp"
 
 namespace bsonpipe::pipeline::restore_detail {
 
@@ -295,7 +295,7 @@ class Restorer {
   std::mutex jobs_mu_;
   std::vector<CollectionJob*> live_jobs_;
   std::mutex wd_mu_;
-  std::condition_variable wd_cv_;
+  std::condition_variable_any wd_cv_;  // also woken by errors_.token()
   bool wd_stop_ = false;
   std::uint64_t total_bytes_ = 0;
 };

@@ -3,9 +3,9 @@
 // digests with a live database. Reports every problem found instead of stopping at the first.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -30,8 +30,8 @@ struct VerifyOptions {
   std::size_t max_problems_per_file = 20;
   // Files read, decompressed and validated at once. Default 4.
   int jobs = 4;
-  // SIGINT/SIGTERM flag; stops the run with an "interrupted" error. Default: none.
-  const std::atomic<bool>* interrupt = nullptr;
+  // SIGINT/SIGTERM (a stop request); stops the run with an "interrupted" error. Default: none.
+  std::stop_token interrupt;
   // Where the dump (its listing, files, manifest, archive) is read and the catalog's verify
   // record written. Default null: io::local_storage(). Must outlive the run.
   io::Storage* storage = nullptr;

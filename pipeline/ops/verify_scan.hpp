@@ -48,7 +48,7 @@ struct Context {
   std::mutex mu;  // guards report's counters while files are scanned in parallel
   Status error;   // the fatal error that stopped the run (run_verify's failure); ok otherwise
 
-  bool interrupted() const { return opts.interrupt && opts.interrupt->load(); }
+  bool interrupted() const { return opts.interrupt.stop_requested(); }
 };
 
 // What reading one file found.

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <numeric>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -93,12 +95,66 @@ TEST(ErrorHolder, FirstErrorWinsAcrossThreads) {
 }
 
 TEST(ErrorHolder, InterruptFlagCancels) {
-  std::atomic<bool> flag{false};
-  ErrorHolder h(&flag);
+  std::stop_source flag;
+  ErrorHolder h(flag.get_token());
   EXPECT_FALSE(h.cancelled());
-  flag = true;
+  flag.request_stop();
   EXPECT_TRUE(h.cancelled());
   EXPECT_EQ(h.status().code(), ErrorCode::kCancelled);
+}
+
+// The token a blocking wait waits on stops on the interrupt and on the first error, and an
+// interrupt raised before the holder exists counts too.
+TEST(ErrorHolder, TokenStopsOnInterruptOrFirstError) {
+  std::stop_source interrupt;
+  ErrorHolder a(interrupt.get_token());
+  EXPECT_FALSE(a.token().stop_requested());
+  interrupt.request_stop();
+  EXPECT_TRUE(a.token().stop_requested());
+  ErrorHolder late(interrupt.get_token());
+  EXPECT_TRUE(late.token().stop_requested());
+  EXPECT_EQ(late.status().code(), ErrorCode::kCancelled);
+
+  ErrorHolder b;
+  EXPECT_FALSE(b.token().stop_requested());
+  b.set_error({ErrorCode::kIo, "disk"});
+  EXPECT_TRUE(b.token().stop_requested());
+  EXPECT_EQ(b.status().code(), ErrorCode::kIo);
+}
+
+// A wait for the token ends when another thread stops it: no sleep runs to its end (a plain
+// sleep here would hold the test for ten minutes, past ctest's timeout).
+TEST(ErrorHolder, SleepEndsWhenTheRunIsCancelled) {
+  ErrorHolder h;
+  std::thread failer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    h.set_error({ErrorCode::kNetwork, "gone"});
+  });
+  h.sleep_for(std::chrono::minutes(10));
+  failer.join();
+  EXPECT_TRUE(h.cancelled());
+
+  std::stop_source s;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    s.request_stop();
+  });
+  EXPECT_TRUE(sleep_unless_stopped(s.get_token(), std::chrono::minutes(10)));
+  stopper.join();
+  EXPECT_FALSE(sleep_unless_stopped(std::stop_source().get_token(), std::chrono::milliseconds(1)));
+}
+
+// A retry's backoff is cut short by the run's first error.
+TEST(ErrorHolder, RetryBackoffEndsOnCancel) {
+  ErrorHolder h;
+  RetryBackoff backoff(10 * 60 * 1000);
+  std::thread failer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    h.set_error({ErrorCode::kNetwork, "gone"});
+  });
+  backoff.wait(h);
+  failer.join();
+  EXPECT_TRUE(h.cancelled());
 }
 
 }  // namespace

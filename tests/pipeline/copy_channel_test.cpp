@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stop_token>
 #include <thread>
 
 #include "formats/archive.hpp"
@@ -163,13 +164,13 @@ TEST(CopyInProcess, EveryNamespaceArrivesWhole) {
 
 TEST(CopyInProcess, AnInterruptStopsBothSides) {
   Servers s;
-  std::atomic<bool> interrupt{false};
+  std::stop_source interrupt;
   CopyOptions o = copy_options(s);
-  o.interrupt = &interrupt;
+  o.interrupt = interrupt.get_token();
   o.channel_bytes = 1;  // one batch at a time: the copy is still running when interrupted
   std::thread stopper([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    interrupt = true;
+    interrupt.request_stop();
   });
   auto rep = run_copy(o);
   stopper.join();

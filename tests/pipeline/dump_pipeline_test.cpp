@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <stop_token>
 
 #include "formats/archive.hpp"
 #include "formats/manifest.hpp"
@@ -109,10 +110,11 @@ TEST_F(DumpPipeline, ArchiveDumpMultiplexesConcurrentRanges) {
 }
 
 TEST_F(DumpPipeline, InterruptCancelsEveryStage) {
-  std::atomic<bool> interrupt{true};  // raised before the first batch: the run must stop cleanly
+  std::stop_source interrupt;  // raised before the first batch: the run must stop cleanly
+  interrupt.request_stop();
   auto o = options(io::Codec::kGzip);
   o.out = test::temp_dir("dump-pipeline-int") / "d";
-  o.interrupt = &interrupt;
+  o.interrupt = interrupt.get_token();
   auto r = run_dump(o);
   std::fclose(o.progress.stream);
   ASSERT_FALSE(r.is_ok());

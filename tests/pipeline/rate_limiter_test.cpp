@@ -2,6 +2,8 @@
 // burst is bounded, idle time refills at most the burst, and a cancelled run stops waiting.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -54,19 +56,33 @@ TEST(RateLimiter, SmallTakesWithinTheBurstDoNotWait) {
 }
 
 TEST(RateLimiter, CancelledRunStopsWaiting) {
-  std::atomic<bool> interrupt{false};
-  ErrorHolder errors(&interrupt);
+  std::stop_source interrupt;
+  ErrorHolder errors(interrupt.get_token());
   double now = 0;
   int sleeps = 0;
   RateLimiter lim(
       1e6, 0.25, [&] { return now; },
       [&](double s) {
         now += s;
-        if (++sleeps == 3) interrupt = true;  // the run is interrupted during the wait
+        if (++sleeps == 3) interrupt.request_stop();  // the run is interrupted during the wait
       });
   Status s = lim.acquire(100000000, &errors);  // 100 s of debt
   EXPECT_EQ(s.code(), ErrorCode::kCancelled);
   EXPECT_EQ(sleeps, 3);
+}
+
+// On the real clock a wait for the bucket ends when the run fails, not when the debt is paid (a
+// thousand seconds of it here, far past ctest's timeout).
+TEST(RateLimiter, RealClockWaitEndsOnTheRunsFirstError) {
+  ErrorHolder errors;
+  RateLimiter lim(1e6);
+  std::thread failer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    errors.set_error({ErrorCode::kNetwork, "source gone"});
+  });
+  Status s = lim.acquire(1'000'000'000, &errors);
+  failer.join();
+  EXPECT_EQ(s.code(), ErrorCode::kNetwork);
 }
 
 // Shared by threads on the real clock: only that every caller gets through and the total debt

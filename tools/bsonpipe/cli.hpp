@@ -2,7 +2,7 @@
 // subcommand here. Only tools/ includes CLI11.
 #pragma once
 
-#include <atomic>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -14,8 +14,11 @@ class App;
 
 namespace bsonpipe::tools {
 
-// Set by SIGINT/SIGTERM; pipelines poll it and stop, cleaning up, with a non-zero exit.
-const std::atomic<bool>& interrupted();
+// SIGINT/SIGTERM: interrupted() is true from the signal on; interrupt_token() is stopped (the
+// operations' options take it, and their waits wake on it: they stop, clean up, exit non-zero).
+bool interrupted();
+std::stop_token interrupt_token();
+// Call first in main, before any thread starts.
 void install_signal_handlers();
 
 // Each adds a subcommand to `app`; when it runs, its exit code goes to `exit_code`.

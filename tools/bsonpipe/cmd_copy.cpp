@@ -60,7 +60,7 @@ int setup_follow(CopyFlags& f, pipeline::FollowOptions& fo) {
   fo.from = std::move(*from);
   fo.to = std::move(*to);
   fo.plan = pipeline::follow_plan(o);
-  fo.interrupt = &interrupted();
+  fo.interrupt = interrupt_token();
   fo.cutover_file = f.cutover_file;
   if (!f.until.empty())
     if (Status s = pipeline::parse_until(f.until, fo); !s) return fail("copy", s.message());
@@ -158,7 +158,7 @@ void setup_reporting(CopyFlags& f) {
   o.log = [quiet](const std::string& msg) {
     if (!quiet) std::fprintf(stderr, "%s\n", msg.c_str());
   };
-  o.interrupt = &interrupted();
+  o.interrupt = interrupt_token();
 }
 
 // The closing line: documents, namespaces, throughput, duplicates, and the verification's time.
@@ -187,7 +187,7 @@ int run(CopyFlags& f) {
   const Status status = res ? Status{} : res.status();
   print_namespace_errors(rep.restore, status);
   if (!status.is_ok()) {
-    if (status.code() == ErrorCode::kCancelled && interrupted().load())
+    if (status.code() == ErrorCode::kCancelled && interrupted())
       return fail("copy", "interrupted: stopped before completion (the target holds a partial copy)");
     return fail("copy", status.to_string());
   }

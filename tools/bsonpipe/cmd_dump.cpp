@@ -133,7 +133,7 @@ int run(DumpFlags& f) {
                 "--include-path needs a directory dump (--out DIR or --catalog ROOT), not an archive or stdout");
   if (!o.bundle.excludes.empty() && o.bundle.include_paths.empty())
     return fail("dump", "--exclude applies to --include-path trees: give --include-path");
-  o.bundle.interrupt = &interrupted();
+  o.bundle.interrupt = interrupt_token();
   if (int rc = choose_output(f); rc != 0) return rc;
   // The library's checks (pipeline/ops/dump.hpp), before the catalog is locked or anything connects.
   if (Status s = o.validate(); !s) return usage_error("dump", s.to_string());
@@ -143,7 +143,7 @@ int run(DumpFlags& f) {
   o.progress.verbosity = f.verbosity;
   // Standard output carries data: progress must not mix into it.
   o.read_preference = f.read_preference;
-  o.interrupt = &interrupted();
+  o.interrupt = interrupt_token();
   if (!f.catalog.empty()) {
     // ROOT may be s3://BUCKET/PREFIX: the catalog's lock, ids and dumps then live in the bucket.
     auto loc = open_location(f.catalog, f.s3_endpoint);

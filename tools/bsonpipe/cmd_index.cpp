@@ -32,7 +32,7 @@ int run_rebuild(IndexFlags& f) {
   f.location = std::move(*loc);
   o.from = f.location.path;
   o.storage = f.location.storage();
-  o.interrupt = &interrupted();
+  o.interrupt = interrupt_token();
   pipeline::IndexRebuildReport partial;  // a stopped run's entries, printed all the same
   auto res = pipeline::run_index_rebuild(o, &partial);
   const pipeline::IndexRebuildReport& rep = res ? *res : partial;

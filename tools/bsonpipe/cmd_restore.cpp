@@ -173,7 +173,7 @@ int configure_output(RestoreFlags& f) {
   o.progress.quiet = f.quiet;
   o.progress.verbosity = f.verbose;
   if (o.maintain_insertion_order) o.insertion_workers = 1;
-  o.interrupt = &interrupted();
+  o.interrupt = interrupt_token();
   bool quiet = f.quiet;
   int verbose = f.verbose;
   o.log = [quiet, verbose](pipeline::LogLevel level, const std::string& msg) {
@@ -194,7 +194,7 @@ int restore_files(const RestoreFlags& f, const pipeline::RestoreOptions& o,
                    bundle_manifest->bundled.size(), f.restore_paths.c_str());
     return 0;
   }
-  auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, &interrupted(), &dump_storage(o));
+  auto r = pipeline::restore_bundle(o.input, *bundle_manifest, f.restore_paths, interrupt_token(), &dump_storage(o));
   if (!r) return fail("restore", "--restore-paths: " + r.status().to_string());
   if (!f.quiet)
     std::fprintf(stderr, "restored %llu bundled file(s) (%llu bytes), %llu director(ies), %llu link(s) under %s\n",

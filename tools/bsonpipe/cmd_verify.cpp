@@ -131,7 +131,7 @@ int run_verify_command(VerifyFlags& f) {
   o.check_utf8 = !f.no_utf8;
   o.max_problems_per_file = f.max_per_file;
   o.jobs = f.jobs;
-  o.interrupt = &interrupted();
+  o.interrupt = interrupt_token();
   o.storage = f.location.storage();
   o.catalog_entry = !f.catalog.empty();
   pipeline::VerifyReport partial;  // what a stopped run found, printed all the same
