@@ -168,10 +168,14 @@ TEST(CatalogDump, SameSecondGetsASuffixNeverOverwrites) {
 }
 
 TEST(CatalogLock, SecondDumpFailsNamingTheHolder) {
-  // Every command delayed: the first dump holds the lock for a while.
-  test::MiniMongod slow({"--generate", "t.c:50:50", "--generate", "t.d:50:50", "--fault-delay-ms", "150"});
+  // The premise is made, not hoped for: the server holds the first dump's first find
+  // (--fault-gate) until the second dump has run, so the first holds the lock all that time (a
+  // delay per command was not enough on a loaded machine: the first dump could end before the
+  // second started).
+  test::MiniMongod slow({"--generate", "t.c:50:50", "--generate", "t.d:50:50", "--fault-gate"});
   test::MiniMongod fast({"--generate", "t.c:10:50"});
   fs::path root = test::temp_dir("catalog_lock") / "cat";
+  test::gate_arm(slow.uri(), "find", "", 0);
   test::RunResult first;
   std::thread t([&] {
     first = bsonpipe({"dump", "--uri", slow.uri(), "--catalog", root.string(), "--progress", "none"});
@@ -182,11 +186,13 @@ TEST(CatalogLock, SecondDumpFailsNamingTheHolder) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
     holder = pipeline::catalog_lock_holder(root);
   }
-  if (!holder || holder->id.empty()) {
+  if (!holder || holder->id.empty() || !test::gate_wait_blocked(slow.uri(), 1)) {
+    test::gate_open(slow.uri());
     t.join();  // never leave the thread (and its servers) running past a failed assertion
-    FAIL() << "the first dump never took the lock: " << show(first);
+    FAIL() << "the first dump never took the lock and reached its first find: " << show(first);
   }
   auto second = bsonpipe({"dump", "--uri", fast.uri(), "--catalog", root.string(), "--progress", "none"});
+  test::gate_open(slow.uri());
   t.join();
   EXPECT_EQ(second.exit_code, 1) << show(second);
   EXPECT_NE(second.err.find("locked"), std::string::npos) << second.err;

@@ -353,17 +353,20 @@ TEST(CopyFailures, TargetFaultMidwayStopsTheCopy) {
 }
 
 TEST(CopyFailures, InterruptStopsTheCopy) {
-  // Slow source replies make the copy long enough to interrupt.
-  // (every command 300 ms: planning alone takes seconds, then ~10 getMores).
-  test::MiniMongod source({"--generate", "s.c:20000:500:9", "--fault-delay-ms", "300"});
+  // The premise is made, not hoped for: the source holds the copy's second getMore
+  // (--fault-gate), so the signal comes while the copy is reading, after its handler is
+  // installed; the held getMore is released after the signal.
+  test::MiniMongod source({"--generate", "s.c:20000:500:9", "--fault-gate"});
   test::MiniMongod target;
+  test::gate_arm(source.uri(), "getMore", "", 1);
   test::Child child = test::Child::start({"/bin/sh", "-c",
                                           "echo started; exec " + test::program("bsonpipe").string() + " copy --from " +
                                               source.uri() + " --to " + target.uri()},
                                          "started", nullptr);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(test::gate_wait_blocked(source.uri(), 1));
   child.signal(SIGINT);
   auto t0 = std::chrono::steady_clock::now();
+  test::gate_open(source.uri());
   int code = child.wait();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(code, 0);

@@ -18,6 +18,7 @@
 #include "io/commands.hpp"
 #include "io/compress.hpp"
 #include "io/uri.hpp"
+#include "tests/support/cli_support.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -432,16 +433,20 @@ TEST(DumpFailures, FullDiskLeavesNoCompleteLookingDump) {
 }
 
 TEST(DumpFailures, InterruptAndDroppedCollection) {
-  // Slow replies make the dump long enough to interrupt.
-  test::MiniMongod server({"--generate", "s.c:2000:500:9", "--fault-delay-ms", "50"});
+  // The premise is made, not hoped for: the server holds the dump's fourth getMore
+  // (--fault-gate), so the signal comes while the dump is reading, after its handler is
+  // installed; the held getMore is released after the signal.
+  test::MiniMongod server({"--generate", "s.c:2000:500:9", "--fault-gate"});
+  test::gate_arm(server.uri(), "getMore", "", 3);
   auto dir = test::temp_dir("dump-sigint");
   test::Child child =
       test::Child::start({"/bin/sh", "-c",
                           "echo started; exec " + test::program("bsonpipe").string() + " dump --uri " + server.uri() +
                               " --out " + (dir / "d").string() + " --batchSize 50 --progress none"},
                          "started", nullptr);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(test::gate_wait_blocked(server.uri(), 1));
   child.signal(SIGINT);
+  test::gate_open(server.uri());
   int code = child.wait();
   EXPECT_NE(code, 0);
   EXPECT_FALSE(fs::exists(dir / "d" / "manifest.json"));
