@@ -4,6 +4,7 @@
 # archive (a plain archive through gzip -6, as mongodump --gzip --archive writes it: one member),
 # and copy (bench.logs into bench_copy.logs on the same server, --drop: the server does both the
 # reads and the inserts, so its CPU is not in the figures; bsonpipe's is).
+# The dumps read database bench only (a copy's bench_copy would double what they read).
 # Prints one line per run (CPU user+sys s, wall s, peak RSS MB) and the medians per binary.
 # A_ENV / B_ENV: environment settings for each side's runs, e.g. A_ENV=BSONPIPE_GZIP_INFLATER=zlib
 # to compare gzip readers within one binary.
@@ -54,8 +55,8 @@ for i in $(seq "$RUNS"); do
     for op in $OPS; do
       rm -rf "$W/out"
       case $op in
-        dump) run "$side/dump" "$envs" "$bin" dump --uri "$URI" --out "$W/out" ;;
-        gzip) run "$side/gzip" "$envs" "$bin" dump --uri "$URI" --gzip --out "$W/out" ;;
+        dump) run "$side/dump" "$envs" "$bin" dump --uri "$URI" --db bench --out "$W/out" ;;
+        gzip) run "$side/gzip" "$envs" "$bin" dump --uri "$URI" --db bench --gzip --out "$W/out" ;;
         rplain) run "$side/restore_plain" "$envs" "$bin" restore --uri "$URI" --drop "$W/plain_$side" ;;
         rgz) run "$side/restore_own_gzip" "$envs" "$bin" restore --uri "$URI" --drop --gzip "$W/gz_$side" ;;
         rstock) run "$side/restore_stock_gzip" "$envs" "$bin" restore --uri "$URI" --drop --gzip --archive="$W/stock.archive.gz" ;;
