@@ -25,10 +25,6 @@ Status io_error(const std::string& what, const fs::path& p, int err) {
   return {ErrorCode::kIo, what + " " + p.string() + ": " + std::strerror(err)};
 }
 
-bool cancelled(const std::stop_token& interrupt) {
-  return interrupt.stop_requested();
-}
-
 io::Storage& storage_or_local(io::Storage* storage) {
   return storage != nullptr ? *storage : io::local_storage();
 }
@@ -63,7 +59,7 @@ Result<std::string> copy_file(io::Storage& st, const fs::path& from, const fs::p
   formats::Xxh3Hasher h;
   std::vector<std::uint8_t> buf(1 << 20);
   while (true) {
-    if (cancelled(interrupt)) return Status(ErrorCode::kCancelled, "interrupted");
+    if (interrupt.stop_requested()) return Status(ErrorCode::kCancelled, "interrupted");
     ssize_t n = ::read(in.fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return io_error("cannot read", from, errno);
@@ -91,7 +87,7 @@ struct Copier {
     if (ec) return {ErrorCode::kIo, "cannot list " + src.string() + ": " + ec.message()};
     std::sort(children.begin(), children.end());
     for (const auto& child : children) {
-      if (cancelled(opts.interrupt)) return {ErrorCode::kCancelled, "interrupted"};
+      if (opts.interrupt.stop_requested()) return {ErrorCode::kCancelled, "interrupted"};
       std::string base = child.filename().string();
       std::string child_rel = rel.empty() ? base : rel + "/" + base;
       if (excluded(opts.excludes, child_rel, base)) continue;
@@ -249,7 +245,7 @@ Status restore_file(io::Storage& st, const fs::path& src, const fs::path& dst, c
   formats::Xxh3Hasher h;
   std::uint64_t n = 0;
   while (true) {
-    if (cancelled(interrupt)) return Status(ErrorCode::kCancelled, "interrupted");
+    if (interrupt.stop_requested()) return Status(ErrorCode::kCancelled, "interrupted");
     auto got = (*in)->read(buf.data(), buf.size());
     if (!got) return got.status();
     if (*got == 0) break;
@@ -328,7 +324,7 @@ Result<RestorePathsReport> restore_bundle(const fs::path& dump_root, const forma
   std::vector<std::uint8_t> buf(1 << 20);
   for (int pass = 0; pass < 2; ++pass) {
     for (std::size_t i = 0; i < manifest.bundled.size(); ++i) {
-      if (cancelled(interrupt)) return Status(ErrorCode::kCancelled, "interrupted");
+      if (interrupt.stop_requested()) return Status(ErrorCode::kCancelled, "interrupted");
       const auto& f = manifest.bundled[i];
       const fs::path& dst = dests[i];
       if ((pass == 0) == (f.type == "symlink")) continue;
