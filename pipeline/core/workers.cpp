@@ -1,5 +1,6 @@
 #include "pipeline/core/workers.hpp"
 
+#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
@@ -83,15 +84,21 @@ void run_concurrently(std::size_t n, ErrorHolder& errors, const std::string& wha
 }
 
 // The pool is a oneTBB arena of `threads` slots; tasks go in with enqueue() and the destructor
-// joins the arena to finish them. oneTBB decides when an enqueued task starts (with 2021.8 an
-// idle arena was sometimes not given a worker for a long time), so a caller that needs a result
-// never just waits for one: it runs the task itself if no worker has taken it yet
-// (OrderedBlockWriter does this). That keeps every wait bounded by work already running.
+// joins the arena to finish them. The producers that submit never join the arena, so it reserves
+// no slot for them (oneTBB's default keeps one), and oneTBB's process-wide worker limit (one
+// fewer than the cores by default: one worker on 2 cores) is raised to `threads` workers while a
+// pool lives. Without both, a pool of 2 on 2 cores compressed one block at a time.
+// oneTBB still decides when an enqueued task starts, so a caller that needs a result never just
+// waits for one: it runs the task itself if no worker has taken it yet (OrderedBlockWriter does
+// this). That keeps every wait bounded by work already running.
 struct CpuPool::Impl {
-  explicit Impl(int threads) : arena(threads) {}
+  explicit Impl(int threads)
+      : workers(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads) + 1),
+        arena(threads, 0) {}
   ~Impl() {
     arena.execute([this] { group.wait(); });
   }
+  tbb::global_control workers;
   tbb::task_arena arena;
   tbb::task_group group;
 };

@@ -2,7 +2,10 @@
 // order for every codec, window and thread count; a failing sink stops the writer.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "pipeline/core/ordered_writer.hpp"
 
@@ -59,6 +62,30 @@ TEST(OrderedWriter, SinkErrorStopsTheWriter) {
   EXPECT_EQ(last.message(), "disk full");
   EXPECT_EQ(calls, 3) << "no write after the first failure";
   EXPECT_FALSE(w.add(block(10, 1)).is_ok());
+}
+
+// A pool of N threads runs N tasks at once while the submitting thread does something else (the
+// dump's producers go on reading). oneTBB keeps one arena slot for a joining thread by default and
+// one worker fewer than the cores: a pool of 2 on 2 cores ran one compression at a time.
+TEST(CpuPool, RunsAsManyTasksAtOnceAsItHasThreadsWithoutTheSubmitterJoining) {
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 1;
+  std::atomic<int> started{0}, saw_all{0};
+  {
+    CpuPool pool(threads);
+    for (int i = 0; i < threads; ++i)
+      pool.submit([&] {
+        started.fetch_add(1);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (started.load() < threads && std::chrono::steady_clock::now() < deadline)
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (started.load() >= threads) saw_all.fetch_add(1);
+      });
+    // The submitter does not join the arena until every task has either seen the others or timed out.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (started.load() < threads && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(saw_all.load(), threads) << "tasks of a " << threads << "-thread pool did not all run at once";
 }
 
 }  // namespace
