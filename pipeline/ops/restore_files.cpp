@@ -12,6 +12,7 @@ Status Restorer::read_file_into(std::size_t i, CollectionJob& job) {
   NsState& st = *states_[i];
   auto f = BsonFileReader::open(t.data_file, t.compression, limits(), storage_);
   if (!f) return f.status();
+  f->reuse_buffers_from(&job.buffers());
   std::uint64_t last = 0;
   for (;;) {
     if (errors_.cancelled()) return {};
@@ -23,6 +24,7 @@ Status Restorer::read_file_into(std::size_t i, CollectionJob& job) {
     if (journaled(t, b)) {
       st.already += b.count;
       if (progress_) ns_progress_[i]->documents += b.count;
+      job.buffers().give(std::move(b.data));
       continue;
     }
     std::uint64_t now = f->compressed_offset();

@@ -75,7 +75,16 @@ Status BsonFileReader::read_failed(Status s) {
   return error_;
 }
 
+// Room for a whole batch and one more read, so a batch never reallocates while it fills.
+Bytes BsonFileReader::new_buffer() const {
+  const std::size_t room = std::max(limits_.max_bytes, kReadChunk) + kReadChunk;
+  Bytes b = pool_ ? pool_->take(room) : Bytes{};
+  if (b.capacity() < room) b.reserve(room);
+  return b;
+}
+
 Status BsonFileReader::fill() {
+  if (buf_.capacity() == 0) buf_ = new_buffer();
   if (codec_ == io::Codec::kNone && started_) {
     // Plain files are read straight into the batch buffer: no staging copy.
     std::size_t at = buf_.size();
@@ -162,8 +171,7 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
                  base_ + static_cast<std::int64_t>(scan)});
   if (count == 0) return ReadResult::kEnd;
   // Hand the buffer itself out as the batch; what follows the cut starts the next buffer.
-  Bytes rest;
-  rest.reserve(std::max(limits_.max_bytes, kReadChunk) + kReadChunk);
+  Bytes rest = new_buffer();
   rest.assign(buf_.begin() + static_cast<std::ptrdiff_t>(scan), buf_.end());
   buf_.resize(scan);
   out.data = std::move(buf_);

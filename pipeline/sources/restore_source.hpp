@@ -17,6 +17,7 @@
 #include "formats/status.hpp"
 #include "io/compress.hpp"
 #include "io/storage.hpp"
+#include "pipeline/core/buffer_pool.hpp"
 #include "pipeline/sources/namespace_stream.hpp"
 
 namespace bsonpipe::pipeline {
@@ -54,12 +55,16 @@ class BsonFileReader {
 
   // Fills `out` with the next batch (kBatch) or reports the end of the file (kEnd).
   Result<ReadResult> next(DocumentBatch& out);
+  // Takes the buffers of later batches from `pool` (where their consumer gives them back)
+  // instead of allocating each anew. The pool must outlive the reader's use of it.
+  void reuse_buffers_from(BufferPool* pool) { pool_ = pool; }
   io::Codec codec() const { return codec_; }
   std::uint64_t compressed_offset() const { return file_->offset(); }
 
  private:
   BsonFileReader() = default;
-  Status fill();  // reads (and decompresses) one more chunk onto the end of buf_
+  Status fill();                      // reads (and decompresses) one more chunk onto the end of buf_
+  formats::Bytes new_buffer() const;  // an empty buffer for a batch, from pool_ when it has one
   Status fail(Status s);
   Status read_failed(Status s);  // a storage read error, with the offset reached
 
@@ -71,6 +76,7 @@ class BsonFileReader {
   formats::Bytes raw_;     // compressed input (and the first chunk, to sniff its magic)
   formats::Bytes buf_;     // the (decompressed) stream from base_ on: the next batch, then more
   std::int64_t base_ = 0;  // stream offset of buf_[0]
+  BufferPool* pool_ = nullptr;
   bool eof_ = false;
   bool started_ = false;
   Status error_;

@@ -156,6 +156,34 @@ TEST(RestoreSource, BatchesRespectLimits) {
   EXPECT_EQ(batches, 15u);
 }
 
+// Restore gives each inserted batch's buffer back: the reader fills it again instead of
+// allocating (and page-faulting) a new multi-megabyte one per batch, and the batches stay exact.
+TEST(RestoreSource, BatchesReuseBuffersGivenBack) {
+  fs::path root = test::temp_dir("restore_source_reuse");
+  Bytes all = docs(100, 3000);
+  test::write_file(root / "c.bson", all);
+  BatchLimits lim;
+  lim.max_documents = 7;
+  auto r = BsonFileReader::open(root / "c.bson", formats::Compression::kNone, lim);
+  ASSERT_TRUE(r.is_ok());
+  BufferPool pool(2);
+  r->reuse_buffers_from(&pool);
+  Bytes read_back;
+  std::size_t batches = 0;
+  for (;;) {
+    DocumentBatch b;
+    auto res = r->next(b);
+    ASSERT_TRUE(res.is_ok()) << res.status().to_string();
+    if (*res == ReadResult::kEnd) break;
+    read_back.insert(read_back.end(), b.data.begin(), b.data.end());
+    ++batches;
+    pool.give(std::move(b.data));
+  }
+  EXPECT_EQ(read_back, all);
+  EXPECT_EQ(batches, 15u);
+  EXPECT_EQ(pool.reused(), batches - 1) << "every batch after the first fills a buffer given back";
+}
+
 TEST(RestoreSource, GzipDetectedByMagicAndTruncationReported) {
   fs::path root = test::temp_dir("restore_source_gzip");
   Bytes plain = docs(50, 100);
