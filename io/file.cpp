@@ -4,8 +4,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <utility>
@@ -31,8 +33,39 @@ std::filesystem::path partial_path(const std::filesystem::path& path) {
   return path.parent_path() / (name + std::string(kPartialSuffix));
 }
 
+namespace {
+constexpr std::size_t kStageBytes = 4u << 20;  // a multiple of every O_DIRECT alignment
+constexpr std::size_t kDirectAlign = 4096;
+constexpr std::size_t kFirstStageBytes = 64u << 10;
+
+bool direct_writes_allowed() {
+  static const bool allowed = [] {
+    const char* v = std::getenv("BSONPIPE_DIRECT_WRITES");
+    return v == nullptr || (std::strcmp(v, "off") != 0 && std::strcmp(v, "0") != 0);
+  }();
+  return allowed;
+}
+
+bool set_direct(int fd, bool on) {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0) return false;
+  return ::fcntl(fd, F_SETFL, on ? (fl | O_DIRECT) : (fl & ~O_DIRECT)) == 0;
+}
+}  // namespace
+
+void AtomicFileWriter::FreeDeleter::operator()(std::uint8_t* p) const {
+  std::free(p);
+}
+
 AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& o) noexcept
-    : path_(std::move(o.path_)), partial_(std::move(o.partial_)), fd_(std::exchange(o.fd_, -1)), written_(o.written_) {}
+    : path_(std::move(o.path_)),
+      partial_(std::move(o.partial_)),
+      fd_(std::exchange(o.fd_, -1)),
+      written_(o.written_),
+      stage_(std::move(o.stage_)),
+      staged_(std::exchange(o.staged_, 0)),
+      stage_cap_(std::exchange(o.stage_cap_, 0)),
+      direct_(o.direct_) {}
 
 AtomicFileWriter& AtomicFileWriter::operator=(AtomicFileWriter&& o) noexcept {
   if (this != &o) {
@@ -41,6 +74,10 @@ AtomicFileWriter& AtomicFileWriter::operator=(AtomicFileWriter&& o) noexcept {
     partial_ = std::move(o.partial_);
     fd_ = std::exchange(o.fd_, -1);
     written_ = o.written_;
+    stage_ = std::move(o.stage_);
+    staged_ = std::exchange(o.staged_, 0);
+    stage_cap_ = std::exchange(o.stage_cap_, 0);
+    direct_ = o.direct_;
   }
   return *this;
 }
@@ -114,20 +151,79 @@ Status write_all_gather(int fd, std::span<const ByteSpan> pieces, const std::str
 
 Status AtomicFileWriter::write_gather(std::span<const ByteSpan> pieces) {
   if (fd_ < 0) return {ErrorCode::kIo, "write to a closed file " + partial_.string()};
-  if (Status s = write_all_gather(fd_, pieces, partial_.string()); !s) return s;
-  for (ByteSpan p : pieces) written_ += p.size();
+  if (direct_ == Direct::kOff) {
+    if (Status s = write_all_gather(fd_, pieces, partial_.string()); !s) return s;
+    for (ByteSpan p : pieces) written_ += p.size();
+    return {};
+  }
+  for (ByteSpan p : pieces)
+    if (Status s = write_through(p); !s) return s;
   return {};
 }
 
 Status AtomicFileWriter::write(ByteSpan data) {
   if (fd_ < 0) return {ErrorCode::kIo, "write to a closed file " + partial_.string()};
-  if (Status s = write_all(fd_, data, partial_.string()); !s) return s;
-  written_ += data.size();
+  if (direct_ == Direct::kOff) {
+    if (Status s = write_all(fd_, data, partial_.string()); !s) return s;
+    written_ += data.size();
+    return {};
+  }
+  return write_through(data);
+}
+
+// Copies into the stage; each full stage goes out as one aligned O_DIRECT write.
+Status AtomicFileWriter::write_through(ByteSpan data) {
+  while (!data.empty()) {
+    if (staged_ == stage_cap_) {  // a small first stage (most files are small), then a whole one
+      const std::size_t cap = stage_cap_ == 0 ? kFirstStageBytes : kStageBytes;
+      void* p = nullptr;
+      if (::posix_memalign(&p, kDirectAlign, cap) != 0)
+        return {ErrorCode::kIo, "out of memory writing " + partial_.string()};
+      if (staged_ > 0) std::memcpy(p, stage_.get(), staged_);
+      stage_.reset(static_cast<std::uint8_t*>(p));
+      stage_cap_ = cap;
+    }
+    const std::size_t n = std::min(data.size(), stage_cap_ - staged_);
+    std::memcpy(stage_.get() + staged_, data.data(), n);
+    staged_ += n;
+    written_ += n;
+    data = data.subspan(n);
+    if (staged_ < kStageBytes) continue;
+    if (Status s = flush_stage(false); !s) return s;
+    if (direct_ == Direct::kOff) {  // no O_DIRECT here: the rest goes straight to the file
+      if (Status s = write_all(fd_, data, partial_.string()); !s) return s;
+      written_ += data.size();
+      return {};
+    }
+  }
+  return {};
+}
+
+// Writes the stage out. A full stage goes with O_DIRECT when the file system takes it (tried
+// once per file, at offset 0); the final, partial one goes through the page cache.
+Status AtomicFileWriter::flush_stage(bool final) {
+  if (staged_ == 0) return {};
+  if (!final && direct_ == Direct::kUntried)
+    direct_ = direct_writes_allowed() && set_direct(fd_, true) ? Direct::kOn : Direct::kOff;
+  std::size_t head = 0;  // aligned prefix written with O_DIRECT
+  if (direct_ == Direct::kOn) {
+    head = final ? staged_ / kDirectAlign * kDirectAlign : staged_;
+    if (Status s = write_all(fd_, {stage_.get(), head}, partial_.string()); !s) return s;
+    if (final && head < staged_ && !set_direct(fd_, false)) return errno_status("cannot write", partial_);
+  }
+  if (head < staged_)
+    if (Status s = write_all(fd_, {stage_.get() + head, staged_ - head}, partial_.string()); !s) return s;
+  staged_ = 0;
+  if (direct_ == Direct::kOff) {  // later writes go straight to the file
+    stage_.reset();
+    stage_cap_ = 0;
+  }
   return {};
 }
 
 Status AtomicFileWriter::commit(bool durable) {
   if (fd_ < 0) return {ErrorCode::kIo, "commit of a closed file " + path_.string()};
+  if (Status s = flush_stage(true); !s) return s;
   if (durable && ::fsync(fd_) != 0) return errno_status("fsync failed for", partial_);
   if (::close(std::exchange(fd_, -1)) != 0) return errno_status("close failed for", partial_);
   if (::rename(partial_.c_str(), path_.c_str()) != 0) return errno_status("rename failed for", partial_);

@@ -2,6 +2,7 @@
 // into place only when complete, so a failed run never leaves a file that looks whole.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -24,6 +25,11 @@ std::filesystem::path partial_path(const std::filesystem::path& path);
 
 // Writes partial_path(path), then fsyncs and renames onto `path` in commit(). Destroying an
 // uncommitted writer removes the partial file. Not thread-safe: one writer per output file.
+// Writes are gathered in an aligned buffer (64 KiB, then 4 MiB). A file that outgrows it is written with
+// O_DIRECT, whole aligned buffers at a time, and its tail through the page cache at commit: a
+// dump's data passes the kernel once, without the page cache's per-page cost (a third of a plain
+// dump's CPU before). Where the file system refuses O_DIRECT, or with
+// BSONPIPE_DIRECT_WRITES=off in the environment, everything goes through the page cache.
 class AtomicFileWriter {
  public:
   AtomicFileWriter() = default;
@@ -45,10 +51,20 @@ class AtomicFileWriter {
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  struct FreeDeleter {
+    void operator()(std::uint8_t* p) const;
+  };
+  Status flush_stage(bool final);
+  Status write_through(ByteSpan data);
+
   std::filesystem::path path_;
   std::filesystem::path partial_;
   int fd_ = -1;
   std::uint64_t written_ = 0;
+  std::unique_ptr<std::uint8_t, FreeDeleter> stage_;  // aligned; allocated by the first write
+  std::size_t staged_ = 0;
+  std::size_t stage_cap_ = 0;
+  enum class Direct : std::uint8_t { kUntried, kOn, kOff } direct_ = Direct::kUntried;
 };
 
 // Appends bytes to an ordinary file descriptor (stdout for `--archive` / `--out -`).
