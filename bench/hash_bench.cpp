@@ -1,6 +1,7 @@
 // Checksum micro-benchmarks: CRC-64 (every archive namespace), XXH3-128 (every manifest file) and
 // the order-independent multiset digest (per document), in bytes per second.
 #include <benchmark/benchmark.h>
+#include <xxhash.h>
 
 #include "bench/bench_data.hpp"
 #include "formats/crc64.hpp"
@@ -34,6 +35,22 @@ void BM_Xxh3_128Streaming(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * d.size()));
 }
 BENCHMARK(BM_Xxh3_128Streaming)->Arg(64 * 1024)->Arg(4 << 20)->Unit(benchmark::kMillisecond);
+
+// The A of the A/B: the library's baseline-ISA XXH3-128 entry point, which formats/hash.cpp used
+// before it called the run-time dispatched one (BM_Xxh3_128OneShot).
+void BM_Xxh3_128BaselineIsa(benchmark::State& state) {
+  const auto& d = data();
+  for (auto _ : state) benchmark::DoNotOptimize(XXH3_128bits(d.data(), d.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * d.size()));
+}
+BENCHMARK(BM_Xxh3_128BaselineIsa)->Unit(benchmark::kMillisecond);
+
+void BM_Xxh3_128OneShot(benchmark::State& state) {
+  const auto& d = data();
+  for (auto _ : state) benchmark::DoNotOptimize(formats::xxh3_128_hex(d));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * d.size()));
+}
+BENCHMARK(BM_Xxh3_128OneShot)->Unit(benchmark::kMillisecond);
 
 void BM_MultisetDigest(benchmark::State& state) {
   const auto& d = data();
