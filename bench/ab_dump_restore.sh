@@ -8,6 +8,9 @@
 # Prints one line per run (CPU user+sys s, wall s, peak RSS MB) and the medians per binary.
 # A_ENV / B_ENV: environment settings for each side's runs, e.g. A_ENV=BSONPIPE_GZIP_INFLATER=zlib
 # to compare gzip readers within one binary.
+# COLD=1 (root): sync and drop the page cache before every timed run, so each restore reads its
+# input from disk (a dump written with O_DIRECT is not in the page cache; one written through it
+# is, which favours its restore in a warm run).
 #
 #   [A_ENV=..] [B_ENV=..] bench/ab_dump_restore.sh A_BSONPIPE B_BSONPIPE MINIMONGOD [MB=400] [RUNS=3] \
 #       [OPS="dump gzip rgz rstock"]   (also: rplain, the restore of its own plain dump; copy)
@@ -27,6 +30,10 @@ echo "minimongod pid $MMPID port $PORT, $COUNT docs of ~1 KB ($MB MB); load $(cu
 run() {
   local label=$1 envs=$2 bin=$3
   shift 3
+  if [ "${COLD:-0}" = 1 ]; then
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+  fi
   env $envs /usr/bin/time -f "%U %S %e %M" -o "$W/t" "$bin" "$@" --quiet >/dev/null 2>"$W/err" || {
     cat "$W/err" "$W/t" >&2
     return 1

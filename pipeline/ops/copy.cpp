@@ -214,6 +214,7 @@ DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const st
   d.codec = io::Codec::kNone;
   if (opts.segment_bytes > 0) d.block_bytes = opts.segment_bytes;
   d.document_sink = &channel;
+  d.block_buffers = &channel.buffers();
   d.interrupt = stop.get_token();
   d.progress.mode = ProgressMode::kNone;
   d.progress.quiet = true;
@@ -221,8 +222,9 @@ DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const st
 }
 
 // The restore's options for the copy (its input is the channel: run_restore's stream form).
-RestoreOptions channel_restore(const CopyOptions& opts, const std::stop_source& stop) {
+RestoreOptions channel_restore(const CopyOptions& opts, CopyChannel& channel, const std::stop_source& stop) {
   RestoreOptions r = opts.restore;
+  r.batch_buffers = &channel.buffers();
   r.interrupt = stop.get_token();
   // --oplog: the writes made while the source was read are replayed on the target at the end.
   r.plan.oplog_replay = opts.dump.oplog;
@@ -262,7 +264,7 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
     ~DoneGuard() { fn(); }
   };
   DumpOptions d = channel_dump(opts, channel, stop);
-  RestoreOptions r = channel_restore(opts, stop);
+  RestoreOptions r = channel_restore(opts, channel, stop);
   WorkerGroup dump_side(1, errors, "source: dump", cancel);
   WorkerGroup restore_side(1, errors, "target: restore", cancel);
   dump_side.start([&](std::size_t) -> Status {

@@ -26,6 +26,8 @@ struct Prelude;
 
 namespace bsonpipe::pipeline {
 
+class BufferPool;  // pipeline/core/buffer_pool.hpp
+
 enum class DumpTarget : std::uint8_t {
   kDirectory,   // OUT/<db>/<coll>.bson + .metadata.json (+ prelude.json, manifest.json)
   kArchive,     // one mongodump archive stream, to a file or stdout
@@ -88,6 +90,9 @@ struct DumpOptions {
   // bsonpipe copy: with kArchive, what would be the archive goes to this sink as whole batches
   // (no byte stream, no files). Null = write the archive to `out`.
   DocumentSink* document_sink = nullptr;
+  // With document_sink: where the blocks handed to it are taken from (its consumer gives them
+  // back there), so each is not a fresh, page-faulting allocation. Null = allocate.
+  BufferPool* block_buffers = nullptr;
   // Where every file of the dump is read and written (output files, staging directory, range
   // parts, manifest, archive file). Null = io::local_storage(). Standard output (`--out -`,
   // `--archive` to stdout) is written to the file descriptor, not through the storage.

@@ -39,6 +39,8 @@ struct Uri;
 
 namespace bsonpipe::pipeline {
 
+class BufferPool;  // pipeline/core/buffer_pool.hpp
+
 class NamespaceStream;  // pipeline/sources/namespace_stream.hpp
 
 enum class LogLevel : std::uint8_t { kInfo, kVerbose };
@@ -49,6 +51,9 @@ struct RestoreOptions {
   // Where every file of the run is read and written (dump files, archive, oplog, journal, spool
   // files); null = io::local_storage(). Must outlive the run; called from any thread.
   io::Storage* storage = nullptr;
+  // Where inserted batches' buffers are given back for their producer to fill again (copy: the
+  // dump side's blocks). Null = the restore's own pool, which its file readers take from.
+  BufferPool* batch_buffers = nullptr;
   bool archive = false;              // read an archive instead of `input`
   std::string archive_path;          // "" or "-" = standard input
   PlanOptions plan;                  // --db, --collection, --nsInclude/--nsExclude, --nsFrom/--nsTo

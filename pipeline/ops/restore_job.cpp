@@ -185,7 +185,7 @@ Status CollectionJob::worker(std::size_t conn_index) {
                                              b->offset + static_cast<std::int64_t>(b->data.size()), b->count);
           !s)
         return s;
-    buffers_.give(std::move(b->data));
+    (r_.o_.batch_buffers ? *r_.o_.batch_buffers : buffers_).give(std::move(b->data));
   }
   return {};
 }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "pipeline/core/buffer_pool.hpp"
+
 namespace bsonpipe::pipeline::dump_detail {
 
 StreamWriter::StreamWriter(StreamOutput out, CompressionPool* pool, StreamWriterOptions opts, DumpSink& sink,
@@ -18,7 +20,19 @@ StreamWriter::StreamWriter(StreamOutput out, CompressionPool* pool, StreamWriter
     writer_ = std::make_unique<OrderedBlockWriter>(
         pool, OrderedWriterOptions{opts_.codec, opts_.level, static_cast<std::size_t>(pool->threads() + 1)},
         out_.bytes);
-  if (!direct_) block_.reserve(opts_.block_bytes + (1u << 20));
+  if (!direct_) new_block();
+}
+
+// A block has room for block_bytes and the document that crosses it, typically. A block the
+// sink only read (the archive multiplexer) is filled again; one it took comes from the pool.
+void StreamWriter::new_block() {
+  const std::size_t room = opts_.block_bytes + (1u << 20);
+  if (block_.capacity() >= room) {
+    block_.clear();
+    return;
+  }
+  block_ = opts_.buffers ? opts_.buffers->take(room) : Bytes();
+  if (block_.capacity() < room) block_.reserve(room);
 }
 
 StreamWriter::~StreamWriter() = default;
@@ -35,8 +49,7 @@ Status StreamWriter::write(std::span<const ByteSpan> docs) {
     ++block_docs_;
     if (block_.size() < opts_.block_bytes) continue;
     if (Status s = flush_block(); !s) return s;
-    block_ = Bytes();
-    block_.reserve(opts_.block_bytes + (1u << 20));
+    new_block();
   }
   return {};
 }

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 
+#include "pipeline/core/buffer_pool.hpp"
 #include "pipeline/core/ordered_writer.hpp"
 #include "pipeline/sinks/dump_sink.hpp"
 
@@ -22,6 +23,7 @@ struct StreamWriterOptions {
   io::Codec codec = io::Codec::kNone;
   int level = 0;
   std::size_t block_bytes = 4u << 20;
+  BufferPool* buffers = nullptr;  // where blocks are taken from (null: allocated)
 };
 
 class StreamWriter {
@@ -42,6 +44,7 @@ class StreamWriter {
 
  private:
   Status flush_block();
+  void new_block();  // an empty block_ with room for a whole block
 
   StreamOutput out_;
   StreamWriterOptions opts_;

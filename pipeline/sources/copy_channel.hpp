@@ -17,6 +17,7 @@
 #include <string>
 
 #include "formats/archive.hpp"
+#include "pipeline/core/buffer_pool.hpp"
 #include "pipeline/ops/dump.hpp"
 #include "pipeline/sources/namespace_stream.hpp"
 
@@ -40,6 +41,9 @@ class CopyChannel final : public DocumentSink, public NamespaceStream {
   Status next(StreamEvent& out) override;
   std::int64_t offset() const override { return offset_; }
   void close_read();
+
+  // Both sides: the dump takes its blocks here, the inserters give them back once sent.
+  BufferPool& buffers() { return buffers_; }
 
  private:
   struct Item {
@@ -69,6 +73,7 @@ class CopyChannel final : public DocumentSink, public NamespaceStream {
   // Reader thread only.
   std::int64_t offset_ = 0;
   bool ended_ = false;
+  BufferPool buffers_{8};
 };
 
 }  // namespace bsonpipe::pipeline

@@ -286,7 +286,7 @@ Status Dumper::finish_collection(CollectionJob& c) {
 }
 
 StreamWriterOptions Dumper::stream_options() const {
-  return {.codec = opts_.codec, .level = opts_.level, .block_bytes = opts_.block_bytes};
+  return {.codec = opts_.codec, .level = opts_.level, .block_bytes = opts_.block_bytes, .buffers = opts_.block_buffers};
 }
 
 // A split collection's join, made by the first of its ranges to start: the collection's one file
