@@ -203,8 +203,28 @@ Status AtomicFileWriter::write_through(ByteSpan data) {
 // once per file, at offset 0); the final, partial one goes through the page cache.
 Status AtomicFileWriter::flush_stage(bool final) {
   if (staged_ == 0) return {};
-  if (!final && direct_ == Direct::kUntried)
-    direct_ = direct_writes_allowed() && set_direct(fd_, true) ? Direct::kOn : Direct::kOff;
+  if (!final && direct_ == Direct::kUntried) {
+    direct_ = Direct::kOff;
+    // The first write of the file, at offset 0. A file system that takes the flag but not the
+    // write (EINVAL: alignment it does not support) gets the page cache instead.
+    if (direct_writes_allowed() && set_direct(fd_, true)) {
+      ssize_t n;
+      do {
+        n = ::write(fd_, stage_.get(), staged_);
+      } while (n < 0 && errno == EINTR);
+      if (n < 0 && errno != EINVAL)
+        return {ErrorCode::kIo, "write to " + partial_.string() + " failed: " + std::strerror(errno)};
+      if (n < 0 && !set_direct(fd_, false)) return errno_status("cannot write", partial_);
+      if (n >= 0) {
+        direct_ = Direct::kOn;
+        auto done = static_cast<std::size_t>(n);  // a short direct write: the rest as usual
+        if (done < staged_)
+          if (Status s = write_all(fd_, {stage_.get() + done, staged_ - done}, partial_.string()); !s) return s;
+        staged_ = 0;
+        return {};
+      }
+    }
+  }
   std::size_t head = 0;  // aligned prefix written with O_DIRECT
   if (direct_ == Direct::kOn) {
     head = final ? staged_ / kDirectAlign * kDirectAlign : staged_;
