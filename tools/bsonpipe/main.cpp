@@ -1,6 +1,9 @@
 // bsonpipe: parallel, streaming dump and restore for MongoDB. Invoked as `mongodump` or
 // `mongorestore` (a link named so), it takes those tools' command lines.
 #include <CLI/CLI.hpp>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cstring>
 #include <string>
 #include <vector>
@@ -81,9 +84,21 @@ int normalize_command_line(CLI::App& app, std::vector<std::string>& args) {
   return 0;
 }
 
+
+// Replies, batches and blocks are 1-17 MiB buffers, allocated and freed all run long on several
+// threads. glibc serves such sizes with mmap and gives freed heap tops back to the kernel, so the
+// same memory is mapped, faulted in, zeroed and unmapped again and again. Kept in the heap, it is
+// reused: 13% less CPU for a plain dump here (bench/RESULTS.md, session 10).
+void tune_allocator() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+}
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_allocator();
   install_signal_handlers();
   std::vector<std::string> args(argv, argv + argc);
   blank_passwords(argc, argv);
