@@ -84,7 +84,6 @@ int normalize_command_line(CLI::App& app, std::vector<std::string>& args) {
   return 0;
 }
 
-
 // Replies, batches and blocks are 1-17 MiB buffers, allocated and freed all run long on several
 // threads. glibc serves such sizes with mmap and gives freed heap tops back to the kernel, so the
 // same memory is mapped, faulted in, zeroed and unmapped again and again. Kept in the heap, it is
