@@ -151,24 +151,21 @@ Status write_all_gather(int fd, std::span<const ByteSpan> pieces, const std::str
 
 Status AtomicFileWriter::write_gather(std::span<const ByteSpan> pieces) {
   if (fd_ < 0) return {ErrorCode::kIo, "write to a closed file " + partial_.string()};
-  if (direct_ == Direct::kOff) {
-    if (Status s = write_all_gather(fd_, pieces, partial_.string()); !s) return s;
-    for (ByteSpan p : pieces) written_ += p.size();
-    return {};
-  }
+  if (direct_ == Direct::kOff) return write_unstaged(pieces);
   for (ByteSpan p : pieces)
     if (Status s = write_through(p); !s) return s;
   return {};
 }
 
 Status AtomicFileWriter::write(ByteSpan data) {
-  if (fd_ < 0) return {ErrorCode::kIo, "write to a closed file " + partial_.string()};
-  if (direct_ == Direct::kOff) {
-    if (Status s = write_all(fd_, data, partial_.string()); !s) return s;
-    written_ += data.size();
-    return {};
-  }
-  return write_through(data);
+  return write_gather({&data, 1});
+}
+
+// Without O_DIRECT, past the first stage: straight to the file.
+Status AtomicFileWriter::write_unstaged(std::span<const ByteSpan> pieces) {
+  if (Status s = write_all_gather(fd_, pieces, partial_.string()); !s) return s;
+  for (ByteSpan p : pieces) written_ += p.size();
+  return {};
 }
 
 // Copies into the stage; each full stage goes out as one aligned O_DIRECT write.
@@ -190,11 +187,7 @@ Status AtomicFileWriter::write_through(ByteSpan data) {
     data = data.subspan(n);
     if (staged_ < kStageBytes) continue;
     if (Status s = flush_stage(false); !s) return s;
-    if (direct_ == Direct::kOff) {  // no O_DIRECT here: the rest goes straight to the file
-      if (Status s = write_all(fd_, data, partial_.string()); !s) return s;
-      written_ += data.size();
-      return {};
-    }
+    if (direct_ == Direct::kOff) return write_unstaged({&data, 1});  // no O_DIRECT here
   }
   return {};
 }
@@ -204,25 +197,11 @@ Status AtomicFileWriter::write_through(ByteSpan data) {
 Status AtomicFileWriter::flush_stage(bool final) {
   if (staged_ == 0) return {};
   if (!final && direct_ == Direct::kUntried) {
-    direct_ = Direct::kOff;
-    // The first write of the file, at offset 0. A file system that takes the flag but not the
-    // write (EINVAL: alignment it does not support) gets the page cache instead.
-    if (direct_writes_allowed() && set_direct(fd_, true)) {
-      ssize_t n;
-      do {
-        n = ::write(fd_, stage_.get(), staged_);
-      } while (n < 0 && errno == EINTR);
-      if (n < 0 && errno != EINVAL)
-        return {ErrorCode::kIo, "write to " + partial_.string() + " failed: " + std::strerror(errno)};
-      if (n < 0 && !set_direct(fd_, false)) return errno_status("cannot write", partial_);
-      if (n >= 0) {
-        direct_ = Direct::kOn;
-        auto done = static_cast<std::size_t>(n);  // a short direct write: the rest as usual
-        if (done < staged_)
-          if (Status s = write_all(fd_, {stage_.get() + done, staged_ - done}, partial_.string()); !s) return s;
-        staged_ = 0;
-        return {};
-      }
+    auto wrote = first_direct_write();
+    if (!wrote) return wrote.status();
+    if (*wrote) {
+      staged_ = 0;
+      return {};
     }
   }
   std::size_t head = 0;  // aligned prefix written with O_DIRECT
@@ -239,6 +218,29 @@ Status AtomicFileWriter::flush_stage(bool final) {
     stage_cap_ = 0;
   }
   return {};
+}
+
+// The file's first write, a full stage at offset 0, decides whether it is written with O_DIRECT:
+// a file system that refuses the flag, or takes it but not the write (EINVAL: an alignment it does
+// not support), gets the page cache. Returns whether the stage was written.
+Result<bool> AtomicFileWriter::first_direct_write() {
+  direct_ = Direct::kOff;
+  if (!direct_writes_allowed() || !set_direct(fd_, true)) return false;
+  ssize_t n;
+  do {
+    n = ::write(fd_, stage_.get(), staged_);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EINVAL)
+    return Status{ErrorCode::kIo, "write to " + partial_.string() + " failed: " + std::strerror(errno)};
+  if (n < 0) {
+    if (!set_direct(fd_, false)) return errno_status("cannot write", partial_);
+    return false;
+  }
+  direct_ = Direct::kOn;
+  auto done = static_cast<std::size_t>(n);  // a short direct write: the rest as usual
+  if (done < staged_)
+    if (Status s = write_all(fd_, {stage_.get() + done, staged_ - done}, partial_.string()); !s) return s;
+  return true;
 }
 
 Status AtomicFileWriter::commit(bool durable) {

@@ -55,7 +55,9 @@ class AtomicFileWriter {
     void operator()(std::uint8_t* p) const;
   };
   Status flush_stage(bool final);
+  Result<bool> first_direct_write();
   Status write_through(ByteSpan data);
+  Status write_unstaged(std::span<const ByteSpan> pieces);
 
   std::filesystem::path path_;
   std::filesystem::path partial_;

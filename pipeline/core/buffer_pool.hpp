@@ -56,4 +56,12 @@ class BufferPool {
   std::size_t reused_ = 0;
 };
 
+// pool->take(capacity), or a new buffer with that room where there is no pool.
+inline formats::Bytes take_buffer(BufferPool* pool, std::size_t capacity) {
+  if (pool != nullptr) return pool->take(capacity);
+  formats::Bytes b;
+  b.reserve(capacity);
+  return b;
+}
+
 }  // namespace bsonpipe::pipeline

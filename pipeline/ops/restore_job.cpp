@@ -170,6 +170,10 @@ io::Expected<bool> CollectionJob::reconnect(std::size_t i) {
   return true;
 }
 
+BufferPool& CollectionJob::buffers() {
+  return r_.o_.batch_buffers != nullptr ? *r_.o_.batch_buffers : buffers_;
+}
+
 Status CollectionJob::worker(std::size_t conn_index) {
   const RestoreTarget& t = r_.plan_.targets[target_];
   const std::string& source = t.data_file.empty() ? r_.archive_source_ : t.data_file.string();
@@ -185,7 +189,7 @@ Status CollectionJob::worker(std::size_t conn_index) {
                                              b->offset + static_cast<std::int64_t>(b->data.size()), b->count);
           !s)
         return s;
-    (r_.o_.batch_buffers ? *r_.o_.batch_buffers : buffers_).give(std::move(b->data));
+    buffers().give(std::move(b->data));
   }
   return {};
 }

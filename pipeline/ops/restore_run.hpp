@@ -81,8 +81,9 @@ class CollectionJob {
   Status start();
   // Queues a batch; false once the run is cancelled.
   bool push(DocumentBatch& b) { return queue_ && queue_->push(b); }
-  // Where the workers give inserted batches' buffers back, for the reader to fill again.
-  BufferPool& buffers() { return buffers_; }
+  // Where the workers give inserted batches' buffers back, for the reader to fill again: the
+  // run's RestoreOptions::batch_buffers (copy: the dump side takes from it), else the job's own.
+  BufferPool& buffers();
   // No more data: waits for the workers, builds indexes, swaps.
   Status finish();
   // Stops workers, removes a temporary collection (best effort). Idempotent.
@@ -135,7 +136,7 @@ class CollectionJob {
   std::unique_ptr<io::Connection> control_;
   std::vector<std::unique_ptr<io::Connection>> conns_;
   std::unique_ptr<BoundedQueue<DocumentBatch>> queue_;
-  BufferPool buffers_{4};
+  BufferPool buffers_{4};  // see buffers()
   std::unique_ptr<WorkerGroup> workers_;
   std::mutex cancel_mu_;
   // Set before the job is registered (cancel() can reach it), then only read.

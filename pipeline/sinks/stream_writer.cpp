@@ -31,8 +31,7 @@ void StreamWriter::new_block() {
     block_.clear();
     return;
   }
-  block_ = opts_.buffers ? opts_.buffers->take(room) : Bytes();
-  if (block_.capacity() < room) block_.reserve(room);
+  block_ = take_buffer(opts_.buffers, room);
 }
 
 StreamWriter::~StreamWriter() = default;

@@ -77,10 +77,7 @@ Status BsonFileReader::read_failed(Status s) {
 
 // Room for a whole batch and one more read, so a batch never reallocates while it fills.
 Bytes BsonFileReader::new_buffer() const {
-  const std::size_t room = std::max(limits_.max_bytes, kReadChunk) + kReadChunk;
-  Bytes b = pool_ ? pool_->take(room) : Bytes{};
-  if (b.capacity() < room) b.reserve(room);
-  return b;
+  return take_buffer(pool_, std::max(limits_.max_bytes, kReadChunk) + kReadChunk);
 }
 
 Status BsonFileReader::fill() {
