@@ -13,6 +13,7 @@ using formats::Compression;
 
 namespace {
 constexpr std::size_t kReadChunk = 1024 * 1024;
+constexpr std::size_t kCompressedFillRoom = 12 * 1024 * 1024;
 
 // gzip needs its method byte too: a plain .bson whose first length happens to start 1F 8B is
 // possible, one that also has 08 next is ~560 KB and still possible, but the stock tools never
@@ -76,8 +77,12 @@ Status BsonFileReader::read_failed(Status s) {
 }
 
 // Room for a whole batch and one more read, so a batch never reallocates while it fills.
+// Room for a full batch and the fill that completes its last document: a plain read is one
+// chunk; a compressed chunk decodes to more (a whole 4 MiB gzip member of ours, or two, from
+// 1 MiB read), so it gets room for that. Outgrowing the room reallocates (a copy and fresh pages).
 Bytes BsonFileReader::new_buffer() const {
-  return take_buffer(pool_, std::max(limits_.max_bytes, kReadChunk) + kReadChunk);
+  const std::size_t fill_room = codec_ == io::Codec::kNone ? kReadChunk : kCompressedFillRoom;
+  return take_buffer(pool_, std::max(limits_.max_bytes, kReadChunk) + fill_room);
 }
 
 Status BsonFileReader::fill() {
@@ -141,6 +146,12 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
                    "bad document length " + std::to_string(static_cast<std::int32_t>(len)) +
                        (len >= 5 ? " (over the " + std::to_string(limits_.max_document_size) + "-byte limit)" : ""),
                    at});
+    // A full batch is cut before reading on: the next batch's bytes are not read into this one's
+    // buffer only to be copied out of it (and cannot outgrow its room, which costs a reallocation).
+    if (count > 0 && (count >= limits_.max_documents || scan + len > limits_.max_bytes)) {
+      full = true;
+      break;
+    }
     if (avail < len) {
       if (eof_)
         return fail(
@@ -149,10 +160,6 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
              at});
       if (auto s = fill(); !s) return s;
       continue;
-    }
-    if (count > 0 && (count >= limits_.max_documents || scan + len > limits_.max_bytes)) {
-      full = true;
-      break;
     }
     if (buf_[scan + len - 1] != 0)
       return fail(
