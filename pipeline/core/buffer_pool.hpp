@@ -27,7 +27,6 @@ class BufferPool {
         if (it->capacity() >= capacity) {
           b = std::move(*it);
           kept_.erase(it);
-          ++reused_;
           break;
         }
     }
@@ -43,17 +42,10 @@ class BufferPool {
     if (kept_.size() < max_) kept_.push_back(std::move(b));
   }
 
-  // How many take() calls got a kept buffer (for tests).
-  std::size_t reused() const {
-    std::lock_guard lock(mu_);
-    return reused_;
-  }
-
  private:
   const std::size_t max_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::vector<formats::Bytes> kept_;
-  std::size_t reused_ = 0;
 };
 
 // pool->take(capacity), or a new buffer with that room where there is no pool.
