@@ -207,7 +207,7 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
 }
 
 // The dump's options for the copy: an archive of batches handed to `channel`, uncompressed, silent.
-DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const std::stop_source& stop) {
+DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, std::stop_token stop) {
   DumpOptions d = opts.dump;
   d.target = DumpTarget::kArchive;
   d.out.clear();
@@ -215,60 +215,49 @@ DumpOptions channel_dump(const CopyOptions& opts, CopyChannel& channel, const st
   if (opts.segment_bytes > 0) d.block_bytes = opts.segment_bytes;
   d.document_sink = &channel;
   d.block_buffers = &channel.buffers();
-  d.interrupt = stop.get_token();
+  d.interrupt = std::move(stop);
   d.progress.mode = ProgressMode::kNone;
   d.progress.quiet = true;
   return d;
 }
 
 // The restore's options for the copy (its input is the channel: run_restore's stream form).
-RestoreOptions channel_restore(const CopyOptions& opts, CopyChannel& channel, const std::stop_source& stop) {
+RestoreOptions channel_restore(const CopyOptions& opts, CopyChannel& channel, std::stop_token stop) {
   RestoreOptions r = opts.restore;
   r.batch_buffers = &channel.buffers();
-  r.interrupt = stop.get_token();
+  r.interrupt = std::move(stop);
   // --oplog: the writes made while the source was read are replayed on the target at the end.
   r.plan.oplog_replay = opts.dump.oplog;
   return r;
 }
 
-// Runs the dump and the restore, each in a worker group of one, until both returned. The first
-// error of either side (or the interrupt) raises `stop` and closes the channel at both ends, so
-// the other side stops too; it is the returned error. An exception in either body becomes
+// Runs the dump and the restore, each in a worker group of one, until both returned. One
+// ErrorHolder holds the first error of either side and the interrupt: either stops its token,
+// which closes the channel at both ends (so the other side stops too) and is each side's own
+// interrupt. The first error is the one returned; after an interrupt that stopped a side,
+// "interrupted" (what the sides then fail with is its consequence). An exception in either body becomes
 // "source: dump: ..." / "target: restore: ...".
 Status run_sides(const CopyOptions& opts, CopyReport& rep) {
-  std::stop_source stop;
-  ErrorHolder errors;
+  ErrorHolder errors(opts.interrupt);
   CopyChannel channel(opts.channel_bytes);
   auto cancel = [&] {
-    stop.request_stop();
     channel.close_write(errors.status());
     channel.close_read();
   };
+  // Registered before either side starts; runs at once if the interrupt came already.
+  std::stop_callback close_on_stop(errors.token(), cancel);
   // Recorded before the channel closes, so the side that failed first is the one reported.
+  std::atomic<bool> side_failed{false};
   auto record = [&](Status s) {
     if (s.is_ok()) return;
-    errors.set_error(std::move(s));
-    stop.request_stop();
+    side_failed = true;
+    if (!opts.interrupt.stop_requested()) errors.set_error(std::move(s));
   };
-  std::mutex mu;
-  std::condition_variable_any done_cv;  // also woken by the interrupt
-  int done = 0;
-  auto mark_done = [&] {
-    std::lock_guard lock(mu);
-    ++done;
-    done_cv.notify_all();
-  };
-  // Counts a side as done however its body ends (returned or threw).
-  struct DoneGuard {
-    std::function<void()> fn;
-    ~DoneGuard() { fn(); }
-  };
-  DumpOptions d = channel_dump(opts, channel, stop);
-  RestoreOptions r = channel_restore(opts, channel, stop);
+  DumpOptions d = channel_dump(opts, channel, errors.token());
+  RestoreOptions r = channel_restore(opts, channel, errors.token());
   WorkerGroup dump_side(1, errors, "source: dump", cancel);
   WorkerGroup restore_side(1, errors, "target: restore", cancel);
   dump_side.start([&](std::size_t) -> Status {
-    DoneGuard guard{mark_done};
     auto res = run_dump(d);
     if (res) rep.dump = std::move(*res);
     Status s = res ? Status() : res.status();
@@ -277,7 +266,6 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
     return {};
   });
   restore_side.start([&](std::size_t) -> Status {
-    DoneGuard guard{mark_done};
     auto res = run_restore(r, channel, &rep.restore);  // never throws; a failed run's report so far
     if (res) rep.restore = std::move(*res);
     if (Status s = res.status(); !s)
@@ -287,20 +275,12 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
     channel.close_read();  // a dump blocked on a full pipe wakes and stops
     return {};
   });
-  {
-    std::unique_lock lock(mu);
-    done_cv.wait(lock, opts.interrupt, [&] { return done >= 2; });
-    if (done < 2 && !stop.stop_requested()) {  // interrupted while both sides run: stop them
-      errors.set_error({ErrorCode::kCancelled, "interrupted"});
-      lock.unlock();
-      cancel();
-      lock.lock();
-    }
-    done_cv.wait(lock, [&] { return done >= 2; });
-  }
   dump_side.wait();
   restore_side.wait();
-  return errors.status();
+  Status s = errors.status();
+  // An interrupt that came after both sides had finished cut nothing short.
+  if (!side_failed && s.code() == ErrorCode::kCancelled && s.message() == "interrupted") return {};
+  return s;
 }
 
 // --follow --resume: the namespaces --verify compares are the source's collections that the
