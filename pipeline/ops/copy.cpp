@@ -235,8 +235,8 @@ RestoreOptions channel_restore(const CopyOptions& opts, CopyChannel& channel, st
 // ErrorHolder holds the first error of either side and the interrupt: either stops its token,
 // which closes the channel at both ends (so the other side stops too) and is each side's own
 // interrupt. The first error is the one returned; after an interrupt that stopped a side,
-// "interrupted" (what the sides then fail with is its consequence). An exception in either body becomes
-// "source: dump: ..." / "target: restore: ...".
+// "interrupted" (what the sides then fail with is its consequence). An exception in either
+// body becomes "source: dump: ..." / "target: restore: ...".
 Status run_sides(const CopyOptions& opts, CopyReport& rep) {
   ErrorHolder errors(opts.interrupt);
   CopyChannel channel(opts.channel_bytes);

@@ -76,7 +76,6 @@ Status BsonFileReader::read_failed(Status s) {
   return error_;
 }
 
-// Room for a whole batch and one more read, so a batch never reallocates while it fills.
 // Room for a full batch and the fill that completes its last document: a plain read is one
 // chunk; a compressed chunk decodes to more (a whole 4 MiB gzip member of ours, or two, from
 // 1 MiB read), so it gets room for that. Outgrowing the room reallocates (a copy and fresh pages).
