@@ -28,6 +28,8 @@ class ErrorHolder {
   // Records `s` if it is the first error, then stops token(). Returns true if this call set it.
   // Ok statuses are ignored.
   bool set_error(Status s);
+  // True once an error was set (the interrupt alone does not count).
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
   // True once an error was set or the interrupt was requested. Cheap: call it in hot loops.
   bool cancelled() const { return stop_.stop_requested(); }
   // Stopped by the first error or by the interrupt: what a blocking wait waits on.

@@ -246,12 +246,11 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
   };
   // Registered before either side starts; runs at once if the interrupt came already.
   std::stop_callback close_on_stop(errors.token(), cancel);
-  // Recorded before the channel closes, so the side that failed first is the one reported.
-  std::atomic<bool> side_failed{false};
+  // Recorded before the channel closes, so the side that failed first is the one reported. A
+  // side that fails after the interrupt fails because of it: the run was interrupted.
   auto record = [&](Status s) {
     if (s.is_ok()) return;
-    side_failed = true;
-    if (!opts.interrupt.stop_requested()) errors.set_error(std::move(s));
+    errors.set_error(opts.interrupt.stop_requested() ? Status{ErrorCode::kCancelled, "interrupted"} : std::move(s));
   };
   DumpOptions d = channel_dump(opts, channel, errors.token());
   RestoreOptions r = channel_restore(opts, channel, errors.token());
@@ -277,10 +276,8 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
   });
   dump_side.wait();
   restore_side.wait();
-  Status s = errors.status();
   // An interrupt that came after both sides had finished cut nothing short.
-  if (!side_failed && s.code() == ErrorCode::kCancelled && s.message() == "interrupted") return {};
-  return s;
+  return errors.failed() ? errors.status() : Status{};
 }
 
 // --follow --resume: the namespaces --verify compares are the source's collections that the

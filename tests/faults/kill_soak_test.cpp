@@ -229,6 +229,7 @@ TEST(Soak, FaultedDumpRestoreCyclesKeepEveryDocument) {
     ++cycles;
   }
   std::printf("[soak] seed %llu: %d cycles, every namespace exact\n", static_cast<unsigned long long>(seed), cycles);
+  EXPECT_GE(cycles, kMinCycles);
 }
 
 }  // namespace
