@@ -24,6 +24,30 @@ std::vector<char*> cargv(const std::vector<std::string>& argv) {
   return v;
 }
 
+// The child's side of fork(), in a test process that has other threads: only async-signal-safe
+// calls until exec. Anything that allocates (building argv, formatting a message) can block for
+// good on a lock (the allocator's) that another thread of the parent held at the fork; argv is
+// therefore built before the fork.
+[[noreturn]] void exec_child(const std::vector<char*>& v) {
+  execvp(v[0], v.data());
+  static const char kMsg[] = "[test harness] exec failed\n";
+  ssize_t ignored = write(2, kMsg, sizeof kMsg - 1);
+  (void)ignored;
+  _exit(127);
+}
+
+// What the timed-out process was running (its executable; the test binary itself if the child
+// never reached exec) and how many threads it had.
+std::string describe_process(pid_t pid) {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+  std::size_t threads = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++threads;
+  return (exe.empty() ? std::string("?") : exe.string()) + ", " + std::to_string(threads) + " thread(s)";
+}
+
 int decode_status(int status, int* sig) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) {
@@ -38,16 +62,14 @@ int decode_status(int status, int* sig) {
 RunResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout, const std::string& stdin_data) {
   int out[2], err[2], in[2];
   if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(in, O_CLOEXEC)) throw std::runtime_error("pipe failed");
+  auto v = cargv(argv);  // before fork: see exec_child
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
-    auto v = cargv(argv);
-    execvp(v[0], v.data());
-    std::fprintf(stderr, "exec %s: %s\n", v[0], std::strerror(errno));
-    _exit(127);
+    exec_child(v);
   }
   close(out[1]);
   close(err[1]);
@@ -71,6 +93,7 @@ RunResult run(const std::vector<std::string>& argv, std::chrono::seconds timeout
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
+      r.err += "\n[test harness] timed out running " + describe_process(pid);
       kill(pid, SIGKILL);
       break;
     }
@@ -141,13 +164,12 @@ Child Child::start(const std::vector<std::string>& argv, const std::string& read
                    std::chrono::seconds timeout) {
   int out[2];
   if (pipe2(out, O_CLOEXEC)) throw std::runtime_error("pipe failed");
+  auto v = cargv(argv);  // before fork: see exec_child
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     dup2(out[1], 1);
-    auto v = cargv(argv);
-    execvp(v[0], v.data());
-    _exit(127);
+    exec_child(v);
   }
   close(out[1]);
   Child c;
