@@ -1,4 +1,4 @@
-// Workers: every concurrent body of a run (cursor readers, inserters, index finishers) runs in a
+// Workers: every concurrent body of a run (cursor readers, inserters, namespace loaders) runs in a
 // WorkerGroup, and its failed Status or exception becomes the run's first error in this one place.
 // These bodies block on the network and on bounded queues, and wait for one another, so each gets
 // a thread of its own: none can wait for a body that was never started. (They ran as tasks in a

@@ -1,6 +1,7 @@
 // run_restore (pipeline/ops/restore.hpp): the order of a run. Its parts: restore_setup.cpp (options,
-// journal, oplog), restore_job.cpp (one collection's inserts), restore_files.cpp and
-// restore_archive.cpp (the two inputs), restore_report.cpp (dry run, views, the report).
+// journal, oplog), restore_load.cpp (each namespace from its source into its job; a directory's
+// files), restore_stream.cpp (a stream split into per-namespace sources), restore_job.cpp (one
+// collection's inserts), restore_report.cpp (the dry run's summary, views, the report).
 #include "pipeline/ops/restore.hpp"
 
 #include <chrono>
@@ -90,19 +91,18 @@ Status Restorer::prepare_targets(io::Connection& control) {
     }
   if (o_.require_empty && !resuming_)
     if (auto s = check_require_empty(control); !s) return s;
-  if (o_.archive && o_.plan.oplog_replay)
+  if (o_.archive && o_.plan.oplog_replay && !o_.dry_run)
     if (auto s = open_oplog_spool(); !s) return s;
   return {};
 }
 
 void Restorer::load(NamespaceStream* reader, io::Connection& control) {
-  if (o_.dry_run) {
-    if (auto s = run_dry(o_.archive ? reader : nullptr); !s) errors_.set_error(s);
-  } else if (o_.archive) {
-    run_archive(*reader);
-  } else {
+  // One way in, whatever the input: each namespace loads from its own source.
+  if (o_.archive)
+    run_stream(*reader);
+  else
     run_directory();
-  }
+  if (o_.dry_run && !errors_.cancelled()) log_dry_run();
   if (!o_.dry_run && !errors_.cancelled()) create_views(control);
   // --- as mongorestore: users and roles after every collection (pipeline/ops/users_roles.hpp) ---
   if (users_roles_ && !errors_.cancelled())

@@ -16,7 +16,7 @@
 // the archive's oplog spool) goes through RestoreOptions::storage; standard input stays stdin.
 //
 // Threading: run_restore() blocks; its concurrent bodies (insertion workers, -j collection
-// runners, index finishers, the canceller that sleeps on the run's stop token) run on
+// runners, a stream's per-namespace loaders, the canceller that sleeps on the run's stop token) run on
 // pipeline::WorkerGroup and are all waited for before it returns. Exceptions never leave a
 // worker: they become the run's first error. The first error (or the interrupt) cancels every stage.
 #pragma once

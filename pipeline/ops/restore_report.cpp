@@ -1,5 +1,5 @@
-// The end of a restore run (Restorer, pipeline/ops/restore_run.hpp): --dryRun's reading and
-// summary, views, the per-namespace result lines and the report.
+// The end of a restore run (Restorer, pipeline/ops/restore_run.hpp): --dryRun's summary, views,
+// the per-namespace result lines and the report.
 #include <map>
 #include <string_view>
 #include <utility>
@@ -11,48 +11,7 @@ namespace bsonpipe::pipeline::restore_detail {
 
 using formats::DocView;
 
-Status Restorer::count_archive_dry(NamespaceStream& reader) {
-  BatchLimits lim = limits();
-  std::map<std::pair<std::string_view, std::string_view>, std::size_t> by_source;
-  for (std::size_t i = 0; i < plan_.targets.size(); ++i)
-    by_source[{plan_.targets[i].source_db, plan_.targets[i].source_collection}] = i;
-  StreamEvent ev;
-  for (;;) {
-    if (errors_.cancelled()) return errors_.status();
-    if (Status s = reader.next(ev); !s) return in_archive(s);
-    if (ev.kind == StreamEventKind::kEnd) break;
-    if (ev.kind != StreamEventKind::kDocuments) continue;
-    auto it = by_source.find({ev.entry->db, ev.entry->collection});
-    if (it == by_source.end()) continue;
-    if (o_.objcheck)
-      if (auto s = check_documents(ev.documents, ev.offset, lim); !s)
-        return Status{s.code(), "archive: " + plan_.targets[it->second].source_ns() + ": " + s.message(), s.offset()};
-    states_[it->second]->read += ev.count;
-  }
-  return {};
-}
-
-Status Restorer::count_files_dry() {
-  BatchLimits lim = limits();
-  for (std::size_t i = 0; i < plan_.targets.size(); ++i) {
-    auto& t = plan_.targets[i];
-    if (t.data_file.empty()) continue;
-    auto f = BsonFileReader::open(t.data_file, t.compression, lim, storage_);
-    if (!f) return f.status();
-    DocumentBatch b;
-    for (;;) {
-      if (errors_.cancelled()) return errors_.status();
-      auto r = f->next(b);
-      if (!r) return r.status();
-      if (*r == ReadResult::kEnd) break;
-      states_[i]->read += b.count;
-    }
-  }
-  return {};
-}
-
-Status Restorer::run_dry(NamespaceStream* reader) {
-  if (auto s = reader ? count_archive_dry(*reader) : count_files_dry(); !s) return s;
+void Restorer::log_dry_run() {
   for (std::size_t i = 0; i < plan_.targets.size(); ++i) {
     auto& t = plan_.targets[i];
     std::string what = t.kind == TargetKind::kView ? "view" : "collection";
@@ -68,7 +27,6 @@ Status Restorer::run_dry(NamespaceStream* reader) {
     log(LogLevel::kInfo, msg);
     states_[i]->completed = true;
   }
-  return {};
 }
 
 std::string Restorer::finished_line(std::size_t k) const {

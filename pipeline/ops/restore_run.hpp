@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <semaphore>
 #include <string>
 #include <vector>
 
@@ -284,17 +285,23 @@ class Restorer {
   void finish_run(io::Connection& control);
   void watchdog_loop();
   // restore_report.cpp
-  Status run_dry(NamespaceStream* reader);
-  Status count_archive_dry(NamespaceStream& reader);
-  Status count_files_dry();
+  void log_dry_run();
   void create_views(io::Connection& conn);
   RunReport report();
-  // restore_inputs.cpp
+  // restore_load.cpp: each namespace from its source; a dump directory's files, -j at a time
   void run_directory();
-  void run_archive(NamespaceStream& reader);
-  void run_one_file(std::size_t t);
-  Status read_file_into(std::size_t i, CollectionJob& job);
+  // restore_stream.cpp: a stream split into per-namespace sources
+  void run_stream(NamespaceStream& reader);
 
+ public:
+  // Namespace i: its job started (none in a dry run, which counts), every batch of `src` handed
+  // to it (one an earlier run journaled is only counted), then the job finished: indexes and
+  // --swap, holding one of `finish_slots` when given. Its own failure is recorded
+  // (namespace_failed), a failed read or the run's is the run's (fail). On one thread per
+  // namespace at a time.
+  void load_namespace(std::size_t i, NamespaceSource& src, std::counting_semaphore<>* finish_slots);
+
+ private:
   std::mutex log_mu_;
   std::mutex jobs_mu_;
   std::vector<CollectionJob*> live_jobs_;

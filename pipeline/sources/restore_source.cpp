@@ -184,6 +184,27 @@ Result<ReadResult> BsonFileReader::next(DocumentBatch& out) {
   return ReadResult::kBatch;
 }
 
+// ---- a file as a namespace's source --------------------------------------------------------------
+
+Result<ReadResult> BsonFileSource::next(DocumentBatch& out) {
+  if (path_.empty()) return ReadResult::kEnd;
+  if (!reader_) {
+    auto f = BsonFileReader::open(path_, compression_, limits_, storage_);
+    if (!f) return f.status();
+    reader_.emplace(std::move(*f));
+    reader_->reuse_buffers_from(pool_);
+  }
+  return reader_->next(out);
+}
+
+std::uint64_t BsonFileSource::take_bytes() {
+  if (!reader_) return 0;
+  const std::uint64_t now = reader_->compressed_offset();
+  const std::uint64_t n = now - counted_;
+  counted_ = now;
+  return n;
+}
+
 // ---- archive input ------------------------------------------------------------------------------
 
 Result<std::unique_ptr<ArchiveInput>> ArchiveInput::open(const std::string& path, bool gzip, io::Storage& storage) {

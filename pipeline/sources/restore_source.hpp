@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -18,17 +19,10 @@
 #include "io/compress.hpp"
 #include "io/storage.hpp"
 #include "pipeline/core/buffer_pool.hpp"
+#include "pipeline/sources/namespace_source.hpp"
 #include "pipeline/sources/namespace_stream.hpp"
 
 namespace bsonpipe::pipeline {
-
-// Whole documents of one namespace, concatenated as in a .bson file.
-struct DocumentBatch {
-  formats::Bytes data;
-  std::size_t count = 0;
-  // Offset of the first document in its (decompressed) source, for messages.
-  std::int64_t offset = 0;
-};
 
 struct BatchLimits {
   std::size_t max_documents = 100'000;                           // per batch (maxWriteBatchSize, or --batchSize)
@@ -39,8 +33,6 @@ struct BatchLimits {
 
 // Checks concatenated documents fully (objcheck): returns the first fault with its offset.
 Status check_documents(formats::ByteSpan docs, std::int64_t base_offset, const BatchLimits& limits);
-
-enum class ReadResult : std::uint8_t { kBatch, kEnd };
 
 // Reads one .bson file into batches. Single-threaded. Errors name the file and the offset (in
 // the decompressed stream for compressed files).
@@ -80,6 +72,29 @@ class BsonFileReader {
   bool eof_ = false;
   bool started_ = false;
   Status error_;
+};
+
+// A .bson file as one namespace's source: opened at the first next() (a file that cannot be
+// opened fails there), read by a BsonFileReader. No path: a namespace without documents (its
+// metadata only). Threading: NamespaceSource's.
+class BsonFileSource final : public NamespaceSource {
+ public:
+  BsonFileSource(std::filesystem::path path, formats::Compression compression, const BatchLimits& limits,
+                 io::Storage& storage)
+      : path_(std::move(path)), compression_(compression), limits_(limits), storage_(storage) {}
+
+  Result<ReadResult> next(DocumentBatch& out) override;
+  std::uint64_t take_bytes() override;
+  void reuse_buffers_from(BufferPool* pool) override { pool_ = pool; }
+
+ private:
+  std::filesystem::path path_;
+  formats::Compression compression_;
+  BatchLimits limits_;
+  io::Storage& storage_;
+  BufferPool* pool_ = nullptr;
+  std::optional<BsonFileReader> reader_;
+  std::uint64_t counted_ = 0;  // compressed bytes take_bytes() has reported
 };
 
 // The byte stream of an archive: a file or stdin ("-"), decompressed when `gzip` is set or when

@@ -336,6 +336,27 @@ TEST(RestoreFlags, DryRunWritesNothing) {
   EXPECT_TRUE(collection_names(*c, "db2").empty());
 }
 
+// The dry run reads an archive as a real run does (each namespace from its share of the stream):
+// every namespace's documents are counted, nothing is written.
+TEST(RestoreFlags, DryRunOfAnArchiveCountsEveryNamespaceAndWritesNothing) {
+  test::MiniMongod src(
+      {"--generate", "shop.orders:300:100:1", "--generate", "shop.users:40:80:2", "--generate", "other.items:7:60:3"});
+  fs::path tmp = test::temp_dir("restore_dry_archive");
+  auto d = bsonpipe({"dump", "--uri", src.uri(), "--archive=" + (tmp / "a.archive").string()});
+  ASSERT_EQ(d.exit_code, 0) << show(d);
+  test::MiniMongod server;
+  auto r = bsonpipe({"restore", "--uri", server.uri(), "--dryRun", "--archive=" + (tmp / "a.archive").string()});
+  ASSERT_EQ(r.exit_code, 0) << show(r);
+  EXPECT_NE(r.err.find("would restore collection shop.orders -> shop.orders (300 documents"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("would restore collection shop.users -> shop.users (40 documents"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("would restore collection other.items -> other.items (7 documents"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("finished restoring"), std::string::npos) << r.err;
+  auto c = connect(server.uri());
+  EXPECT_TRUE(collection_names(*c, "shop").empty());
+  EXPECT_TRUE(collection_names(*c, "other").empty());
+}
+
 TEST(RestoreFlags, RequireEmptyRefusesAndWritesNothing) {
   test::MiniMongod server({"--generate", "db1.c4:3:100"});
   auto r =
