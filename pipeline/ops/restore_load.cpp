@@ -12,6 +12,7 @@ namespace bsonpipe::pipeline::restore_detail {
 void Restorer::load_namespace(std::size_t i, NamespaceSource& src, std::counting_semaphore<>* finish_slots) {
   const RestoreTarget& t = plan_.targets[i];
   NsState& st = *states_[i];
+  if (errors_.cancelled()) return src.refuse();
   std::unique_ptr<CollectionJob> job;
   if (!o_.dry_run) {
     job = std::make_unique<CollectionJob>(*this, i);

@@ -3,6 +3,7 @@
 // a FedSource per namespace and spools the oplog; each namespace is loaded from its source as any
 // other (Restorer::load_namespace, restore_load.cpp), on a thread of its own started at its first
 // event, and its index builds run at most -j at a time.
+#include <atomic>
 #include <map>
 #include <optional>
 
@@ -43,12 +44,16 @@ class StreamSplitter {
     // a namespace whose documents all sit in one batch is never written from an archive that fails
     // its CRC.
     std::optional<DocumentBatch> held;
+    std::atomic<bool> loaded{false};  // its loader returned (set on the loader's thread)
     bool ended = false;
     bool refused = false;  // its loader takes nothing more (its collection could not be created)
   };
 
   // Namespace k's source, its loader started at the first call; null once refused.
   FedSource* source_for(std::size_t k);
+  // Joins the threads of ended namespaces' loaders that returned: a stream of many namespaces
+  // keeps threads only for those still loading.
+  void reap_loaders();
   std::optional<std::size_t> lookup(const StreamEvent& ev) const;
   // Each returns false when reading must stop.
   bool push(std::size_t k, DocumentBatch& b);
@@ -63,6 +68,7 @@ class StreamSplitter {
   NamespaceStream& reader_;
   std::vector<Namespace> ns_;
   std::map<std::string, std::size_t, std::less<>> by_source_;
+  std::vector<std::size_t> ended_loading_;  // ended namespaces whose loaders were not joined yet
   std::counting_semaphore<> finish_slots_;
   BatchLimits lim_;
   std::int64_t last_ = 0;
@@ -72,14 +78,26 @@ FedSource* StreamSplitter::source_for(std::size_t k) {
   Namespace& n = ns_[k];
   if (n.refused) return nullptr;
   if (!n.source) {
+    reap_loaders();
     n.source = std::make_unique<FedSource>(kFedBatches, r_.errors_.token());
     n.loader = std::make_unique<WorkerGroup>(1, r_.errors_, "restore", [this] { r_.cancel_all(); });
-    n.loader->start([this, k, src = n.source.get()](std::size_t) {
+    n.loader->start([this, k, src = n.source.get(), loaded = &n.loaded](std::size_t) {
       r_.load_namespace(k, *src, &finish_slots_);
+      loaded->store(true, std::memory_order_release);
       return Status{};
     });
   }
   return n.source.get();
+}
+
+void StreamSplitter::reap_loaders() {
+  std::erase_if(ended_loading_, [this](std::size_t k) {
+    Namespace& n = ns_[k];
+    if (!n.loaded.load(std::memory_order_acquire)) return false;
+    n.loader->wait();
+    n.loader.reset();
+    return true;
+  });
 }
 
 std::optional<std::size_t> StreamSplitter::lookup(const StreamEvent& ev) const {
@@ -171,6 +189,7 @@ bool StreamSplitter::end_namespace(std::size_t k) {
   if (n.held && !push(k, *n.held)) return false;
   n.held.reset();
   src->end();
+  ended_loading_.push_back(k);
   return true;
 }
 
