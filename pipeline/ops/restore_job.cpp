@@ -98,11 +98,12 @@ Status CollectionJob::open_connections() {
   const RestoreTarget& t = r_.plan_.targets[target_];
   const RestoreOptions& o = r_.o_;
   int n = o.maintain_insertion_order ? 1 : std::max(1, o.insertion_workers);
-  // An archive interleaves namespaces in one stream: its single reader blocks on whichever
-  // namespace's queue is full while the others' workers wait, so queues there are deeper (each
-  // batch is at most one segment, <= 4 MiB).
+  // A stream interleaves namespaces: its single reader blocks on whichever namespace's source is
+  // full while the others' workers wait, so a stream's namespace keeps more batches in flight
+  // (each at most one archive segment, <= 4 MiB): 6 ahead of its workers, of which two wait
+  // before this queue (the batch the reader holds back, the one in the namespace's source).
   std::size_t cap =
-      o.queue_batches ? o.queue_batches : static_cast<std::size_t>(o.archive ? std::max(2 * n, 6) : 2 * n);
+      o.queue_batches ? o.queue_batches : static_cast<std::size_t>(o.archive ? std::max(2 * n, 4) : 2 * n);
   queue_ = std::make_unique<BoundedQueue<DocumentBatch>>(cap);
   for (int i = 0; i < n; ++i) {
     auto c = r_.connect();

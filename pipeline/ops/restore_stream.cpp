@@ -23,8 +23,8 @@ class StreamSplitter {
   StreamSplitter(Restorer& r, NamespaceStream& reader)
       : r_(r),
         reader_(reader),
-        ns_(r.plan_.targets.size()),
         finish_slots_(static_cast<std::ptrdiff_t>(std::max(1, r.o_.num_parallel_collections))),
+        ns_(r.plan_.targets.size()),
         lim_(r.limits()) {
     // Namespaces interleave in a stream: every namespace with an open segment needs its loader
     // running, whatever -j says (their count is bounded by the stream's own interleaving).
@@ -66,10 +66,10 @@ class StreamSplitter {
 
   Restorer& r_;
   NamespaceStream& reader_;
+  std::counting_semaphore<> finish_slots_;  // before ns_: the loaders use it until they are joined
   std::vector<Namespace> ns_;
   std::map<std::string, std::size_t, std::less<>> by_source_;
   std::vector<std::size_t> ended_loading_;  // ended namespaces whose loaders were not joined yet
-  std::counting_semaphore<> finish_slots_;
   BatchLimits lim_;
   std::int64_t last_ = 0;
 };
