@@ -102,8 +102,12 @@ void Restorer::load(NamespaceStream* reader, io::Connection& control) {
     run_stream(*reader);
   else
     run_directory();
-  if (o_.dry_run && !errors_.cancelled()) log_dry_run();
-  if (!o_.dry_run && !errors_.cancelled()) create_views(control);
+  if (!errors_.cancelled()) {
+    if (o_.dry_run)
+      log_dry_run();
+    else
+      create_views(control);
+  }
   // --- as mongorestore: users and roles after every collection (pipeline/ops/users_roles.hpp) ---
   if (users_roles_ && !errors_.cancelled())
     if (auto s = users_roles_->restore(control, o_.drop, write_concern_,

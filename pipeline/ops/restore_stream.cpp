@@ -26,8 +26,6 @@ class StreamSplitter {
         finish_slots_(static_cast<std::ptrdiff_t>(std::max(1, r.o_.num_parallel_collections))),
         ns_(r.plan_.targets.size()),
         lim_(r.limits()) {
-    // Namespaces interleave in a stream: every namespace with an open segment needs its loader
-    // running, whatever -j says (their count is bounded by the stream's own interleaving).
     for (std::size_t i = 0; i < ns_.size(); ++i)
       if (r.plan_.targets[i].kind != TargetKind::kView && !r.done_before(r.plan_.targets[i]))
         by_source_[r.plan_.targets[i].source_ns()] = i;
@@ -78,6 +76,8 @@ FedSource* StreamSplitter::source_for(std::size_t k) {
   Namespace& n = ns_[k];
   if (n.refused) return nullptr;
   if (!n.source) {
+    // Namespaces interleave in a stream: every namespace with an open segment needs its loader
+    // running, whatever -j says (their count is bounded by the stream's own interleaving).
     reap_loaders();
     n.source = std::make_unique<FedSource>(kFedBatches, r_.errors_.token());
     n.loader = std::make_unique<WorkerGroup>(1, r_.errors_, "restore", [this] { r_.cancel_all(); });
