@@ -1,19 +1,13 @@
 #include "pipeline/ops/copy.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "pipeline/core/error_holder.hpp"
-#include "pipeline/core/workers.hpp"
+#include "pipeline/core/executor.hpp"
 #include "pipeline/sources/copy_channel.hpp"
 
 namespace bsonpipe::pipeline {
@@ -142,7 +136,6 @@ Status digest_view(io::Connection& c, const std::string& db, const std::string& 
 // --verify: every copied collection's count and digest on both sides, and every view's
 // definition, -j namespaces at a time.
 Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
-  auto interrupted = [&] { return o.interrupt.stop_requested(); };
   for (const auto& n : rep.restore.namespaces) {
     VerifyResult v;
     v.source_ns = n.source_ns;
@@ -150,59 +143,54 @@ Status verify_all(const CopyOptions& o, const Endpoints& ep, CopyReport& rep) {
     v.kind = n.kind;
     rep.verify.push_back(std::move(v));
   }
-  std::atomic<std::size_t> next{0};
   std::mutex err_mu;
   Status first;
-  auto worker = [&] {
+  std::size_t m = static_cast<std::size_t>(std::max(1, o.dump.parallel_collections));
+  struct Conns {
     std::unique_ptr<io::Connection> src, dst;
-    for (;;) {
-      std::size_t i = next.fetch_add(1);
-      if (i >= rep.verify.size() || interrupted()) return;
-      VerifyResult& v = rep.verify[i];
-      auto [sdb, scoll] = split_ns(v.source_ns);
-      auto [tdb, tcoll] = split_ns(v.target_ns);
-      if (v.kind == TargetKind::kTimeseries) {  // the documents live in the buckets
-        scoll = "system.buckets." + scoll;
-        tcoll = "system.buckets." + tcoll;
-      }
-      Status s;
-      if (!src) {
-        auto c = io::connect_selected(ep.from, ep.read_mode);
-        if (c)
-          src = std::move(*c);
-        else
-          s = {ErrorCode::kNetwork, "cannot connect to the source: " + c.error().to_string()};
-      }
-      if (s && !dst) {
-        auto c = io::connect_selected(ep.to, io::ReadPreferenceMode::kPrimary);
-        if (c)
-          dst = std::move(*c);
-        else
-          s = {ErrorCode::kNetwork, "cannot connect to the target: " + c.error().to_string()};
-      }
-      if (s && v.view()) s = digest_view(*src, sdb, scoll, v.source);
-      if (s && v.view()) s = digest_view(*dst, tdb, tcoll, v.target);
-      if (s && !v.view()) s = digest_namespace(*src, sdb, scoll, o.dump.query, o.interrupt, v.source);
-      if (s && !v.view()) s = digest_namespace(*dst, tdb, tcoll, {}, o.interrupt, v.target);
-      if (!s) {
-        v.error = s.message();
-        std::lock_guard lock(err_mu);
-        if (first.is_ok()) first = {s.code(), "verify " + v.target_ns + ": " + s.message()};
-        src.reset();  // a failed connection is not reused
-        dst.reset();
-      }
+  };
+  std::vector<Conns> conns(m);  // a worker's own, opened at its first namespace
+  auto verify_one = [&](Conns& c, VerifyResult& v) {
+    auto [sdb, scoll] = split_ns(v.source_ns);
+    auto [tdb, tcoll] = split_ns(v.target_ns);
+    if (v.kind == TargetKind::kTimeseries) {  // the documents live in the buckets
+      scoll = "system.buckets." + scoll;
+      tcoll = "system.buckets." + tcoll;
+    }
+    Status s;
+    if (!c.src) {
+      auto conn = io::connect_selected(ep.from, ep.read_mode);
+      if (conn)
+        c.src = std::move(*conn);
+      else
+        s = {ErrorCode::kNetwork, "cannot connect to the source: " + conn.error().to_string()};
+    }
+    if (s && !c.dst) {
+      auto conn = io::connect_selected(ep.to, io::ReadPreferenceMode::kPrimary);
+      if (conn)
+        c.dst = std::move(*conn);
+      else
+        s = {ErrorCode::kNetwork, "cannot connect to the target: " + conn.error().to_string()};
+    }
+    if (s && v.view()) s = digest_view(*c.src, sdb, scoll, v.source);
+    if (s && v.view()) s = digest_view(*c.dst, tdb, tcoll, v.target);
+    if (s && !v.view()) s = digest_namespace(*c.src, sdb, scoll, o.dump.query, o.interrupt, v.source);
+    if (s && !v.view()) s = digest_namespace(*c.dst, tdb, tcoll, {}, o.interrupt, v.target);
+    if (!s) {
+      v.error = s.message();
+      std::lock_guard lock(err_mu);
+      if (first.is_ok()) first = {s.code(), "verify " + v.target_ns + ": " + s.message()};
+      c.src.reset();  // a failed connection is not reused
+      c.dst.reset();
     }
   };
-  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, o.dump.parallel_collections)),
-                                        std::max<std::size_t>(1, rep.verify.size()));
   // A namespace's failed read is its own result (the others still run); an exception is the run's.
-  ErrorHolder errors;
-  run_concurrently(m, errors, "verify", [&](std::size_t) -> Status {
-    worker();
+  Executor ex(o.interrupt);
+  ex.for_each(rep.verify.size(), m, "verify", [&](std::size_t w, std::size_t i) -> Status {
+    verify_one(conns[w], rep.verify[i]);
     return {};
   });
-  if (interrupted()) return {ErrorCode::kCancelled, "interrupted"};
-  if (Status s = errors.status(); !s) return s;
+  if (Status s = ex.status(); !s) return s;  // the interrupt included
   return first;
 }
 
@@ -231,32 +219,29 @@ RestoreOptions channel_restore(const CopyOptions& opts, CopyChannel& channel, st
   return r;
 }
 
-// Runs the dump and the restore, each in a worker group of one, until both returned. One
-// ErrorHolder holds the first error of either side and the interrupt: either stops its token,
-// which closes the channel at both ends (so the other side stops too) and is each side's own
-// interrupt. The first error is the one returned; after an interrupt that stopped a side,
-// "interrupted" (what the sides then fail with is its consequence). An exception in either
+// Runs the dump and the restore, each a stage of one body on one executor, until both returned.
+// The executor holds the first error of either side and the interrupt: either stops its token,
+// which is each side's own interrupt, and its cancel hook closes the channel at both ends (so the
+// other side stops too). The first error is the one returned; after an interrupt that stopped a
+// side, "interrupted" (what the sides then fail with is its consequence). An exception in either
 // body becomes "source: dump: ..." / "target: restore: ...".
 Status run_sides(const CopyOptions& opts, CopyReport& rep) {
-  ErrorHolder errors(opts.interrupt);
+  Executor ex(opts.interrupt);
   CopyChannel channel(opts.channel_bytes);
-  auto cancel = [&] {
-    channel.close_write(errors.status());
+  // Registered before either side starts.
+  auto close_on_cancel = ex.on_cancel([&] {
+    channel.close_write(ex.status());
     channel.close_read();
-  };
-  // Registered before either side starts; runs at once if the interrupt came already.
-  std::stop_callback close_on_stop(errors.token(), cancel);
+  });
   // Recorded before the channel closes, so the side that failed first is the one reported. A
   // side that fails after the interrupt fails because of it: the run was interrupted.
   auto record = [&](Status s) {
     if (s.is_ok()) return;
-    errors.set_error(opts.interrupt.stop_requested() ? Status{ErrorCode::kCancelled, "interrupted"} : std::move(s));
+    ex.fail(opts.interrupt.stop_requested() ? Status{ErrorCode::kCancelled, "interrupted"} : std::move(s));
   };
-  DumpOptions d = channel_dump(opts, channel, errors.token());
-  RestoreOptions r = channel_restore(opts, channel, errors.token());
-  WorkerGroup dump_side(1, errors, "source: dump", cancel);
-  WorkerGroup restore_side(1, errors, "target: restore", cancel);
-  dump_side.start([&](std::size_t) -> Status {
+  DumpOptions d = channel_dump(opts, channel, ex.token());
+  RestoreOptions r = channel_restore(opts, channel, ex.token());
+  auto dump_side = ex.start(1, "source: dump", [&](std::size_t) -> Status {
     auto res = run_dump(d);
     if (res) rep.dump = std::move(*res);
     Status s = res ? Status() : res.status();
@@ -264,7 +249,7 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
     channel.close_write(s);
     return {};
   });
-  restore_side.start([&](std::size_t) -> Status {
+  auto restore_side = ex.start(1, "target: restore", [&](std::size_t) -> Status {
     auto res = run_restore(r, channel, &rep.restore);  // never throws; a failed run's report so far
     if (res) rep.restore = std::move(*res);
     if (Status s = res.status(); !s)
@@ -274,10 +259,10 @@ Status run_sides(const CopyOptions& opts, CopyReport& rep) {
     channel.close_read();  // a dump blocked on a full pipe wakes and stops
     return {};
   });
-  dump_side.wait();
-  restore_side.wait();
+  dump_side->wait();
+  restore_side->wait();
   // An interrupt that came after both sides had finished cut nothing short.
-  return errors.failed() ? errors.status() : Status{};
+  return ex.failed() ? ex.status() : Status{};
 }
 
 // --follow --resume: the namespaces --verify compares are the source's collections that the

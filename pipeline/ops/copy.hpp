@@ -7,9 +7,10 @@
 // --verify then compares every copied collection's document count and order-independent content
 // digest on both sides, and every view's definition.
 //
-// Threading: run_copy() blocks; it runs the dump and the restore as two pipeline::WorkerGroup
-// bodies and waits for both. The first error of either side (an exception too) cancels both (the
-// channel is closed at both ends and a shared stop flag is raised), and is the error reported.
+// Threading: run_copy() blocks; it runs the dump and the restore as two stages of one
+// pipeline::Executor and waits for both. The first error of either side (an exception too)
+// cancels both (the executor's token, each side's interrupt, stops, and its cancel hook closes the
+// channel at both ends), and is the error reported.
 #pragma once
 
 #include <cstdint>

@@ -29,7 +29,7 @@ int compress_threads(const DumpOptions& o) {
 Dumper::Dumper(const DumpOptions& o)
     : opts_(o),
       storage_(o.storage ? *o.storage : io::local_storage()),
-      errors_(o.interrupt),
+      exec_(o.interrupt),
       progress_("dump", o.progress),
       pool_(compress_threads(o)) {
   if (o.rate_limit_mbps > 0) rate_ = std::make_unique<RateLimiter>(o.rate_limit_mbps * 1e6);

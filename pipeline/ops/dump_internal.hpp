@@ -21,7 +21,7 @@
 #include "io/connection.hpp"
 #include "io/storage.hpp"
 #include "io/uri.hpp"
-#include "pipeline/core/error_holder.hpp"
+#include "pipeline/core/executor.hpp"
 #include "pipeline/core/namespaces.hpp"
 #include "pipeline/core/ordered_writer.hpp"
 #include "pipeline/core/range_join.hpp"
@@ -94,7 +94,7 @@ class BlockGatherer {
 };
 
 // One dump run. Threading: run() on the caller's thread; the range readers (run_jobs, one thread
-// each) touch only the members documented as shared (errors_, progress_, pool_, rate_, files_
+// each) touch only the members documented as shared (exec_, progress_, pool_, rate_, files_
 // under manifest_mu_, the archive multiplexer, the collection jobs' counters).
 class Dumper {
  public:
@@ -118,7 +118,7 @@ class Dumper {
   Status split(io::Connection& conn, CollectionJob& c);
   // --- range readers (dump_range.cpp) ---
   Status run_jobs();
-  Status read_ranges();  // one worker: takes range jobs until none is left
+  Status read_range(std::unique_ptr<io::Connection>& conn, std::size_t i);  // jobs_[i] on a reader's connection
   Status finish_collection(CollectionJob& c);
   Result<RangeJoin*> range_join(CollectionJob& c);
   StreamWriterOptions stream_options() const;
@@ -149,7 +149,8 @@ class Dumper {
 
   const DumpOptions& opts_;
   io::Storage& storage_;  // opts_.storage or the local file system
-  ErrorHolder errors_;
+  Executor exec_;         // runs the readers; first error wins, cancels the run
+  ErrorHolder& errors_ = exec_.errors();
   Progress progress_;
   CompressionPool pool_;
   std::unique_ptr<RateLimiter> rate_;  // --rate-limit, shared by every reader
@@ -159,7 +160,6 @@ class Dumper {
   std::string topology_;
   std::vector<std::unique_ptr<CollectionJob>> colls_;
   std::vector<RangeJob> jobs_;
-  std::atomic<std::size_t> next_job_{0};
   std::atomic<std::uint64_t> retries_{0};  // reads resumed after a retryable error
   // Where the bytes go: chosen once by choose_sink(); only the planner (DumpOptions::validate,
   // choose_sink) looks at opts_.target.

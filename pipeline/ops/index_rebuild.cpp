@@ -1,15 +1,13 @@
 #include "pipeline/ops/index_rebuild.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <mutex>
 
 #include "formats/extjson.hpp"
 #include "io/commands.hpp"
 #include "io/uri.hpp"
-#include "pipeline/core/error_holder.hpp"
-#include "pipeline/core/workers.hpp"
+#include "pipeline/core/executor.hpp"
 #include "pipeline/sources/restore_source.hpp"
 
 namespace bsonpipe::pipeline {
@@ -163,20 +161,21 @@ Result<IndexRebuildReport> run_index_rebuild(const IndexRebuildOptions& o, Index
     if (plan->targets[i].kind != TargetKind::kView && plan->targets[i].has_metadata) work.push_back(i);
 
   std::vector<std::vector<IndexRebuildEntry>> results(plan->targets.size());
-  ErrorHolder errors(o.interrupt);
-  std::atomic<std::size_t> next{0};
-  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(o.num_parallel_collections), work.size());
-  if (m > 0)
-    run_concurrently(m, errors, "index rebuild", [&](std::size_t) -> Status {
+  Executor ex(o.interrupt);
+  std::size_t m = static_cast<std::size_t>(o.num_parallel_collections);
+  std::vector<std::unique_ptr<io::Connection>> conns(m);  // one per worker, opened at its first namespace
+  ex.for_each(work.size(), m, "index rebuild", [&](std::size_t w, std::size_t k) -> Status {
+    if (!conns[w]) {
       auto conn = io::connect_selected(*uri, io::ReadPreferenceMode::kPrimary);
       if (!conn) return {ErrorCode::kNetwork, "connecting to " + uri->redacted() + ": " + conn.error().to_string()};
-      for (std::size_t k; !errors.cancelled() && (k = next.fetch_add(1)) < work.size();)
-        results[work[k]] = rebuild_one(**conn, plan->targets[work[k]], o);
-      return {};
-    });
+      conns[w] = std::move(*conn);
+    }
+    results[work[k]] = rebuild_one(*conns[w], plan->targets[work[k]], o);
+    return {};
+  });
   for (auto& r : results)
     for (auto& e : r) rep.entries.push_back(std::move(e));
-  if (Status s = errors.status(); !s) return fail(std::move(s));
+  if (Status s = ex.status(); !s) return fail(std::move(s));
   return rep;
 }
 

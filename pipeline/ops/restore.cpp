@@ -136,16 +136,6 @@ void Restorer::finish_run(io::Connection& control) {
   }
 }
 
-// Sleeps until the run is cancelled (the first error or SIGINT/SIGTERM: nothing else wakes the
-// jobs' queues on an interrupt), then cancels every job; or until the run ends.
-void Restorer::watchdog_loop() {
-  std::unique_lock lock(wd_mu_);
-  wd_cv_.wait(lock, errors_.token(), [this] { return wd_stop_; });
-  if (wd_stop_) return;
-  lock.unlock();
-  cancel_all();
-}
-
 RunReport Restorer::run() {
   auto early = [&](Status s) {
     errors_.set_error(std::move(s));
@@ -183,27 +173,11 @@ RunReport Restorer::run() {
     for (auto& t : plan_.targets) ns_progress_.push_back(progress_->add_namespace(t.ns(), 0));
     progress_->start();
   }
-  WorkerGroup watchdog(1, errors_, "restore: watchdog");
-  watchdog.start([this](std::size_t) {
-    watchdog_loop();
-    return Status{};
-  });
-  {
-    // Stops the watchdog however this block is left (an exception included), before it is waited for.
-    struct StopWatchdog {
-      Restorer& r;
-      ~StopWatchdog() {
-        {
-          std::lock_guard lock(r.wd_mu_);
-          r.wd_stop_ = true;
-        }
-        r.wd_cv_.notify_all();
-      }
-    } stop{*this};
-    load(reader, **control);
-    finish_run(**control);
-  }
-  watchdog.wait();
+  // The first error or SIGINT/SIGTERM wakes every job's queue and connections (nothing else
+  // wakes them on an interrupt); the hook ends with this scope, before the jobs' registry goes.
+  auto wake = exec_.on_cancel([this] { cancel_all(); });
+  load(reader, **control);
+  finish_run(**control);
   if (progress_) progress_->stop();
   return report();
 }

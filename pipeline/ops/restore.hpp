@@ -16,8 +16,8 @@
 // the archive's oplog spool) goes through RestoreOptions::storage; standard input stays stdin.
 //
 // Threading: run_restore() blocks; its concurrent bodies (insertion workers, -j collection
-// runners, a stream's per-namespace loaders, the canceller that sleeps on the run's stop token) run on
-// pipeline::WorkerGroup and are all waited for before it returns. Exceptions never leave a
+// runners, a stream's per-namespace loaders) are stages of the run's pipeline::Executor, whose
+// canceller wakes every job when the run is cancelled; all are waited for before it returns. Exceptions never leave a
 // worker: they become the run's first error. The first error (or the interrupt) cancels every stage.
 #pragma once
 

@@ -1,5 +1,5 @@
 // One collection's insertion job (CollectionJob, pipeline/ops/restore_run.hpp): create or drop the
-// collection, insertion workers on a WorkerGroup draining the job's queue, then indexes and the
+// collection, insertion workers (a stage on the run's Executor) draining the job's queue, then indexes and the
 // --swap rename once its data is in.
 #include <algorithm>
 #include <chrono>
@@ -41,9 +41,8 @@ Status CollectionJob::start() {
   if (auto s = open_connections(); !s) return s;
   drain_on_cancel_ = temp_created_;
   r_.register_job(this);
-  // A failed worker wakes every job's queue and connections (the others then stop too).
-  workers_ = std::make_unique<WorkerGroup>(conns_.size(), r_.errors_, "insertion worker", [this] { r_.cancel_all(); });
-  workers_->start([this](std::size_t i) { return worker(i); });
+  // A failed worker cancels the run: the executor's hook wakes every job (the others stop too).
+  workers_ = r_.exec_.start(conns_.size(), "insertion worker", [this](std::size_t i) { return worker(i); });
   return {};
 }
 
@@ -128,20 +127,25 @@ void CollectionJob::join_workers() {
   if (!workers_) return;
   // The owner waits inside the group (it may run a body itself: never block outside it). With a
   // temporary collection a watchdog bounds the wait for in-flight inserts after a cancel.
-  std::thread watchdog;
+  std::unique_ptr<WorkerGroup> watchdog;
   if (drain_on_cancel_) {
-    std::lock_guard lock(drain_mu_);
-    workers_joined_ = false;
-    watchdog = std::thread([this] { drain_watchdog(); });
+    {
+      std::lock_guard lock(drain_mu_);
+      workers_joined_ = false;
+    }
+    watchdog = r_.exec_.start(1, "restore: drain watchdog", [this](std::size_t) {
+      drain_watchdog();
+      return Status{};
+    });
   }
   workers_->wait();
-  if (watchdog.joinable()) {
+  if (watchdog) {
     {
       std::lock_guard lock(drain_mu_);
       workers_joined_ = true;
     }
     drain_cv_.notify_all();
-    watchdog.join();
+    watchdog->wait();
   }
   workers_.reset();
 }

@@ -3,7 +3,6 @@
 // counts). A dump directory gives each namespace a file source of its own, -j namespaces at a
 // time; a stream is split into per-namespace sources by its reader (restore_stream.cpp).
 #include <algorithm>
-#include <atomic>
 
 #include "pipeline/ops/restore_run.hpp"
 
@@ -73,27 +72,19 @@ void Restorer::run_directory() {
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return plan_.targets[a].data_file_size > plan_.targets[b].data_file_size;
   });
-  std::atomic<std::size_t> next{0};
-  std::size_t m = std::min<std::size_t>(static_cast<std::size_t>(o_.num_parallel_collections), order.size());
-  if (m == 0) return;
-  // Each runner takes the next collection until none is left; a failure recorded by one (or
-  // thrown out of one) cancels every job.
-  run_concurrently(
-      m, errors_, "restore",
-      [&](std::size_t) -> Status {
-        for (;;) {
-          if (errors_.cancelled()) return {};
-          std::size_t k = next.fetch_add(1);
-          if (k >= order.size()) return {};
-          const RestoreTarget& t = plan_.targets[order[k]];
-          if (!o_.dry_run)
-            log(LogLevel::kVerbose,
-                "restoring " + t.ns() + (t.data_file.empty() ? " (metadata only)" : " from " + t.data_file.string()));
-          BsonFileSource src(t.data_file, t.compression, limits(), storage_);
-          load_namespace(order[k], src, nullptr);
-        }
-      },
-      [this] { cancel_all(); });
+  // Up to -j loaders, each taking the next collection until none is left; a failure recorded by
+  // one (or thrown out of one) cancels every job.
+  exec_.for_each(
+      order.size(), static_cast<std::size_t>(o_.num_parallel_collections), "restore",
+      [&](std::size_t, std::size_t k) -> Status {
+        const RestoreTarget& t = plan_.targets[order[k]];
+        if (!o_.dry_run)
+          log(LogLevel::kVerbose,
+              "restoring " + t.ns() + (t.data_file.empty() ? " (metadata only)" : " from " + t.data_file.string()));
+        BsonFileSource src(t.data_file, t.compression, limits(), storage_);
+        load_namespace(order[k], src, nullptr);
+        return {};
+      });
 }
 
 }  // namespace bsonpipe::pipeline::restore_detail

@@ -18,9 +18,8 @@
 #include "io/storage.hpp"
 #include "io/uri.hpp"
 #include "pipeline/core/bounded_queue.hpp"
-#include "pipeline/core/error_holder.hpp"
+#include "pipeline/core/executor.hpp"
 #include "pipeline/core/rate_limiter.hpp"
-#include "pipeline/core/workers.hpp"
 #include "pipeline/ops/oplog_replay.hpp"
 #include "pipeline/ops/restore.hpp"
 #include "pipeline/ops/restore_journal.hpp"
@@ -69,8 +68,8 @@ struct NsState {
 
 class Restorer;
 
-// One collection being loaded: its connections, its queue and its insertion workers (a
-// WorkerGroup with one body per connection).
+// One collection being loaded: its connections, its queue and its insertion workers (a stage of
+// the run's Executor with one body per connection).
 // Threading: start(), finish() and abort() on one owner thread; push() from the one thread that
 // reads the input; cancel() from any thread.
 class CollectionJob {
@@ -181,7 +180,7 @@ class Restorer {
         o_(o),
         storage_(o.storage ? *o.storage : io::local_storage()),
         stop_on_error_(o.stop_on_error || o.maintain_insertion_order),
-        errors_(o.interrupt) {}
+        exec_(o.interrupt) {}
   RunReport run();
 
   NamespaceStream* const stream_;  // the input when given (bsonpipe copy), else null
@@ -195,7 +194,8 @@ class Restorer {
   const bool stop_on_error_;
   io::Uri uri_;
   std::string archive_name_;  // "archive PATH" (or "archive on standard input"), for stream errors
-  ErrorHolder errors_;
+  Executor exec_;             // runs every stage of the run; first error wins, cancels the run
+  ErrorHolder& errors_ = exec_.errors();
   std::atomic<std::uint64_t> retries_{0};  // insert batches sent again after a retryable error
   Plan plan_;
   std::vector<std::unique_ptr<NsState>> states_;
@@ -283,7 +283,6 @@ class Restorer {
   Status prepare_targets(io::Connection& control);
   void load(NamespaceStream* reader, io::Connection& control);
   void finish_run(io::Connection& control);
-  void watchdog_loop();
   // restore_report.cpp
   void log_dry_run();
   void create_views(io::Connection& conn);
@@ -305,9 +304,6 @@ class Restorer {
   std::mutex log_mu_;
   std::mutex jobs_mu_;
   std::vector<CollectionJob*> live_jobs_;
-  std::mutex wd_mu_;
-  std::condition_variable_any wd_cv_;  // also woken by errors_.token()
-  bool wd_stop_ = false;
   std::uint64_t total_bytes_ = 0;
 };
 

@@ -80,8 +80,7 @@ FedSource* StreamSplitter::source_for(std::size_t k) {
     // running, whatever -j says (their count is bounded by the stream's own interleaving).
     reap_loaders();
     n.source = std::make_unique<FedSource>(kFedBatches, r_.errors_.token());
-    n.loader = std::make_unique<WorkerGroup>(1, r_.errors_, "restore", [this] { r_.cancel_all(); });
-    n.loader->start([this, k, src = n.source.get(), loaded = &n.loaded](std::size_t) {
+    n.loader = r_.exec_.start(1, "restore", [this, k, src = n.source.get(), loaded = &n.loaded](std::size_t) {
       r_.load_namespace(k, *src, &finish_slots_);
       loaded->store(true, std::memory_order_release);
       return Status{};

@@ -2,7 +2,6 @@
 // checks metadata first (a truncated file stem needs its collectionName), then reads, hashes and
 // validates the data files in parallel and compares what it found with the manifest.
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <set>
 #include <system_error>
@@ -11,8 +10,7 @@
 #include "formats/archive.hpp"
 #include "io/file.hpp"
 #include "pipeline/catalog/catalog.hpp"
-#include "pipeline/core/error_holder.hpp"
-#include "pipeline/core/workers.hpp"
+#include "pipeline/core/executor.hpp"
 #include "pipeline/ops/verify_scan.hpp"
 
 namespace bsonpipe::pipeline::verify_detail {
@@ -313,18 +311,14 @@ bool plan_scans(Context& ctx, const std::vector<DirEntry>& files, const Manifest
 // The expensive part (read, hash, decompress, validate) for up to opts.jobs files at once. An
 // exception in a scan (a storage backend that throws) becomes the run's error.
 void scan_all(Context& ctx, std::vector<ScanTask>& tasks) {
-  if (tasks.empty()) return;
-  std::size_t n = std::min<std::size_t>(tasks.size(), static_cast<std::size_t>(ctx.opts.jobs));  // validated: >= 1
-  std::atomic<std::size_t> next{0};
-  ErrorHolder errors;
-  run_concurrently(n, errors, "verify: reading files", [&](std::size_t) -> Status {
-    for (std::size_t i; !errors.cancelled() && (i = next.fetch_add(1)) < tasks.size();) {
-      auto& t = tasks[i];
-      t.scan = scan_file(ctx, t.file->path, t.file->rel, t.ns, t.codec, t.what);
-    }
+  std::size_t n = static_cast<std::size_t>(ctx.opts.jobs);  // validated: >= 1
+  Executor ex;
+  ex.for_each(tasks.size(), n, "verify: reading files", [&](std::size_t, std::size_t i) -> Status {
+    auto& t = tasks[i];
+    t.scan = scan_file(ctx, t.file->path, t.file->rel, t.ns, t.codec, t.what);
     return {};
   });
-  if (Status s = errors.status(); !s) ctx.error = std::move(s);
+  if (Status s = ex.status(); !s) ctx.error = std::move(s);
 }
 
 // One scanned file's findings: its namespace entry, and its size, checksum and counts against

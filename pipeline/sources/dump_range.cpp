@@ -1,4 +1,4 @@
-// The dump's range readers: workers on a WorkerGroup take _id ranges one after another, read
+// The dump's range readers: workers on the run's executor take _id ranges one after another, read
 // each with a cursor that resumes after retryable errors, and hand the documents to the output
 // the dump's sink opened for the range (pipeline/sinks/dump_sink.hpp), or, for a split
 // collection whose file is one ordered stream, to the collection's RangeJoin
@@ -11,7 +11,6 @@
 #include "formats/hash.hpp"
 #include "io/commands.hpp"
 #include "io/file.hpp"
-#include "pipeline/core/workers.hpp"
 #include "pipeline/ops/dump_internal.hpp"
 #include "pipeline/sinks/stream_writer.hpp"
 
@@ -239,44 +238,37 @@ Status RangeReader::finish() {
   return last ? d_.finish_collection(c_) : Status{};
 }
 
-// The readers are WorkerGroup bodies: a failure is the run's first error, and it cancels the
-// document sink (copy's channel), the only thing the others block on besides the compression
-// window, so they see the error instead of waiting for room.
+// The readers are a work list on the run's executor: each takes the next range with the
+// connection it kept from its last one. A failure is the run's first error, and its cancel hook
+// wakes what the others block on besides the network and the compression window: the document
+// sink (copy's channel) and the split collections' joins.
 Status Dumper::run_jobs() {
   std::size_t n = static_cast<std::size_t>(std::max({1, opts_.parallel_collections, opts_.readers}));
-  n = std::min(n, std::max<std::size_t>(1, jobs_.size()));
-  run_concurrently(
-      n, errors_, "dump: reading ranges", [this](std::size_t) { return read_ranges(); },
-      [this] {
-        if (opts_.document_sink) opts_.document_sink->cancel();
-        for (auto& c : colls_) {
-          std::lock_guard lock(c->mu);
-          if (c->join) c->join->cancel(errors_.status());
-        }
-      });
+  auto wake = exec_.on_cancel([this] {
+    if (opts_.document_sink) opts_.document_sink->cancel();
+    for (auto& c : colls_) {
+      std::lock_guard lock(c->mu);
+      if (c->join) c->join->cancel(errors_.status());
+    }
+  });
+  std::vector<std::unique_ptr<io::Connection>> conns(n);
+  exec_.for_each(jobs_.size(), n, "dump: reading ranges",
+                 [&](std::size_t w, std::size_t i) { return read_range(conns[w], i); });
   return errors_.status();
 }
 
-Status Dumper::read_ranges() {
-  std::unique_ptr<io::Connection> conn;
-  while (!errors_.cancelled()) {
-    std::size_t i = next_job_.fetch_add(1);
-    if (i >= jobs_.size()) return {};
-    if (!conn) {
-      auto c = connect();
-      if (!c) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + c.error().to_string()};
-      conn = std::move(*c);
-    }
-    Status s = RangeReader(*this, conn, jobs_[i]).run();
-    if (!s) {
-      // Name the namespace in the one-line error, unless the message already does.
-      std::string ns = jobs_[i].coll->ns();
-      if (s.code() != ErrorCode::kCancelled && s.message().find(ns) == std::string::npos)
-        s = Status(s.code(), ns + ": " + s.message(), s.offset());
-      return s;
-    }
+Status Dumper::read_range(std::unique_ptr<io::Connection>& conn, std::size_t i) {
+  if (!conn) {
+    auto c = connect();
+    if (!c) return {ErrorCode::kNetwork, "cannot connect to " + uri_.redacted() + ": " + c.error().to_string()};
+    conn = std::move(*c);
   }
-  return {};
+  Status s = RangeReader(*this, conn, jobs_[i]).run();
+  // Name the namespace in the one-line error, unless the message already does.
+  std::string ns = jobs_[i].coll->ns();
+  if (!s && s.code() != ErrorCode::kCancelled && s.message().find(ns) == std::string::npos)
+    s = Status(s.code(), ns + ": " + s.message(), s.offset());
+  return s;
 }
 
 // Runs once per collection, on the thread that finished its last range.
