@@ -222,18 +222,18 @@ class GzipDecompressor final : public StreamDecompressor {
           if (Status s = probe(p, n, out); !s) return s;
           break;
         case State::kWhole: {
-          std::size_t take = std::min(n, member_size_ - buf_.size());
-          if (buf_.empty() && take == member_size_) {  // the whole member is in this feed: no copy
-            if (Status s = decode_whole(ByteSpan(p, take), out); !s) return s;
+          const std::size_t rest = member_size_ - buf_.size();
+          if (buf_.size() == kBpHeader && n >= rest) {  // the header was probed, the rest is here: no copy
+            if (Status s = decode_whole(ByteSpan(p, rest), out); !s) return s;
           } else {
+            const std::size_t take = std::min(n, rest);
             buf_.insert(buf_.end(), p, p + take);
-            if (buf_.size() == member_size_) {
-              if (Status s = decode_whole(buf_, out); !s) return s;
-              buf_.clear();
-            }
+            if (buf_.size() < member_size_) return {};  // all of `in` was taken
+            if (Status s = decode_whole(ByteSpan(buf_).subspan(kBpHeader), out); !s) return s;
           }
-          p += take;
-          n -= take;
+          buf_.clear();
+          p += rest;
+          n -= rest;
           break;
         }
         case State::kStream: {
@@ -248,6 +248,14 @@ class GzipDecompressor final : public StreamDecompressor {
       }
     }
     return {};
+  }
+
+  // Reads cut at member boundaries decode in place: after a member with the size field, the next
+  // member's header, then the rest of the member in one read.
+  std::size_t next_read(std::size_t usual) const override {
+    if (state_ == State::kWhole) return member_size_ - buf_.size();
+    if (state_ == State::kHeader && last_whole_ && buf_.size() < kBpHeader) return kBpHeader - buf_.size();
+    return usual;
   }
 
   Status finish() override {
@@ -300,6 +308,7 @@ class GzipDecompressor final : public StreamDecompressor {
 
   // Hands the gathered header bytes to the streaming inflater; the rest of the input follows.
   Status start_stream(Bytes& out) {
+    last_whole_ = false;
     stream_->start_member();
     state_ = State::kStream;
     const std::uint8_t* hp = buf_.data();
@@ -315,21 +324,24 @@ class GzipDecompressor final : public StreamDecompressor {
     return {};
   }
 
-  Status decode_whole(ByteSpan m, Bytes& out) {
-    const std::size_t deflate_len = m.size() - kBpHeader - kGzipTrailer;
-    const std::uint8_t* trailer = m.data() + m.size() - kGzipTrailer;
+  // `body`: the member after its header (the deflate data and the trailer); member_size_ and
+  // raw_size_ come from the header.
+  Status decode_whole(ByteSpan body, Bytes& out) {
+    const std::size_t deflate_len = body.size() - kGzipTrailer;
+    const std::uint8_t* trailer = body.data() + deflate_len;
     const std::size_t at = out.size();
     out.resize(at + raw_size_);
     std::size_t used = 0;
-    auto rc = libdeflate_deflate_decompress_ex(d_, m.data() + kBpHeader, deflate_len, out.data() + at, raw_size_, &used,
-                                               nullptr);
+    auto rc =
+        libdeflate_deflate_decompress_ex(d_, body.data(), deflate_len, out.data() + at, raw_size_, &used, nullptr);
     if (rc != LIBDEFLATE_SUCCESS || used != deflate_len || get_le32(trailer + 4) != raw_size_ ||
         get_le32(trailer) != libdeflate_crc32(0, out.data() + at, raw_size_)) {
       out.resize(at);
       return {ErrorCode::kIo, "gzip: corrupt data in a member", consumed_};
     }
-    consumed_ += static_cast<std::int64_t>(m.size());
+    consumed_ += static_cast<std::int64_t>(member_size_);
     state_ = State::kHeader;
+    last_whole_ = true;
     return {};
   }
 
@@ -337,7 +349,8 @@ class GzipDecompressor final : public StreamDecompressor {
   libdeflate_decompressor* d_;
   bool whole_members_;
   State state_ = State::kHeader;
-  Bytes buf_;  // header bytes being probed, or a whole member being gathered
+  Bytes buf_;                // header bytes being probed, or a whole member being gathered
+  bool last_whole_ = false;  // the last member carried the size field (the next one likely does too)
   std::size_t member_size_ = 0;
   std::uint32_t raw_size_ = 0;
   std::int64_t consumed_ = 0;

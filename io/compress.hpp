@@ -56,6 +56,10 @@ class StreamDecompressor {
   virtual Status feed(ByteSpan in, Bytes& out) = 0;
   // Called at end of input: fails if the stream stopped inside a member/frame (truncation).
   virtual Status finish() = 0;
+  // How many bytes the next feed() should hold, given the reader's `usual` read size: a
+  // decompressor that decodes whole units (our gzip members) asks for the rest of the unit, so
+  // that it is decoded in place instead of gathered. Any size stays correct; this one is cheapest.
+  virtual std::size_t next_read(std::size_t usual) const { return usual; }
   // For gzip, the environment variable BSONPIPE_GZIP_INFLATER=zlib|isal (benchmarks only) streams
   // every member with that inflater instead of the default choice.
   static std::unique_ptr<StreamDecompressor> create(Codec codec);

@@ -13,6 +13,7 @@ using formats::Compression;
 
 namespace {
 constexpr std::size_t kReadChunk = 1024 * 1024;
+constexpr std::size_t kMaxPieceRead = 16u << 20;  // a larger gzip member of ours is gathered from reads
 constexpr std::size_t kCompressedFillRoom = 12 * 1024 * 1024;
 
 // gzip needs its method byte too: a plain .bson whose first length happens to start 1F 8B is
@@ -96,13 +97,16 @@ Status BsonFileReader::fill() {
     if (*n == 0) eof_ = true;
     return {};
   }
-  raw_.resize(kReadChunk);
-  auto n = file_->read(raw_.data(), raw_.size());
+  // A compressed file is read in the pieces its decompressor decodes in place (a gzip member of
+  // ours: its header, then the rest), up to kMaxPieceRead; raw_ only grows, so no read zero-fills.
+  const std::size_t want = decompressor_ ? std::min(decompressor_->next_read(kReadChunk), kMaxPieceRead) : kReadChunk;
+  if (raw_.size() < want) raw_.resize(want);
+  auto n = file_->read(raw_.data(), want);
   if (!n) return read_failed(n.status());
-  raw_.resize(*n);
+  const ByteSpan chunk(raw_.data(), *n);
   if (!started_) {
     started_ = true;
-    if (codec_ == io::Codec::kNone) codec_ = sniff(raw_);
+    if (codec_ == io::Codec::kNone) codec_ = sniff(chunk);
     if (codec_ != io::Codec::kNone) decompressor_ = io::StreamDecompressor::create(codec_);
   }
   if (*n == 0) {
@@ -114,10 +118,10 @@ Status BsonFileReader::fill() {
     return {};
   }
   if (decompressor_) {
-    if (auto s = decompressor_->feed(raw_, buf_); !s)
+    if (auto s = decompressor_->feed(chunk, buf_); !s)
       return fail({s.code(), std::string(io::codec_name(codec_)) + " stream: " + s.message(), s.offset()});
   } else {
-    buf_.insert(buf_.end(), raw_.begin(), raw_.end());
+    buf_.insert(buf_.end(), chunk.begin(), chunk.end());
   }
   return {};
 }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <random>
+#include <vector>
 
 #include "io/compress.hpp"
 #include "tests/support/test_support.hpp"
@@ -217,6 +218,72 @@ TEST(CompressGzip, EveryInflaterReadsStockAndOwnMembers) {
       }
     }
   }
+}
+
+// One stock gzip member (no size field), as gzip(1) or mongodump writes them.
+Bytes stock_member(ByteSpan in) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  Bytes out(deflateBound(&zs, static_cast<uLong>(in.size())) + 64);
+  zs.next_in = const_cast<Bytef*>(in.data());
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// A reader that reads what next_read() asks for gets each of our members after the first as its
+// header, then the rest in one piece (decoded in place, not gathered), and still reads a stock
+// member between them. The member sizes come from the stream's own size fields.
+TEST(CompressGzip, ReadsOfTheSizeAskedForCutAtOurMemberBoundaries) {
+  auto comp = BlockCompressor::create(Codec::kGzip, 6);
+  Bytes input, stream;
+  std::vector<std::size_t> members;  // compressed size of each of our members, in order
+  auto own = [&](std::size_t n, std::uint32_t seed) {
+    Bytes block = text_like(n, seed);
+    std::size_t at = stream.size();
+    ASSERT_TRUE(comp->compress(block, stream).is_ok());
+    ASSERT_EQ(stream[at + 12], 'B');
+    members.push_back(stream[at + 16] | stream[at + 17] << 8 | stream[at + 18] << 16 |
+                      static_cast<std::size_t>(stream[at + 19]) << 24);
+    ASSERT_EQ(members.back(), stream.size() - at);
+    input.insert(input.end(), block.begin(), block.end());
+  };
+  own(200000, 1);
+  own(150000, 2);
+  own(180000, 3);
+  Bytes stock_part = text_like(90000, 4);
+  Bytes stock = stock_member(stock_part);
+  stream.insert(stream.end(), stock.begin(), stock.end());
+  input.insert(input.end(), stock_part.begin(), stock_part.end());
+  own(120000, 5);
+  ASSERT_GT(members[0], 1000u);
+
+  constexpr std::size_t kUsual = 1000;
+  auto dec = StreamDecompressor::create(Codec::kGzip);
+  Bytes out;
+  std::vector<std::size_t> asked;
+  for (std::size_t pos = 0; pos < stream.size();) {
+    std::size_t want = dec->next_read(kUsual);
+    asked.push_back(want);
+    ASSERT_GT(want, 0u);
+    std::size_t n = std::min(want, stream.size() - pos);
+    Status s = dec->feed(ByteSpan(stream.data() + pos, n), out);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    pos += n;
+  }
+  ASSERT_TRUE(dec->finish().is_ok());
+  EXPECT_EQ(out, input);
+  // The first member from a usual read on, then header, rest, header, rest; then the stock
+  // member's first bytes (read as a header would be), and usual reads through it.
+  const std::vector<std::size_t> expected = {kUsual, members[0] - kUsual, 24, members[1] - 24, 24, members[2] - 24, 24};
+  ASSERT_GE(asked.size(), expected.size() + 1);
+  EXPECT_EQ(std::vector<std::size_t>(asked.begin(), asked.begin() + static_cast<std::ptrdiff_t>(expected.size())),
+            expected);
+  EXPECT_EQ(asked[expected.size()], kUsual);
 }
 
 // A corrupt size field is refused with an error, never trusted for an allocation or a read.
