@@ -4,7 +4,6 @@
 #include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
-#include <atomic>
 #include <exception>
 #include <system_error>
 #include <thread>
@@ -14,15 +13,9 @@
 namespace bsonpipe::pipeline {
 
 struct WorkerGroup::Impl {
-  Impl(std::size_t n, ErrorHolder& e, std::string w, std::function<void()> oe)
-      : count(n == 0 ? 1 : n), errors(e), what(std::move(w)), on_error(std::move(oe)) {}
+  Impl(std::size_t n, ErrorHolder& e, std::string w) : count(n == 0 ? 1 : n), errors(e), what(std::move(w)) {}
 
-  void fail(Status s) {
-    if (errors.set_error(std::move(s)) || errors.cancelled()) {
-      bool expected = false;
-      if (on_error && notified.compare_exchange_strong(expected, true)) on_error();
-    }
-  }
+  void fail(Status s) { errors.set_error(std::move(s)); }
 
   // The task boundary: whatever a body throws becomes the run's error here, once.
   void run_body(std::size_t i) {
@@ -38,16 +31,14 @@ struct WorkerGroup::Impl {
   std::size_t count;
   ErrorHolder& errors;
   std::string what;
-  std::function<void()> on_error;
   std::function<Status(std::size_t)> body;
   std::vector<std::thread> threads;
-  std::atomic<bool> notified{false};
   bool started = false;
   bool waited = false;
 };
 
-WorkerGroup::WorkerGroup(std::size_t n, ErrorHolder& errors, std::string what, std::function<void()> on_error)
-    : impl_(std::make_unique<Impl>(n, errors, std::move(what), std::move(on_error))) {}
+WorkerGroup::WorkerGroup(std::size_t n, ErrorHolder& errors, std::string what)
+    : impl_(std::make_unique<Impl>(n, errors, std::move(what))) {}
 
 WorkerGroup::~WorkerGroup() {
   wait();
@@ -74,13 +65,6 @@ void WorkerGroup::wait() {
   if (!m.started || m.waited) return;
   m.waited = true;
   for (auto& t : m.threads) t.join();
-}
-
-void run_concurrently(std::size_t n, ErrorHolder& errors, const std::string& what,
-                      const std::function<Status(std::size_t)>& body, std::function<void()> on_error) {
-  WorkerGroup g(n, errors, what, std::move(on_error));
-  g.start(body);
-  g.wait();
 }
 
 // The pool is a oneTBB arena of `threads` slots; tasks go in with enqueue() and the destructor

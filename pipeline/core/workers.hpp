@@ -1,5 +1,6 @@
 // Workers: every concurrent body of a run (cursor readers, inserters, namespace loaders) runs in a
-// WorkerGroup, and its failed Status or exception becomes the run's first error in this one place.
+// WorkerGroup (a stage started by the run's Executor), and its failed Status or exception becomes
+// the run's first error in this one place.
 // These bodies block on the network and on bounded queues, and wait for one another, so each gets
 // a thread of its own: none can wait for a body that was never started. (They ran as tasks in a
 // oneTBB arena before; oneTBB may leave an enqueued task unstarted, and clean-clone CI hung on
@@ -21,10 +22,9 @@ namespace bsonpipe::pipeline {
 // thread each, never on the owner's.
 class WorkerGroup {
  public:
-  // `what` names the work in an error made from an exception ("restore: inserting").
-  // `on_error` (optional) runs once, on the failing body's thread, after the first failure was
-  // recorded: it wakes whatever the others block on (cancel their queues).
-  WorkerGroup(std::size_t n, ErrorHolder& errors, std::string what, std::function<void()> on_error = {});
+  // `what` names the work in an error made from an exception ("restore: inserting"). What wakes
+  // the other bodies after a failure is the executor's cancel hooks (pipeline/core/executor.hpp).
+  WorkerGroup(std::size_t n, ErrorHolder& errors, std::string what);
   ~WorkerGroup();  // waits
   WorkerGroup(const WorkerGroup&) = delete;
   WorkerGroup& operator=(const WorkerGroup&) = delete;
@@ -38,10 +38,6 @@ class WorkerGroup {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Runs body(0) .. body(n-1) concurrently and returns when all have returned (see WorkerGroup).
-void run_concurrently(std::size_t n, ErrorHolder& errors, const std::string& what,
-                      const std::function<Status(std::size_t)>& body, std::function<void()> on_error = {});
 
 // A CPU-bound task pool on a oneTBB arena capped at `threads` (compression). Fire and forget:
 // submit() returns at once; the destructor waits for what was submitted. Thread-safe. oneTBB
