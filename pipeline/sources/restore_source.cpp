@@ -264,14 +264,17 @@ Result<std::size_t> ArchiveInput::read(std::span<std::uint8_t> buf) {
     out_.clear();
     out_pos_ = 0;
     if (eof_) return std::size_t{0};
-    Bytes raw;
+    // raw_ is kept from read to read and only grows: no allocation or zero-fill per read.
+    ByteSpan raw;
     if (!head_.empty()) {
-      raw.swap(head_);
+      raw_.swap(head_);
+      head_.clear();
+      raw = raw_;
     } else {
-      raw.resize(kReadChunk);
-      auto n = file_->read(raw.data(), raw.size());
+      if (raw_.size() < kReadChunk) raw_.resize(kReadChunk);
+      auto n = file_->read(raw_.data(), kReadChunk);
       if (!n) return read_failed(n.status());
-      raw.resize(*n);
+      raw = ByteSpan(raw_.data(), *n);
     }
     if (raw.empty()) {
       eof_ = true;

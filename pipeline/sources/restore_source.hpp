@@ -117,6 +117,7 @@ class ArchiveInput {
   io::Codec codec_ = io::Codec::kNone;
   std::unique_ptr<io::StreamDecompressor> decompressor_;
   formats::Bytes head_;  // bytes read while sniffing the magic
+  formats::Bytes raw_;   // compressed input, reused from read to read
   formats::Bytes out_;
   std::size_t out_pos_ = 0;
   bool eof_ = false;
