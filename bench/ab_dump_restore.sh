@@ -18,12 +18,10 @@ set -euo pipefail
 A=$1 B=$2 MM=$3 MB=${4:-400} RUNS=${5:-3} OPS=${6:-"dump gzip rgz rstock"}
 W=$(mktemp -d /tmp/ab_dump_restore.XXXXXX)
 trap 'kill $MMPID 2>/dev/null || true; rm -rf "$W"' EXIT
-COUNT=$((MB * 1000000 / 1024))
-"$MM" --port 0 --generate "bench.logs:$COUNT:1024:1" >"$W/mm.log" 2>&1 &
-MMPID=$!
-for _ in $(seq 600); do grep -q "listening" "$W/mm.log" 2>/dev/null && break; sleep 0.5; done
-PORT=$(grep -o 'listening on [^ ]*' "$W/mm.log" | grep -o '[0-9]*$' | head -1)
-URI="mongodb://127.0.0.1:$PORT/"
+MMPID=
+# shellcheck source=bench/minimongod_lib.sh
+. "$(dirname "$0")/minimongod_lib.sh"
+start_minimongod "$MM" "$MB" "$W"
 echo "minimongod pid $MMPID port $PORT, $COUNT docs of ~1 KB ($MB MB); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # run LABEL ENV BIN ARGS...: one timed run; appends "LABEL cpu wall rss" to $W/results

@@ -18,12 +18,10 @@ BIN=$1 MM=$2 MB=${3:-400} RUNS=${4:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/gzip_floor.XXXXXX)
 trap 'kill $MMPID 2>/dev/null || true; rm -rf "$W"' EXIT
-COUNT=$((MB * 1000000 / 1024))
-"$MM" --port 0 --generate "bench.logs:$COUNT:1024:1" >"$W/mm.log" 2>&1 &
-MMPID=$!
-for _ in $(seq 600); do grep -q "listening" "$W/mm.log" 2>/dev/null && break; sleep 0.5; done
-PORT=$(grep -o 'listening on [^ ]*' "$W/mm.log" | grep -o '[0-9]*$' | head -1)
-URI="mongodb://127.0.0.1:$PORT/"
+MMPID=
+# shellcheck source=bench/minimongod_lib.sh
+. "$(dirname "$0")/minimongod_lib.sh"
+start_minimongod "$MM" "$MB" "$W"
 "$BIN" dump --uri "$URI" --out "$W/plain" --quiet
 RAW="$W/plain/bench/logs.bson"
 BYTES=$(stat -c %s "$RAW")
