@@ -12,7 +12,8 @@
 # and, when Go is installed (Debian's golang-go), once:
 #   go     bench/gogzip: Go's compress/gzip at its default level, the writer mongodump 100.x
 #          uses for `--gzip` (mongodump/mongodump.go: gzip.NewWriter)
-# It prints CPU (user+sys) medians in s/GB (GB = 10^9 raw bytes) and each output's size.
+# Every output is checked to inflate to the plain dump. It prints CPU (user+sys) medians in s/GB
+# (GB = 10^9 raw bytes) and each output's size.
 set -euo pipefail
 BIN=$1 MM=$2 MB=${3:-400} RUNS=${4:-5}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,31 +21,35 @@ W=$(mktemp -d /tmp/gzip_floor.XXXXXX)
 trap 'kill $MMPID 2>/dev/null || true; rm -rf "$W"' EXIT
 MMPID=
 # shellcheck source=bench/minimongod_lib.sh
-. "$(dirname "$0")/minimongod_lib.sh"
+. "$HERE/minimongod_lib.sh"
 start_minimongod "$MM" "$MB" "$W"
 "$BIN" dump --uri "$URI" --out "$W/plain" --quiet
 RAW="$W/plain/bench/logs.bson"
 BYTES=$(stat -c %s "$RAW")
 echo "minimongod port $PORT; $BYTES raw bytes; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-timed() {  # label output-file command...
-  local label=$1 out=$2
-  shift 2
+timed() {  # LABEL STDOUT-FILE OUTPUT-FILE COMMAND...: records CPU and OUTPUT-FILE's size
+  local label=$1 out=$2 result=$3
+  shift 3
   /usr/bin/time -f "%U %S" -o "$W/t" "$@" >"$out" 2>"$W/err" || { cat "$W/err" >&2; return 1; }
   read -r u s <"$W/t"
-  echo "$label $(echo "$u + $s" | bc) $(du -sb "$out" | cut -f1)" | tee -a "$W/results"
+  echo "$label $(echo "$u + $s" | bc) $(stat -c %s "$result")" | tee -a "$W/results"
 }
 
 for _ in $(seq "$RUNS"); do
-  timed floor "$W/ld.gz" libdeflate-gzip -6 -c "$RAW"
-  timed zlib "$W/z.gz" gzip -6 -c "$RAW"
+  timed floor "$W/ld.gz" "$W/ld.gz" libdeflate-gzip -6 -c "$RAW"
+  timed zlib "$W/z.gz" "$W/z.gz" gzip -6 -c "$RAW"
   rm -rf "$W/out"
-  timed dump "$W/dump.log" "$BIN" dump --uri "$URI" --db bench --gzip --out "$W/out" --quiet
-  echo "  (dump output $(stat -c %s "$W/out/bench/logs.bson.gz") bytes)"
+  timed dump /dev/null "$W/out/bench/logs.bson.gz" "$BIN" dump --uri "$URI" --db bench --gzip --out "$W/out" --quiet
+done
+# Every compressor was given the same bytes: each output inflates to the plain dump.
+for gz in "$W/ld.gz" "$W/z.gz" "$W/out/bench/logs.bson.gz"; do
+  zcat "$gz" | cmp -s - "$RAW" || { echo "$gz does not inflate to $RAW" >&2; exit 1; }
 done
 if command -v go >/dev/null; then
-  (cd "$HERE/gogzip" && GOFLAGS=-mod=mod go build -o "$W/gogzip" .)
-  timed go "$W/go.gz" sh -c "'$W/gogzip' -1 <'$RAW'"
+  (cd "$HERE/gogzip" && go build -o "$W/gogzip" .)
+  timed go "$W/go.gz" "$W/go.gz" "$W/gogzip" -1 "$RAW"
+  zcat "$W/go.gz" | cmp -s - "$RAW" || { echo "$W/go.gz does not inflate to $RAW" >&2; exit 1; }
 fi
 python3 - "$W/results" "$BYTES" <<'PY'
 import sys, statistics, collections
@@ -55,7 +60,6 @@ for line in open(sys.argv[1]):
 gb = int(sys.argv[2]) / 1e9
 for l, v in rows.items():
     c = statistics.median(x[0] for x in v)
-    size = v[-1][1]
-    print("%-6s cpu median %6.2f s  %6.2f s/GB  runs %s%s" % (l, c, c / gb, " ".join("%.2f" % x[0] for x in v),
-          "  output %d bytes" % size if size else ""))
+    print("%-6s cpu median %6.2f s  %6.2f s/GB  runs %s  output %d bytes" %
+          (l, c, c / gb, " ".join("%.2f" % x[0] for x in v), v[-1][1]))
 PY
